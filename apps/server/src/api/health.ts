@@ -1,0 +1,19 @@
+/** Probes and metrics outside `/api`: `/healthz`, `/readyz`, `/metrics`. */
+import { Router } from 'express'
+import type { Metrics } from '../metrics.ts'
+import type { EventStore } from '../store/types.ts'
+
+export function healthRouter(store: EventStore, metrics: Metrics): Router {
+  const router = Router()
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' })
+  })
+  router.get('/readyz', (_req, res) => {
+    const ready = store.isOpen()
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'store closed' })
+  })
+  router.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
+  })
+  return router
+}

@@ -1,0 +1,88 @@
+/**
+ * Builds the Express app: API routes, probes, the SPA with history-mode fallback, one error
+ * handler. No listening and no process concerns here, so tests drive it on an ephemeral port.
+ */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { API_PREFIX } from '@eventline/shared'
+import express from 'express'
+import type { Express, RequestHandler } from 'express'
+import { requireToken } from './api/auth.ts'
+import { dubboAdminRouter } from './api/dubboAdmin.ts'
+import { apiNotFound, errorHandler } from './api/errorHandler.ts'
+import { eventsRouter } from './api/events.ts'
+import { healthRouter } from './api/health.ts'
+import { resourcesRouter } from './api/resources.ts'
+import type { Logger } from './log.ts'
+import type { Metrics } from './metrics.ts'
+import type { IngestService } from './services/ingest.ts'
+import type { MeshStatusBoard } from './services/meshStatus.ts'
+import type { TimelineService } from './services/timeline.ts'
+import type { EventStore } from './store/types.ts'
+
+export interface AppDependencies {
+  store: EventStore
+  timeline: TimelineService
+  ingest: IngestService
+  meshStatus: MeshStatusBoard
+  metrics: Metrics
+  log: Logger
+  token?: string
+  /** Built SPA (`apps/web/dist`); when absent, the API still works and `/` explains. */
+  webDir?: string
+}
+
+export function createApp(deps: AppDependencies): Express {
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('etag', false)
+  app.use(httpMetrics(deps.metrics))
+  app.use(healthRouter(deps.store, deps.metrics))
+
+  const api = express.Router()
+  api.use(requireToken(deps.token))
+  api.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }))
+  api.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store')
+    next()
+  })
+  api.use(eventsRouter(deps.timeline, deps.ingest, deps.token))
+  api.use(resourcesRouter(deps.store, deps.meshStatus))
+  api.use(dubboAdminRouter(deps.timeline))
+  api.use(apiNotFound)
+  app.use(API_PREFIX, api)
+  app.use('/api', apiNotFound)
+
+  serveSpa(app, deps.webDir)
+  app.use(errorHandler(deps.log))
+  return app
+}
+
+function serveSpa(app: Express, webDir: string | undefined): void {
+  const index = webDir ? join(webDir, 'index.html') : undefined
+  if (webDir && index && existsSync(index)) {
+    // Hashed assets are immutable; index.html must always be revalidated to pick up new builds.
+    app.use('/assets', express.static(join(webDir, 'assets'), { immutable: true, maxAge: '1y', fallthrough: false }))
+    app.use(express.static(webDir, { index: false, maxAge: 0 }))
+    app.get('/{*path}', (_req, res) => {
+      res.set('Cache-Control', 'no-cache')
+      res.sendFile(index)
+    })
+    return
+  }
+  app.get('/{*path}', (_req, res) => {
+    res.status(404).type('text/plain').send('The web console is not built. Run `pnpm build` (or `pnpm start`, which builds it).\n')
+  })
+}
+
+function httpMetrics(metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const stop = metrics.httpRequestSeconds.startTimer()
+    res.on('finish', () => {
+      // Route patterns, never raw paths: entity names must not become label values.
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : req.baseUrl.startsWith('/api') ? 'api-unmatched' : 'static'
+      stop({ method: req.method, route, status: String(res.statusCode) })
+    })
+    next()
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The in-process bus. Every source publishes normalised events (with the catalog changes and
+ * checkpoints they advance) here; the batched writer is the one consumer that persists them, and
+ * whatever reacts to stored events (live stream, sinks, alerts) subscribes to `stored`.
+ */
+import type { CatalogChange, IngestEvent, StoredEvent } from './store/types.ts'
+
+export interface Publication {
+  events?: IngestEvent[]
+  catalog?: CatalogChange[]
+  /** Source checkpoints (e.g. a watch's resourceVersion), stored in the same transaction. */
+  checkpoints?: Array<{ key: string; value: string }>
+}
+
+/** Resolves once the publication is durably stored; rejects if the write failed. */
+export type IngestHandler = (publication: Publication) => Promise<void>
+export type StoredListener = (events: readonly StoredEvent[]) => void
+
+export class EventBus {
+  private ingestHandler: IngestHandler | undefined
+  private readonly storedListeners = new Set<StoredListener>()
+
+  /** Publishes events; the promise resolves when they are stored. */
+  publish(publication: Publication): Promise<void> {
+    if (!this.ingestHandler) return Promise.reject(new Error('event bus has no writer attached'))
+    return this.ingestHandler(publication)
+  }
+
+  /** Attaches the single persisting consumer (the batched writer). */
+  attachWriter(handler: IngestHandler): void {
+    if (this.ingestHandler) throw new Error('event bus already has a writer')
+    this.ingestHandler = handler
+  }
+
+  /** Subscribes to events after they are stored; returns the unsubscribe function. */
+  onStored(listener: StoredListener): () => void {
+    this.storedListeners.add(listener)
+    return () => this.storedListeners.delete(listener)
+  }
+
+  /** Called by the writer after each committed batch. A failing listener never affects others. */
+  emitStored(events: readonly StoredEvent[]): void {
+    for (const listener of this.storedListeners) {
+      try {
+        listener(events)
+      } catch {
+        // Listeners own their errors; the bus must keep delivering to the rest.
+      }
+    }
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * The one reader of `process.env` and argv: every setting of CONTRACT section 1 is parsed and
+ * validated here, once. Invalid configuration throws a `ConfigError` naming the variable; `main.ts`
+ * prints it as one line and exits with code 2.
+ */
+import { existsSync } from 'node:fs'
+import { parseDuration } from '@eventline/shared'
+import { LOG_LEVELS } from './log.ts'
+import type { LogLevel } from './log.ts'
+
+export type KubernetesSetting = { mode: 'auto' } | { mode: 'off' } | { mode: 'kubeconfig'; path: string }
+
+export interface RegistryConfig {
+  scheme: 'zookeeper' | 'nacos'
+  /** Mesh name: `?name=`, default `<scheme>-<first host>`. */
+  name: string
+  /** `host:port` pairs, in the order given. */
+  hosts: string[]
+  /** Remaining query parameters (`root`, `namespace`, `group`, `username`, `password`, ...). */
+  params: Record<string, string>
+  /** The URL as given, with any password masked: safe to show in `/meshes` and logs. */
+  address: string
+}
+
+export interface Config {
+  port: number
+  host: string
+  /** SQLite file path or `:memory:`. */
+  db: string
+  kubernetes: KubernetesSetting
+  cluster?: string
+  registries: RegistryConfig[]
+  retentionMs: number
+  token?: string
+  demo: boolean
+  logLevel: LogLevel
+  /** Directory of the built SPA; not a contract setting, derived from the install layout. */
+  webDir?: string
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly reason: string,
+  ) {
+    super(`${variable}: ${reason}`)
+    this.name = 'ConfigError'
+  }
+}
+
+interface Setting {
+  variable: string
+  flag: string
+  repeatable?: boolean
+  boolean?: boolean
+}
+
+const SETTINGS = {
+  port: { variable: 'EVENTLINE_PORT', flag: 'port' },
+  host: { variable: 'EVENTLINE_HOST', flag: 'host' },
+  db: { variable: 'EVENTLINE_DB', flag: 'db' },
+  kubernetes: { variable: 'EVENTLINE_KUBERNETES', flag: 'kubeconfig' },
+  cluster: { variable: 'EVENTLINE_CLUSTER', flag: 'cluster' },
+  registries: { variable: 'EVENTLINE_REGISTRIES', flag: 'registry', repeatable: true },
+  retention: { variable: 'EVENTLINE_RETENTION', flag: 'retention' },
+  token: { variable: 'EVENTLINE_TOKEN', flag: 'token' },
+  demo: { variable: 'EVENTLINE_DEMO', flag: 'demo', boolean: true },
+  logLevel: { variable: 'EVENTLINE_LOG_LEVEL', flag: 'log-level' },
+} satisfies Record<string, Setting>
+type SettingName = keyof typeof SETTINGS
+
+const MESH_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/
+
+/** Parses argv (without `node main.js`) and the environment into a validated `Config`. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
+  const flags = parseFlags(argv)
+  // A flag wins over its variable; a repeated flag (`--registry`) joins its values.
+  const raw = (name: SettingName): string | undefined => {
+    const fromFlag = flags.get(name)
+    if (fromFlag !== undefined) return fromFlag.join(' ')
+    const fromEnv = env[SETTINGS[name].variable]
+    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv
+  }
+  const label = (name: SettingName) => {
+    const setting: Setting = SETTINGS[name]
+    return flags.has(name) ? `--${setting.flag}` : setting.variable
+  }
+
+  const config: Config = {
+    port: parsePort(raw('port') ?? '8080', label('port')),
+    host: parseHost(raw('host') ?? '127.0.0.1', label('host')),
+    db: parseDb(raw('db') ?? './data/eventline.db', label('db')),
+    kubernetes: parseKubernetes(raw('kubernetes') ?? 'auto', label('kubernetes')),
+    registries: parseRegistries(raw('registries') ?? '', label('registries')),
+    retentionMs: parseRetention(raw('retention') ?? '14d', label('retention')),
+    demo: parseBoolean(raw('demo') ?? '0', label('demo')),
+    logLevel: parseLogLevel(raw('logLevel') ?? 'info', label('logLevel')),
+  }
+  const cluster = raw('cluster')
+  if (cluster !== undefined) config.cluster = parseMeshName(cluster, label('cluster'))
+  const token = raw('token')
+  if (token !== undefined) config.token = parseToken(token, label('token'))
+
+  const meshNames = new Set<string>(cluster ? [cluster] : [])
+  for (const registry of config.registries) {
+    if (meshNames.has(registry.name)) throw new ConfigError(label('registries'), `mesh name "${registry.name}" is used twice; set ?name= to tell them apart`)
+    meshNames.add(registry.name)
+  }
+  return config
+}
+
+function parseFlags(argv: readonly string[]): Map<SettingName, string[]> {
+  const byFlag = new Map<string, SettingName>(Object.entries(SETTINGS).map(([name, setting]) => [setting.flag, name as SettingName]))
+  const flags = new Map<SettingName, string[]>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--') continue // `pnpm start -- --demo` forwards the separator
+    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg)
+    const name = match ? byFlag.get(match[1]!) : undefined
+    if (!match || !name) throw new ConfigError(arg, `unknown option; expected one of ${[...byFlag.keys()].map((flag) => `--${flag}`).join(', ')}`)
+    const setting: Setting = SETTINGS[name]
+    let value = match[2]
+    if (value === undefined) {
+      if (setting.boolean) value = '1'
+      else {
+        const next = argv[i + 1]
+        if (next === undefined || next.startsWith('--')) throw new ConfigError(`--${setting.flag}`, 'needs a value')
+        value = next
+        i++
+      }
+    }
+    const values = flags.get(name) ?? []
+    if (values.length > 0 && !setting.repeatable) throw new ConfigError(`--${setting.flag}`, 'is given more than once')
+    flags.set(name, [...values, value])
+  }
+  return flags
+}
+
+function parsePort(text: string, label: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN
+  // Port 0 asks the OS for a free port (tests and ephemeral runs); the chosen one is logged.
+  if (!(port >= 0 && port <= 65535)) throw new ConfigError(label, `must be a port number 0-65535, got "${text}"`)
+  return port
+}
+
+function parseHost(text: string, label: string): string {
+  const host = text.trim()
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) throw new ConfigError(label, `must be a host name or IP address, got "${text}"`)
+  return host
+}
+
+function parseDb(text: string, label: string): string {
+  if (/^postgres(ql)?:\/\//.test(text)) {
+    throw new ConfigError(label, 'the PostgreSQL backend is not available in this version; use a SQLite file path or :memory:')
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new ConfigError(label, `unsupported database URL "${text.split('://')[0]}://"; use a SQLite file path or :memory:`)
+  return text
+}
+
+function parseKubernetes(text: string, label: string): KubernetesSetting {
+  if (text === 'auto') return { mode: 'auto' }
+  if (text === 'off') return { mode: 'off' }
+  if (!existsSync(text)) throw new ConfigError(label, `kubeconfig "${text}" does not exist; use auto, off or a kubeconfig path`)
+  return { mode: 'kubeconfig', path: text }
+}
+
+function parseRetention(text: string, label: string): number {
+  const ms = parseDuration(text)
+  if (ms === undefined || ms < 60_000) throw new ConfigError(label, `must be a duration of at least 1m like 30m, 12h or 14d, got "${text}"`)
+  return ms
+}
+
+function parseBoolean(text: string, label: string): boolean {
+  if (['1', 'true', 'yes', 'on'].includes(text.toLowerCase())) return true
+  if (['0', 'false', 'no', 'off'].includes(text.toLowerCase())) return false
+  throw new ConfigError(label, `must be 1 or 0, got "${text}"`)
+}
+
+function parseLogLevel(text: string, label: string): LogLevel {
+  if ((LOG_LEVELS as readonly string[]).includes(text)) return text as LogLevel
+  throw new ConfigError(label, `must be one of ${LOG_LEVELS.join(', ')}, got "${text}"`)
+}
+
+function parseMeshName(text: string, label: string): string {
+  if (!MESH_NAME.test(text)) throw new ConfigError(label, `must be 1-63 letters, digits, ".", "_" or "-", got "${text}"`)
+  return text
+}
+
+function parseToken(text: string, label: string): string {
+  if (text.length < 8 || /\s/.test(text)) throw new ConfigError(label, 'must be at least 8 characters without spaces')
+  return text
+}
+
+/** Parses the `;`/whitespace separated list of Dubbo-style registry URLs. */
+export function parseRegistries(text: string, label = SETTINGS.registries.variable): RegistryConfig[] {
+  return text
+    .split(/[;\s]+/)
+    .filter(Boolean)
+    .map((url) => parseRegistry(url, label))
+}
+
+function parseRegistry(url: string, label: string): RegistryConfig {
+  const match = /^([a-z]+):\/\/([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/.exec(url)
+  if (!match) throw new ConfigError(label, `"${mask(url)}" is not a registry URL like zookeeper://host:2181 or nacos://host:8848`)
+  const [, scheme, hostList, , query] = match
+  if (scheme !== 'zookeeper' && scheme !== 'nacos') throw new ConfigError(label, `unsupported registry scheme "${scheme}://"; expected zookeeper:// or nacos://`)
+  const defaultPort = scheme === 'zookeeper' ? 2181 : 8848
+  const hosts = hostList!.split(',').map((host) => {
+    const hostMatch = HOST_PORT.exec(host)
+    const port = hostMatch?.[1] === undefined ? defaultPort : Number(hostMatch[1])
+    if (!hostMatch || port < 1 || port > 65535) throw new ConfigError(label, `"${host}" in ${mask(url)} is not host:port`)
+    return hostMatch[1] === undefined ? `${host}:${port}` : host
+  })
+  const params: Record<string, string> = {}
+  for (const [key, value] of new URLSearchParams(query ?? '')) params[key] = value
+  const name = params.name ?? `${scheme}-${hosts[0]!.replace(/:\d+$/, '').replace(/[^A-Za-z0-9._-]/g, '-')}`
+  delete params.name
+  parseMeshName(name, `${label} (name of ${mask(url)})`)
+  return { scheme, name, hosts, params, address: mask(url) }
+}
+
+/** Hides a `password=` parameter so the URL can be shown and logged. */
+function mask(url: string): string {
+  return url.replace(/([?&]password=)[^&#]*/g, '$1***')
+}

@@ -1,0 +1,109 @@
+/**
+ * Composition root: config -> store -> bus -> writer -> sources -> HTTP server. `main.ts` adds
+ * the process concerns (signals, exit codes); tests start and stop whole instances through here.
+ */
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createApp } from './app.ts'
+import { EventBus } from './bus.ts'
+import type { Config } from './config.ts'
+import { BatchWriter } from './ingest/batchWriter.ts'
+import { Retention } from './ingest/retention.ts'
+import type { Logger } from './log.ts'
+import { createMetrics } from './metrics.ts'
+import { IngestService } from './services/ingest.ts'
+import { MeshStatusBoard } from './services/meshStatus.ts'
+import { TimelineService } from './services/timeline.ts'
+import type { Source, SourceContext } from './sources/source.ts'
+import { SqliteStore } from './store/sqlite/sqliteStore.ts'
+
+export interface Eventline {
+  port: number
+  url: string
+  store: SqliteStore
+  bus: EventBus
+  /** Flushes pending writes, stops sources and the HTTP server, closes the store. */
+  stop(): Promise<void>
+}
+
+export type EventlineConfig = Pick<Config, 'port' | 'host' | 'db' | 'retentionMs' | 'demo'> & Partial<Pick<Config, 'token' | 'webDir' | 'registries' | 'kubernetes'>>
+
+export async function startEventline(config: EventlineConfig, log: Logger): Promise<Eventline> {
+  const metrics = createMetrics()
+  const store = new SqliteStore(config.db)
+  const bus = new EventBus()
+  const writer = new BatchWriter(store, bus, log.child({ component: 'writer' }), metrics)
+  const meshStatus = new MeshStatusBoard()
+  const retention = new Retention(store, log.child({ component: 'retention' }), metrics, { retentionMs: config.retentionMs })
+  retention.start()
+
+  const sources: Source[] = []
+  if (config.demo) {
+    // Loaded only when asked for: a production console never carries the simulator in memory.
+    const { DemoSource } = await import('./sources/demo/demoSource.ts')
+    sources.push(new DemoSource())
+  }
+  for (const registry of config.registries ?? []) {
+    // Registry sources land with issue 5; until then the mesh is listed and says why it is idle.
+    meshStatus.set(registry.name, 'error', `${registry.scheme} registries are not supported by this version yet`)
+    await bus.publish({ catalog: [{ op: 'mesh', name: registry.name, kind: registry.scheme, address: registry.address }] })
+  }
+  if (config.kubernetes && config.kubernetes.mode === 'kubeconfig') {
+    log.warn('the Kubernetes source is not part of this version yet; the kubeconfig is ignored', { kubeconfig: config.kubernetes.path })
+  }
+
+  for (const source of sources) {
+    const sourceLog = log.child({ source: source.kind, mesh: source.mesh })
+    const context: SourceContext = {
+      publish: (publication) => bus.publish(publication),
+      readCheckpoint: (key) => store.readCheckpoint(`${source.mesh}:${key}`),
+      setStatus: (status, error) => meshStatus.set(source.mesh, status, error),
+      reportMalformed: (reason, details) => {
+        metrics.eventsRejected.inc({ source: source.kind, reason })
+        sourceLog.warn('skipped malformed data', { reason, ...details })
+      },
+      log: sourceLog,
+    }
+    meshStatus.set(source.mesh, 'connecting')
+    await bus.publish({ catalog: [{ op: 'mesh', name: source.mesh, kind: source.kind, address: source.address }] })
+    await source.start(context)
+  }
+
+  const app = createApp({
+    store,
+    timeline: new TimelineService(store),
+    ingest: new IngestService(bus),
+    meshStatus,
+    metrics,
+    log: log.child({ component: 'http' }),
+    ...(config.token === undefined ? {} : { token: config.token }),
+    ...(config.webDir === undefined ? {} : { webDir: config.webDir }),
+  })
+  const server = await listen(app, config.port, config.host)
+  const { port } = server.address() as AddressInfo
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+  log.info('listening', { url, port, db: config.db, sources: sources.map((source) => source.mesh) })
+
+  let stopping: Promise<void> | undefined
+  const stop = () =>
+    (stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      await Promise.all(sources.map((source) => source.stop()))
+      await retention.stop()
+      await writer.close()
+      server.closeAllConnections()
+      await closed
+      await store.close()
+      log.info('stopped')
+    })())
+  return { port, url, store, bus, stop }
+}
+
+function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host)
+    server.once('listening', () => resolve(server))
+    server.once('error', reject)
+  })
+}

@@ -1,0 +1,122 @@
+/**
+ * The batched writer: the bus's one persisting consumer. Publications queue up and are written
+ * together in one transaction every `flushIntervalMs` or as soon as `maxBatchEvents` are waiting,
+ * whichever comes first. Each publisher's promise settles when its events are committed.
+ */
+import type { Publication } from '../bus.ts'
+import type { EventBus } from '../bus.ts'
+import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
+import type { EventStore, WriteBatch } from '../store/types.ts'
+
+export interface BatchWriterOptions {
+  flushIntervalMs?: number
+  maxBatchEvents?: number
+}
+
+interface Pending {
+  publication: Publication
+  size: number
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+export class BatchWriter {
+  private readonly flushIntervalMs: number
+  private readonly maxBatchEvents: number
+  private queue: Pending[] = []
+  private queuedEvents = 0
+  private timer: NodeJS.Timeout | undefined
+  private flushing: Promise<void> | undefined
+  private closed = false
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly bus: EventBus,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    options: BatchWriterOptions = {},
+  ) {
+    this.flushIntervalMs = options.flushIntervalMs ?? 100
+    this.maxBatchEvents = options.maxBatchEvents ?? 1000
+    bus.attachWriter((publication) => this.enqueue(publication))
+  }
+
+  private enqueue(publication: Publication): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('writer is closed'))
+    return new Promise<void>((resolve, reject) => {
+      const size = publication.events?.length ?? 0
+      this.queue.push({ publication, size, resolve, reject })
+      this.queuedEvents += size
+      this.metrics.writeQueueDepth.set(this.queuedEvents)
+      if (this.queuedEvents >= this.maxBatchEvents) this.schedule(0)
+      else this.schedule(this.flushIntervalMs)
+    })
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.flushing) return // the running flush re-schedules when it finishes
+    if (this.timer && delayMs > 0) return
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      void this.flush()
+    }, delayMs)
+  }
+
+  /** Writes everything queued so far, one batch (one transaction) after another. */
+  flush(): Promise<void> {
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = undefined
+      if (this.queue.length > 0) this.schedule(this.queuedEvents >= this.maxBatchEvents ? 0 : this.flushIntervalMs)
+    })
+    return this.flushing
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const taken = this.take()
+      const batch: WriteBatch = { events: [], catalog: [], checkpoints: [] }
+      for (const { publication } of taken) {
+        if (publication.events) batch.events.push(...publication.events)
+        if (publication.catalog) batch.catalog.push(...publication.catalog)
+        if (publication.checkpoints) batch.checkpoints.push(...publication.checkpoints)
+      }
+      const stopTimer = this.metrics.batchWriteSeconds.startTimer()
+      try {
+        const stored = await this.store.writeBatch(batch)
+        stopTimer()
+        for (const { item } of stored) this.metrics.eventsIngested.inc({ source: item.source })
+        for (const pending of taken) pending.resolve()
+        this.bus.emitStored(stored)
+      } catch (error) {
+        stopTimer()
+        this.log.error('batch write failed', { events: batch.events.length, error })
+        for (const pending of taken) pending.reject(error)
+      }
+    }
+  }
+
+  /** Takes whole publications up to `maxBatchEvents` events (at least one publication). */
+  private take(): Pending[] {
+    let count = 0
+    let end = 0
+    while (end < this.queue.length && (end === 0 || count + this.queue[end]!.size <= this.maxBatchEvents)) {
+      count += this.queue[end]!.size
+      end++
+    }
+    const taken = this.queue.slice(0, end)
+    this.queue = this.queue.slice(end)
+    this.queuedEvents -= count
+    this.metrics.writeQueueDepth.set(this.queuedEvents)
+    return taken
+  }
+
+  /** Flushes what is queued and refuses further writes (graceful shutdown). */
+  async close(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.timer)
+    this.timer = undefined
+    await this.flush()
+  }
+}

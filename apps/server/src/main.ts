@@ -1,0 +1,59 @@
+/** Process entry: parse config (exit 2 when invalid), start, and shut down gracefully on signals. */
+import { existsSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ConfigError, loadConfig } from './config.ts'
+import type { Config } from './config.ts'
+import { startEventline } from './eventline.ts'
+import { createLogger } from './log.ts'
+
+let config: Config
+try {
+  config = loadConfig(process.argv.slice(2), process.env)
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  process.stderr.write(`eventline: invalid configuration: ${error.message}\n`)
+  process.exit(2)
+}
+
+// The SPA sits beside the server in the workspace (and in the image): apps/web/dist.
+const here = dirname(fileURLToPath(import.meta.url))
+const webDir = [resolve(here, '../../web/dist'), resolve(here, '../../../web/dist')].find((dir) => existsSync(dir))
+const log = createLogger(config.logLevel)
+
+try {
+  const eventline = await startEventline({ ...config, ...(webDir ? { webDir } : {}) }, log)
+  let signalled = false
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      log.warn('second signal, exiting without waiting', { signal })
+      process.exit(1)
+    }
+    signalled = true
+    log.info('shutting down', { signal })
+    const timeout = setTimeout(() => {
+      log.error('shutdown took longer than 10 s, exiting')
+      process.exit(1)
+    }, 10_000).unref()
+    eventline.stop().then(
+      () => {
+        clearTimeout(timeout)
+        process.exit(0)
+      },
+      (error: unknown) => {
+        log.error('shutdown failed', { error })
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE' || code === 'EACCES') {
+    process.stderr.write(`eventline: cannot listen on ${config.host}:${config.port}: ${code === 'EADDRINUSE' ? 'address in use' : 'permission denied'}\n`)
+    process.exit(2)
+  }
+  log.error('start-up failed', { error })
+  process.exit(1)
+}

@@ -1,0 +1,49 @@
+/** Timeline service: validated queries in, keyset pages with opaque cursors out. */
+import type { EventItem, EventPage, TimelineQuery } from '@eventline/shared'
+import { decodeCursor, encodeCursor } from '../store/cursor.ts'
+import { invalidArgument } from '../errors.ts'
+import type { EventStore, TimelineFilter } from '../store/types.ts'
+
+/** The entity a per-entity route is about; it overrides the same query parameter. */
+export type TimelineScope = { application: string } | { instance: string } | { ip: string } | { service: string } | Record<string, never>
+
+const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/
+const IPV6 = /^[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*$/
+
+/** `/instances/:name`: a bare IP selects the IP view, anything else (pod name, ip:port) the instance view. */
+export function instanceScope(name: string): TimelineScope {
+  return IPV4.test(name) || (IPV6.test(name) && name.split(':').length > 2) ? { ip: name } : { instance: name }
+}
+
+export function toFilter(query: Omit<TimelineQuery, 'limit' | 'cursor'>, scope: TimelineScope = {}): TimelineFilter {
+  if (query.since !== undefined && query.until !== undefined && query.since >= query.until) {
+    throw invalidArgument('until', 'must be later than since')
+  }
+  const { source, reason, ...rest } = query
+  const filter: TimelineFilter = { ...rest, ...scope }
+  if (source) filter.sources = source
+  if (reason) filter.reasons = reason
+  return filter
+}
+
+export class TimelineService {
+  constructor(private readonly store: EventStore) {}
+
+  async page(query: TimelineQuery, scope: TimelineScope = {}): Promise<EventPage> {
+    const { limit, cursor, ...rest } = query
+    const filter = toFilter(rest, scope)
+    const after = cursor === undefined ? undefined : (([time, id]) => ({ time, id }))(decodeCursor(cursor, ['n', 's'] as const))
+    const result = await this.store.timeline(filter, limit, after)
+    return {
+      items: result.items,
+      nextCursor: result.next ? encodeCursor([result.next.time, result.next.id]) : null,
+      total: result.total,
+      totalCapped: result.totalCapped,
+    }
+  }
+
+  /** Offset pages for the Dubbo admin compatible endpoints. */
+  byOffset(filter: TimelineFilter, offset: number, limit: number): Promise<{ items: EventItem[]; total: number }> {
+    return this.store.timelineByOffset(filter, offset, limit)
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * What a source is given and what it must implement. A source connects to its origin, normalises
+ * what it sees and publishes it; it never touches the store directly.
+ */
+import type { MeshKind, MeshStatus } from '@eventline/shared'
+import type { Publication } from '../bus.ts'
+import type { Logger } from '../log.ts'
+
+export interface SourceContext {
+  /** Publishes events, catalog changes and checkpoints; resolves once they are stored. */
+  publish(publication: Publication): Promise<void>
+  /** Reads a checkpoint this source stored with an earlier publication. */
+  readCheckpoint(key: string): Promise<string | undefined>
+  /** Reports the mesh's connection state (`/meshes`). */
+  setStatus(status: MeshStatus, error?: string): void
+  /** Counts and logs a malformed object that was skipped, with enough context to find it. */
+  reportMalformed(reason: string, context: Record<string, unknown>): void
+  log: Logger
+}
+
+export interface Source {
+  readonly mesh: string
+  readonly kind: MeshKind
+  /** Where it reads from, shown in `/meshes` (never with credentials). */
+  readonly address: string
+  /** Starts ingesting; resolves once started (not when the source ends). */
+  start(context: SourceContext): Promise<void>
+  /** Stops watching and resolves once nothing more will be published. */
+  stop(): Promise<void>
+}

@@ -1,0 +1,331 @@
+/** Catalog (meshes, applications, instances, services) in SQLite: writes and reads. */
+import type { ApplicationDetail, ApplicationSummary, Instance, MeshKind, ServiceDetail, ServiceSummary } from '@eventline/shared'
+import type { CatalogChange, InstanceRecord, MeshRecord, ResourceListFilter, ResourceListResult } from '../types.ts'
+import type { Statements } from './statements.ts'
+
+interface InstanceRow {
+  mesh: string
+  name: string
+  ip: string | null
+  port: number | null
+  application: string | null
+  namespace: string | null
+  node: string | null
+  phase: string | null
+  registered: number
+  sources: string
+}
+
+const INSTANCE_COLUMNS = 'mesh, name, ip, port, application, namespace, node, phase, registered, sources'
+const DAY_MS = 86_400_000
+
+function toInstance(row: InstanceRow): Instance {
+  const instance: Instance = { name: row.name, mesh: row.mesh, registered: row.registered === 1, sources: JSON.parse(row.sources) as string[] }
+  if (row.ip !== null) instance.ip = row.ip
+  if (row.port !== null) instance.port = row.port
+  if (row.application !== null) instance.application = row.application
+  if (row.namespace !== null) instance.namespace = row.namespace
+  if (row.node !== null) instance.node = row.node
+  if (row.phase !== null) instance.phase = row.phase
+  return instance
+}
+
+/** `LIKE` pattern matching `q` anywhere, with the pattern characters escaped. */
+function contains(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+}
+
+export class SqliteCatalog {
+  // Catalog rows this process already wrote: events name the same mesh and application over and
+  // over, and skipping the no-op INSERT keeps ingestion at raw-insert speed.
+  private readonly knownMeshes = new Set<string>()
+  private readonly knownApplications = new Set<string>()
+
+  constructor(private readonly statements: Statements) {}
+
+  /** Applies one catalog change; call inside the writer's transaction. */
+  apply(change: CatalogChange): void {
+    const run = (sql: string, params: Record<string, unknown>) => this.statements.get(sql).run(params)
+    switch (change.op) {
+      case 'mesh':
+        run(
+          `INSERT INTO meshes (name, kind, address) VALUES (@name, @kind, @address)
+           ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, address = excluded.address`,
+          change,
+        )
+        this.knownMeshes.add(change.name)
+        return
+      case 'mesh-synced':
+        run('UPDATE meshes SET last_sync_at = @at WHERE name = @name', change)
+        return
+      case 'application':
+        this.ensureApplication(change.mesh, change.name)
+        return
+      case 'instance':
+        this.upsertInstance(change.instance)
+        return
+      case 'instance-gone':
+        run('UPDATE instances SET registered = 0, updated_at = @now WHERE mesh = @mesh AND name = @name', { ...change, now: Date.now() })
+        return
+      case 'service':
+        run(
+          `INSERT INTO services (mesh, name, version, grp) VALUES (@mesh, @name, @version, @grp)
+           ON CONFLICT (mesh, name) DO UPDATE SET version = coalesce(excluded.version, version), grp = coalesce(excluded.grp, grp)`,
+          { mesh: change.mesh, name: change.name, version: change.version ?? null, grp: change.group ?? null },
+        )
+        return
+      case 'service-instance':
+        this.ensureService(change.mesh, change.service)
+        run(
+          `INSERT INTO service_instances (mesh, service, side, instance, application) VALUES (@mesh, @service, @side, @instance, @application)
+           ON CONFLICT (mesh, service, side, instance) DO UPDATE SET application = coalesce(excluded.application, application)`,
+          { ...change, application: change.application ?? null },
+        )
+        if (change.application) this.ensureApplication(change.mesh, change.application)
+        return
+      case 'service-instance-gone':
+        run('DELETE FROM service_instances WHERE mesh = @mesh AND service = @service AND side = @side AND instance = @instance', change)
+        return
+    }
+  }
+
+  ensureMesh(name: string, kind: MeshKind): void {
+    if (this.knownMeshes.has(name)) return
+    this.statements.get('INSERT OR IGNORE INTO meshes (name, kind) VALUES (?, ?)').run(name, kind)
+    this.knownMeshes.add(name)
+  }
+
+  ensureApplication(mesh: string, name: string): void {
+    const key = `${mesh}\u0000${name}`
+    if (this.knownApplications.has(key)) return
+    this.statements.get('INSERT OR IGNORE INTO applications (mesh, name) VALUES (?, ?)').run(mesh, name)
+    this.knownApplications.add(key)
+  }
+
+  ensureService(mesh: string, name: string): void {
+    this.statements.get('INSERT OR IGNORE INTO services (mesh, name) VALUES (?, ?)').run(mesh, name)
+  }
+
+  /** Records an instance an event names, without overwriting what a source reported. */
+  ensureInstance(mesh: string, name: string, source: string, ip?: string, application?: string): void {
+    this.statements
+      .get(
+        `INSERT INTO instances (mesh, name, ip, application, registered, sources, updated_at)
+         VALUES (@mesh, @name, @ip, @application, 0, json_array(@source), @now)
+         ON CONFLICT (mesh, name) DO UPDATE SET ip = coalesce(ip, excluded.ip), application = coalesce(application, excluded.application)
+         WHERE (ip IS NULL AND excluded.ip IS NOT NULL) OR (application IS NULL AND excluded.application IS NOT NULL)`,
+      )
+      .run({ mesh, name, source, ip: ip ?? null, application: application ?? null, now: Date.now() })
+  }
+
+  private upsertInstance(instance: InstanceRecord): void {
+    this.statements
+      .get(
+        `INSERT INTO instances (mesh, name, ip, port, application, namespace, node, phase, registered, sources, labels, updated_at)
+         VALUES (@mesh, @name, @ip, @port, @application, @namespace, @node, @phase, @registered, json_array(@source), @labels, @now)
+         ON CONFLICT (mesh, name) DO UPDATE SET
+           ip = coalesce(excluded.ip, ip), port = coalesce(excluded.port, port),
+           application = coalesce(excluded.application, application), namespace = coalesce(excluded.namespace, namespace),
+           node = coalesce(excluded.node, node), phase = coalesce(excluded.phase, phase), registered = excluded.registered,
+           labels = coalesce(excluded.labels, labels), updated_at = excluded.updated_at,
+           sources = CASE WHEN EXISTS (SELECT 1 FROM json_each(sources) WHERE value = @source) THEN sources
+                          ELSE json_insert(sources, '$[#]', @source) END`,
+      )
+      .run({
+        mesh: instance.mesh,
+        name: instance.name,
+        ip: instance.ip ?? null,
+        port: instance.port ?? null,
+        application: instance.application ?? null,
+        namespace: instance.namespace ?? null,
+        node: instance.node ?? null,
+        phase: instance.phase ?? null,
+        registered: instance.registered ? 1 : 0,
+        source: instance.source,
+        labels: instance.labels ? JSON.stringify(instance.labels) : null,
+        now: Date.now(),
+      })
+    if (instance.application) this.ensureApplication(instance.mesh, instance.application)
+  }
+
+  /** Instances with this IP, for correlating pod events into other meshes. */
+  instancesByIp(ip: string): Array<{ mesh: string; name: string; application: string | null }> {
+    return this.statements.get('SELECT mesh, name, application FROM instances WHERE ip = ?').all(ip) as Array<{
+      mesh: string
+      name: string
+      application: string | null
+    }>
+  }
+
+  /** Meshes that know an application of this name. */
+  meshesWithApplication(name: string): string[] {
+    return this.statements.get('SELECT mesh FROM applications WHERE name = ?').pluck().all(name) as string[]
+  }
+
+  /** Services an instance provides or consumes in its mesh. */
+  servicesOfInstance(mesh: string, instance: string): string[] {
+    return this.statements.get('SELECT DISTINCT service FROM service_instances WHERE mesh = ? AND instance = ?').pluck().all(mesh, instance) as string[]
+  }
+
+  meshes(): MeshRecord[] {
+    const rows = this.statements
+      .get(
+        `SELECT m.name, m.kind, m.address, m.last_sync_at AS lastSyncAt,
+           (SELECT count(*) FROM applications WHERE mesh = m.name) AS applications,
+           (SELECT count(*) FROM instances WHERE mesh = m.name) AS instances,
+           (SELECT count(*) FROM services WHERE mesh = m.name) AS services,
+           (SELECT count(*) FROM events INDEXED BY events_by_mesh_time WHERE mesh = m.name) AS events
+         FROM meshes AS m ORDER BY m.name`,
+      )
+      .all() as Array<{ name: string; kind: MeshKind; address: string; lastSyncAt: number | null } & MeshRecord['counts']>
+    return rows.map(({ name, kind, address, lastSyncAt, applications, instances, services, events }) => ({
+      name,
+      kind,
+      address,
+      ...(lastSyncAt === null ? {} : { lastSyncAt }),
+      counts: { applications, instances, services, events },
+    }))
+  }
+
+  applications(filter: ResourceListFilter, now: number): ResourceListResult<ApplicationSummary> {
+    const { where, params } = this.listWhere('a', filter)
+    const rows = this.statements
+      .get(`SELECT a.mesh, a.name FROM applications AS a ${where.page} ORDER BY a.mesh, a.name LIMIT @limit`)
+      .all(params) as Array<{ mesh: string; name: string }>
+    const total = this.statements.get(`SELECT count(*) FROM applications AS a ${where.all}`).pluck().get(params) as number
+    const page = rows.slice(0, filter.limit)
+    const items = page.map(({ mesh, name }) => {
+      const stats = this.statements
+        .get(
+          `SELECT
+             (SELECT count(*) FROM instances WHERE mesh = @mesh AND application = @name) AS instanceCount,
+             (SELECT count(DISTINCT service) FROM service_instances WHERE mesh = @mesh AND application = @name) AS serviceCount,
+             (SELECT max(time) FROM event_links WHERE mesh = @mesh AND kind = 'application' AND entity = @name) AS lastEventAt,
+             (SELECT count(*) FROM event_links WHERE mesh = @mesh AND kind = 'application' AND entity = @name AND time >= @dayAgo AND type = 'warning') AS warningCount24h`,
+        )
+        .get({ mesh, name, dayAgo: now - DAY_MS }) as { instanceCount: number; serviceCount: number; lastEventAt: number | null; warningCount24h: number }
+      const summary: ApplicationSummary = { name, mesh, instanceCount: stats.instanceCount, serviceCount: stats.serviceCount, warningCount24h: stats.warningCount24h }
+      if (stats.lastEventAt !== null) summary.lastEventAt = new Date(stats.lastEventAt).toISOString()
+      return summary
+    })
+    return { items, next: nextPosition(rows, filter.limit), total }
+  }
+
+  application(name: string, mesh?: string): ApplicationDetail | undefined {
+    const found = this.statements
+      .get('SELECT mesh FROM applications WHERE name = @name AND (@mesh IS NULL OR mesh = @mesh) ORDER BY mesh LIMIT 1')
+      .pluck()
+      .get({ name, mesh: mesh ?? null }) as string | undefined
+    if (found === undefined) return undefined
+    const instances = (
+      this.statements.get(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE mesh = ? AND application = ? ORDER BY name`).all(found, name) as InstanceRow[]
+    ).map(toInstance)
+    const services = this.statements
+      .get("SELECT DISTINCT service FROM service_instances WHERE mesh = ? AND application = ? AND side = 'provider' ORDER BY service")
+      .pluck()
+      .all(found, name) as string[]
+    return { name, mesh: found, instances, services }
+  }
+
+  instances(filter: ResourceListFilter): ResourceListResult<Instance> {
+    const { where, params } = this.listWhere('i', filter)
+    const rows = this.statements.get(`SELECT ${INSTANCE_COLUMNS} FROM instances AS i ${where.page} ORDER BY i.mesh, i.name LIMIT @limit`).all(params) as InstanceRow[]
+    const total = this.statements.get(`SELECT count(*) FROM instances AS i ${where.all}`).pluck().get(params) as number
+    return { items: rows.slice(0, filter.limit).map(toInstance), next: nextPosition(rows, filter.limit), total }
+  }
+
+  /** An instance by name, or else by IP (the contract lets `:name` be a pod name, an IP or ip:port). */
+  instance(name: string, mesh?: string): Instance | undefined {
+    const row = this.statements
+      .get(
+        `SELECT ${INSTANCE_COLUMNS} FROM instances WHERE (name = @name OR ip = @name) AND (@mesh IS NULL OR mesh = @mesh)
+         ORDER BY name = @name DESC, registered DESC, mesh LIMIT 1`,
+      )
+      .get({ name, mesh: mesh ?? null }) as InstanceRow | undefined
+    return row && toInstance(row)
+  }
+
+  services(filter: ResourceListFilter): ResourceListResult<ServiceSummary> {
+    const { where, params } = this.listWhere('s', filter)
+    const rows = this.statements.get(`SELECT s.mesh, s.name, s.version, s.grp FROM services AS s ${where.page} ORDER BY s.mesh, s.name LIMIT @limit`).all(params) as ServiceRow[]
+    const total = this.statements.get(`SELECT count(*) FROM services AS s ${where.all}`).pluck().get(params) as number
+    return { items: rows.slice(0, filter.limit).map((row) => this.serviceSummary(row)), next: nextPosition(rows, filter.limit), total }
+  }
+
+  service(name: string, mesh?: string): ServiceDetail | undefined {
+    const row = this.statements
+      .get('SELECT mesh, name, version, grp FROM services WHERE name = @name AND (@mesh IS NULL OR mesh = @mesh) ORDER BY mesh LIMIT 1')
+      .get({ name, mesh: mesh ?? null }) as ServiceRow | undefined
+    if (!row) return undefined
+    const members = (side: 'provider' | 'consumer') =>
+      (
+        this.statements
+          .get(
+            `SELECT ${INSTANCE_COLUMNS.split(', ').map((column) => `i.${column}`).join(', ')}
+             FROM service_instances AS si JOIN instances AS i ON i.mesh = si.mesh AND i.name = si.instance
+             WHERE si.mesh = ? AND si.service = ? AND si.side = ? ORDER BY i.name`,
+          )
+          .all(row.mesh, row.name, side) as InstanceRow[]
+      ).map(toInstance)
+    return { ...this.serviceSummary(row), providerInstances: members('provider'), consumerInstances: members('consumer') }
+  }
+
+  private serviceSummary(row: ServiceRow): ServiceSummary {
+    const stats = this.statements
+      .get(
+        `SELECT count(*) FILTER (WHERE side = 'provider') AS providers, count(*) FILTER (WHERE side = 'consumer') AS consumers,
+           json_group_array(DISTINCT application) FILTER (WHERE application IS NOT NULL) AS applications
+         FROM service_instances WHERE mesh = ? AND service = ?`,
+      )
+      .get(row.mesh, row.name) as { providers: number; consumers: number; applications: string | null }
+    const summary: ServiceSummary = {
+      name: row.name,
+      mesh: row.mesh,
+      providers: stats.providers,
+      consumers: stats.consumers,
+      applications: ((JSON.parse(stats.applications ?? '[]') as string[]) ?? []).sort(),
+    }
+    if (row.version !== null) summary.version = row.version
+    if (row.grp !== null) summary.group = row.grp
+    return summary
+  }
+
+  /** WHERE clauses of a resource list: `all` for the total, `page` adds the keyset position. */
+  private listWhere(alias: string, filter: ResourceListFilter) {
+    const params: Record<string, string | number> = { limit: filter.limit + 1 }
+    const all: string[] = []
+    if (filter.mesh !== undefined) {
+      params.mesh = filter.mesh
+      all.push(`${alias}.mesh = @mesh`)
+    }
+    if (filter.q !== undefined) {
+      params.q = contains(filter.q)
+      all.push(`${alias}.name LIKE @q ESCAPE '\\'`)
+    }
+    if (filter.application !== undefined && alias === 'i') {
+      params.application = filter.application
+      all.push('i.application = @application')
+    }
+    const page = [...all]
+    if (filter.after) {
+      params.afterMesh = filter.after.mesh
+      params.afterName = filter.after.name
+      page.push(`(${alias}.mesh, ${alias}.name) > (@afterMesh, @afterName)`)
+    }
+    const clause = (conditions: string[]) => (conditions.length ? `WHERE ${conditions.join(' AND ')}` : '')
+    return { where: { all: clause(all), page: clause(page) }, params }
+  }
+}
+
+interface ServiceRow {
+  mesh: string
+  name: string
+  version: string | null
+  grp: string | null
+}
+
+function nextPosition(rows: Array<{ mesh: string; name: string }>, limit: number): { mesh: string; name: string } | null {
+  if (rows.length <= limit) return null
+  const last = rows[limit - 1]!
+  return { mesh: last.mesh, name: last.name }
+}

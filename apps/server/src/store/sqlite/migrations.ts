@@ -1,0 +1,128 @@
+/**
+ * Numbered schema migrations, tracked by `PRAGMA user_version`. Each runs in its own
+ * transaction; never edit a released migration, append a new one.
+ */
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: events, correlation links, full-text index, catalog, checkpoints.
+  `
+  CREATE TABLE events (
+    rid            INTEGER PRIMARY KEY,
+    id             TEXT    NOT NULL UNIQUE,
+    time           INTEGER NOT NULL,  -- last occurrence, epoch ms
+    first_time     INTEGER NOT NULL,
+    count          INTEGER NOT NULL CHECK (count >= 1),
+    type           TEXT    NOT NULL CHECK (type IN ('normal', 'warning')),
+    reason         TEXT    NOT NULL,
+    message        TEXT    NOT NULL,
+    source         TEXT    NOT NULL,
+    component      TEXT    NOT NULL,
+    host           TEXT,
+    mesh           TEXT    NOT NULL,
+    obj_kind       TEXT    NOT NULL,
+    obj_name       TEXT    NOT NULL,
+    obj_namespace  TEXT,
+    obj_uid        TEXT,
+    obj_field_path TEXT,
+    application    TEXT,
+    instance       TEXT,
+    ip             TEXT,
+    service        TEXT,
+    category       TEXT,
+    action         TEXT,
+    seq            INTEGER NOT NULL   -- store sequence, grows with every insert and update
+  ) STRICT;
+
+  -- Timelines page newest first with a (time, id) row-value cursor. type and source trail the
+  -- key so their filters are checked inside the index, before any row is read.
+  CREATE INDEX events_by_time ON events (time, id, type, source);
+  CREATE INDEX events_by_mesh_time ON events (mesh, time, id, type, source);
+
+  -- One row per (view, event): the view is (mesh, entity kind, entity), mesh '' being the
+  -- every-mesh view. An event belongs to several views (its application, instance, IP and
+  -- services, plus correlated views in other meshes), and every view is one range scan.
+  CREATE TABLE event_links (
+    mesh     TEXT    NOT NULL,
+    kind     TEXT    NOT NULL,
+    entity   TEXT    NOT NULL,
+    time     INTEGER NOT NULL,
+    event_id TEXT    NOT NULL,
+    type     TEXT    NOT NULL,
+    source   TEXT    NOT NULL,
+    PRIMARY KEY (mesh, kind, entity, time, event_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX event_links_by_event ON event_links (event_id);
+
+  CREATE VIRTUAL TABLE events_fts USING fts5 (
+    reason, message, content = 'events', content_rowid = 'rid', tokenize = 'unicode61 remove_diacritics 2'
+  );
+  CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+    INSERT INTO events_fts (rowid, reason, message) VALUES (new.rid, new.reason, new.message);
+  END;
+  CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+    INSERT INTO events_fts (events_fts, rowid, reason, message) VALUES ('delete', old.rid, old.reason, old.message);
+  END;
+  CREATE TRIGGER events_fts_update AFTER UPDATE OF reason, message ON events
+  WHEN old.reason IS NOT new.reason OR old.message IS NOT new.message BEGIN
+    INSERT INTO events_fts (events_fts, rowid, reason, message) VALUES ('delete', old.rid, old.reason, old.message);
+    INSERT INTO events_fts (rowid, reason, message) VALUES (new.rid, new.reason, new.message);
+  END;
+
+  CREATE TABLE meshes (
+    name         TEXT PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    address      TEXT NOT NULL DEFAULT '',
+    last_sync_at INTEGER
+  ) STRICT;
+
+  CREATE TABLE applications (
+    mesh TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (mesh, name)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX applications_by_name ON applications (name);
+
+  CREATE TABLE instances (
+    mesh        TEXT    NOT NULL,
+    name        TEXT    NOT NULL,
+    ip          TEXT,
+    port        INTEGER,
+    application TEXT,
+    namespace   TEXT,
+    node        TEXT,
+    phase       TEXT,
+    registered  INTEGER NOT NULL DEFAULT 0,
+    sources     TEXT    NOT NULL DEFAULT '[]',  -- JSON array of reporting sources
+    labels      TEXT,                           -- JSON object
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (mesh, name)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX instances_by_ip ON instances (ip) WHERE ip IS NOT NULL;
+  CREATE INDEX instances_by_application ON instances (mesh, application);
+
+  CREATE TABLE services (
+    mesh       TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    version    TEXT,
+    grp        TEXT,
+    PRIMARY KEY (mesh, name)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE service_instances (
+    mesh        TEXT NOT NULL,
+    service     TEXT NOT NULL,
+    side        TEXT NOT NULL CHECK (side IN ('provider', 'consumer')),
+    instance    TEXT NOT NULL,
+    application TEXT,
+    PRIMARY KEY (mesh, service, side, instance)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX service_instances_by_instance ON service_instances (mesh, instance);
+  CREATE INDEX service_instances_by_application ON service_instances (mesh, application);
+
+  CREATE TABLE checkpoints (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  `,
+]

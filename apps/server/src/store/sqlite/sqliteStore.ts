@@ -1,0 +1,313 @@
+/** `EventStore` on SQLite (better-sqlite3): one connection, synchronous transactions. */
+import type { EventItem, EventSource, MeshKind } from '@eventline/shared'
+import { TOTAL_COUNT_CAP } from '@eventline/shared'
+import type {
+  EntityKind,
+  EventStore,
+  IngestEvent,
+  StoredEvent,
+  TimelineFilter,
+  TimelinePosition,
+  TimelineResult,
+  WriteBatch,
+} from '../types.ts'
+import { SqliteCatalog } from './catalog.ts'
+import { openDatabase } from './db.ts'
+import type { Db } from './db.ts'
+import { Statements } from './statements.ts'
+import { countSql, EVENT_COLUMNS, offsetPageSql, pageSql } from './timelineSql.ts'
+
+interface EventRow {
+  id: string
+  time: number
+  first_time: number
+  count: number
+  type: 'normal' | 'warning'
+  reason: string
+  message: string
+  source: EventSource
+  component: string
+  host: string | null
+  mesh: string
+  obj_kind: string
+  obj_name: string
+  obj_namespace: string | null
+  obj_uid: string | null
+  obj_field_path: string | null
+  application: string | null
+  instance: string | null
+  ip: string | null
+  service: string | null
+  category: string | null
+  action: string | null
+}
+
+const OPTIONAL_COLUMNS = ['host', 'application', 'instance', 'ip', 'service', 'category', 'action'] as const
+const MESH_KIND_OF_SOURCE: Record<EventSource, MeshKind> = { kubernetes: 'kubernetes', zookeeper: 'zookeeper', nacos: 'nacos', api: 'api', demo: 'demo' }
+
+export function rowToItem(row: EventRow): EventItem {
+  const item: EventItem = {
+    id: row.id,
+    time: new Date(row.time).toISOString(),
+    firstTime: new Date(row.first_time).toISOString(),
+    count: row.count,
+    type: row.type,
+    reason: row.reason,
+    message: row.message,
+    source: row.source,
+    component: row.component,
+    mesh: row.mesh,
+    object: { kind: row.obj_kind, name: row.obj_name },
+  }
+  if (row.obj_namespace !== null) item.object.namespace = row.obj_namespace
+  if (row.obj_uid !== null) item.object.uid = row.obj_uid
+  if (row.obj_field_path !== null) item.object.fieldPath = row.obj_field_path
+  for (const column of OPTIONAL_COLUMNS) {
+    const value = row[column]
+    if (value !== null) item[column] = value
+  }
+  return item
+}
+
+/** The stored row an ingest event becomes (before merging with a known row). */
+function toRow(event: IngestEvent): EventRow {
+  return {
+    id: event.id,
+    time: Math.trunc(event.time),
+    first_time: Math.trunc(Math.min(event.firstTime ?? event.time, event.time)),
+    count: Math.max(1, Math.trunc(event.count ?? 1)),
+    type: event.type,
+    reason: event.reason,
+    message: event.message,
+    source: event.source,
+    component: event.component,
+    host: event.host ?? null,
+    mesh: event.mesh,
+    obj_kind: event.object.kind,
+    obj_name: event.object.name,
+    obj_namespace: event.object.namespace ?? null,
+    obj_uid: event.object.uid ?? null,
+    obj_field_path: event.object.fieldPath ?? null,
+    application: event.application ?? null,
+    instance: event.instance ?? null,
+    ip: event.ip ?? null,
+    service: event.service ?? null,
+    category: event.category ?? null,
+    action: event.action ?? null,
+  }
+}
+
+/**
+ * Merges a repeat into the stored row. An explicit count (Kubernetes) is taken as is; without one,
+ * a later time is one more occurrence and the same time an idempotent retry. The newest time wins,
+ * so an out-of-order older copy never moves an event back.
+ */
+function merge(stored: EventRow, incoming: EventRow, explicitCount: boolean): EventRow {
+  if (incoming.time < stored.time) return { ...stored, first_time: Math.min(stored.first_time, incoming.first_time) }
+  const newer = incoming.time > stored.time
+  let count: number
+  if (explicitCount) count = newer ? incoming.count : Math.max(stored.count, incoming.count)
+  else count = newer ? stored.count + 1 : stored.count
+  return { ...incoming, first_time: Math.min(stored.first_time, incoming.first_time), count }
+}
+
+function sameRow(a: EventRow, b: EventRow): boolean {
+  return (Object.keys(a) as Array<keyof EventRow>).every((key) => a[key] === b[key])
+}
+
+const INSERT_EVENT = `INSERT INTO events (id, time, first_time, count, type, reason, message, source, component, host, mesh,
+  obj_kind, obj_name, obj_namespace, obj_uid, obj_field_path, application, instance, ip, service, category, action, seq)
+  VALUES (@id, @time, @first_time, @count, @type, @reason, @message, @source, @component, @host, @mesh,
+  @obj_kind, @obj_name, @obj_namespace, @obj_uid, @obj_field_path, @application, @instance, @ip, @service, @category, @action, @seq)`
+const UPDATE_EVENT = `UPDATE events SET time = @time, first_time = @first_time, count = @count, type = @type, reason = @reason,
+  message = @message, source = @source, component = @component, host = @host, mesh = @mesh, obj_kind = @obj_kind,
+  obj_name = @obj_name, obj_namespace = @obj_namespace, obj_uid = @obj_uid, obj_field_path = @obj_field_path,
+  application = @application, instance = @instance, ip = @ip, service = @service, category = @category, action = @action, seq = @seq
+  WHERE id = @id`
+const INSERT_LINK = 'INSERT OR IGNORE INTO event_links (mesh, kind, entity, time, event_id, type, source) VALUES (?, ?, ?, ?, ?, ?, ?)'
+
+export class SqliteStore implements EventStore {
+  private readonly db: Db
+  private readonly statements: Statements
+  private readonly catalog: SqliteCatalog
+  private seq: number
+  private open = true
+  private readonly writeTransaction: (batch: WriteBatch) => StoredEvent[]
+
+  constructor(path: string) {
+    this.db = openDatabase(path)
+    this.statements = new Statements(this.db)
+    this.catalog = new SqliteCatalog(this.statements)
+    this.seq = (this.db.prepare('SELECT coalesce(max(seq), 0) FROM events').pluck().get() as number) ?? 0
+    // Nothing async inside: the whole batch commits or none of it does.
+    this.writeTransaction = this.db.transaction((batch: WriteBatch) => {
+      for (const change of batch.catalog) this.catalog.apply(change)
+      const stored: StoredEvent[] = []
+      for (const event of batch.events) {
+        const result = this.upsert(event)
+        if (result) stored.push(result)
+      }
+      for (const { key, value } of batch.checkpoints) {
+        this.statements
+          .get('INSERT INTO checkpoints (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
+          .run(key, value, Date.now())
+      }
+      return stored
+    })
+  }
+
+  /** The underlying connection, for tests and benchmarks that inspect query plans. */
+  get database(): Db {
+    return this.db
+  }
+
+  async writeBatch(batch: WriteBatch): Promise<StoredEvent[]> {
+    return this.writeTransaction(batch)
+  }
+
+  private upsert(event: IngestEvent): StoredEvent | undefined {
+    const incoming = toRow(event)
+    const stored = this.statements.get(`SELECT ${EVENT_COLUMNS} FROM events AS e WHERE e.id = ?`).get(incoming.id) as EventRow | undefined
+    let row = incoming
+    if (stored) {
+      row = merge(stored, incoming, event.count !== undefined)
+      if (sameRow(stored, row)) return undefined // a retry or re-list of what we have: nothing to do
+      this.statements.get(UPDATE_EVENT).run({ ...row, seq: ++this.seq })
+      this.statements.get('DELETE FROM event_links WHERE event_id = ?').run(row.id)
+    } else {
+      this.statements.get(INSERT_EVENT).run({ ...row, seq: ++this.seq })
+    }
+    this.link(row, event.services)
+    this.fillCatalog(row)
+    return { seq: this.seq, item: rowToItem(row), created: !stored }
+  }
+
+  /**
+   * Writes the event's view memberships: its own mesh's application, instance, IP and services,
+   * and (for Kubernetes pod events) the views of other meshes whose instance has the pod's IP or whose
+   * application carries the pod's application name (CONTRACT "Correlation"). Each view is also
+   * written under mesh '' so the every-mesh view lists an event once.
+   */
+  private link(row: EventRow, extraServices: readonly string[] | undefined): void {
+    const views = new Set<string>()
+    const add = (mesh: string, kind: EntityKind, entity: string | null | undefined) => {
+      if (!entity) return
+      views.add(`${mesh}\u0000${kind}\u0000${entity}`)
+      views.add(`\u0000${kind}\u0000${entity}`)
+    }
+    add(row.mesh, 'application', row.application)
+    add(row.mesh, 'instance', row.instance)
+    add(row.mesh, 'ip', row.ip)
+    add(row.mesh, 'service', row.service)
+    for (const service of extraServices ?? []) add(row.mesh, 'service', service)
+
+    if (row.source === 'kubernetes' && row.obj_kind === 'Pod') {
+      if (row.ip) {
+        for (const instance of this.catalog.instancesByIp(row.ip)) {
+          if (instance.mesh === row.mesh) continue
+          add(instance.mesh, 'instance', instance.name)
+          add(instance.mesh, 'ip', row.ip)
+          add(instance.mesh, 'application', instance.application)
+          for (const service of this.catalog.servicesOfInstance(instance.mesh, instance.name)) add(instance.mesh, 'service', service)
+        }
+      }
+      if (row.application) {
+        for (const mesh of this.catalog.meshesWithApplication(row.application)) {
+          if (mesh !== row.mesh) add(mesh, 'application', row.application)
+        }
+      }
+    }
+    const insert = this.statements.get(INSERT_LINK)
+    for (const view of views) {
+      const [mesh, kind, entity] = view.split('\u0000')
+      insert.run(mesh, kind, entity, row.time, row.id, row.type, row.source)
+    }
+  }
+
+  /** Events name meshes, applications, instances and services: make sure the catalog knows them. */
+  private fillCatalog(row: EventRow): void {
+    this.catalog.ensureMesh(row.mesh, MESH_KIND_OF_SOURCE[row.source])
+    if (row.application) this.catalog.ensureApplication(row.mesh, row.application)
+    if (row.instance) this.catalog.ensureInstance(row.mesh, row.instance, row.source, row.ip ?? undefined, row.application ?? undefined)
+    if (row.service) this.catalog.ensureService(row.mesh, row.service)
+  }
+
+  async timeline(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<TimelineResult> {
+    const page = pageSql(filter, limit, after)
+    const rows = this.statements.get(page.sql).all(page.params) as EventRow[]
+    const items = rows.slice(0, limit).map(rowToItem)
+    const last = rows.length > limit ? rows[limit - 1]! : undefined
+    const { total, totalCapped } = this.count(filter)
+    return { items, next: last ? { time: last.time, id: last.id } : null, total, totalCapped }
+  }
+
+  private count(filter: TimelineFilter): { total: number; totalCapped: boolean } {
+    const count = countSql(filter, TOTAL_COUNT_CAP + 1)
+    const n = this.statements.get(count.sql).pluck().get(count.params) as number
+    return n > TOTAL_COUNT_CAP ? { total: TOTAL_COUNT_CAP, totalCapped: true } : { total: n, totalCapped: false }
+  }
+
+  async timelineByOffset(filter: TimelineFilter, offset: number, limit: number): Promise<{ items: EventItem[]; total: number }> {
+    const page = offsetPageSql(filter, offset, limit)
+    const rows = this.statements.get(page.sql).all(page.params) as EventRow[]
+    return { items: rows.map(rowToItem), total: this.count(filter).total }
+  }
+
+  async readCheckpoint(key: string): Promise<string | undefined> {
+    return this.statements.get('SELECT value FROM checkpoints WHERE key = ?').pluck().get(key) as string | undefined
+  }
+
+  async purgeBefore(cutoff: number, batchSize: number): Promise<number> {
+    return this.db.transaction(() => {
+      const ids = this.statements
+        .get('SELECT id FROM events INDEXED BY events_by_time WHERE time < ? ORDER BY time LIMIT ?')
+        .pluck()
+        .all(cutoff, batchSize) as string[]
+      const deleteLinks = this.statements.get('DELETE FROM event_links WHERE event_id = ?')
+      const deleteEvent = this.statements.get('DELETE FROM events WHERE id = ?')
+      for (const id of ids) {
+        deleteLinks.run(id)
+        deleteEvent.run(id)
+      }
+      return ids.length
+    })()
+  }
+
+  async meshes() {
+    return this.catalog.meshes()
+  }
+
+  async applications(...args: Parameters<SqliteCatalog['applications']>) {
+    return this.catalog.applications(...args)
+  }
+
+  async application(name: string, mesh?: string) {
+    return this.catalog.application(name, mesh)
+  }
+
+  async instances(...args: Parameters<SqliteCatalog['instances']>) {
+    return this.catalog.instances(...args)
+  }
+
+  async instance(name: string, mesh?: string) {
+    return this.catalog.instance(name, mesh)
+  }
+
+  async services(...args: Parameters<SqliteCatalog['services']>) {
+    return this.catalog.services(...args)
+  }
+
+  async service(name: string, mesh?: string) {
+    return this.catalog.service(name, mesh)
+  }
+
+  isOpen(): boolean {
+    return this.open && this.db.open
+  }
+
+  async close(): Promise<void> {
+    if (!this.open) return
+    this.open = false
+    this.db.close()
+  }
+}

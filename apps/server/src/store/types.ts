@@ -1,0 +1,173 @@
+/**
+ * The store interface: the only way the rest of the server reaches persisted data. SQLite
+ * implements it today; a PostgreSQL implementation follows the same contract. Methods are async
+ * so either backend fits, even where SQLite answers synchronously.
+ */
+import type {
+  ApplicationDetail,
+  ApplicationSummary,
+  EventItem,
+  EventObject,
+  EventSource,
+  EventType,
+  Instance,
+  MeshCounts,
+  MeshKind,
+  ServiceDetail,
+  ServiceSummary,
+} from '@eventline/shared'
+
+/** A normalised event as sources publish it: times in epoch milliseconds. */
+export interface IngestEvent {
+  id: string
+  /** Last occurrence. */
+  time: number
+  /** First occurrence; defaults to `time`. */
+  firstTime?: number
+  /**
+   * Occurrences as the origin counts them (Kubernetes `count`). When absent, a repeat of a known
+   * id with a later `time` counts one more occurrence, and the same `time` is an idempotent retry.
+   */
+  count?: number
+  type: EventType
+  reason: string
+  message: string
+  source: EventSource
+  component: string
+  host?: string
+  mesh: string
+  object: EventObject
+  application?: string
+  instance?: string
+  ip?: string
+  /** The event's own service (served as `service`). */
+  service?: string
+  /** Further services the event belongs to (e.g. every Service selecting a pod); linked, not served. */
+  services?: string[]
+  category?: string
+  action?: string
+}
+
+export interface InstanceRecord {
+  mesh: string
+  name: string
+  ip?: string
+  port?: number
+  application?: string
+  namespace?: string
+  node?: string
+  phase?: string
+  registered: boolean
+  /** What reports this instance: `kubernetes`, `zookeeper`, `nacos`, `demo`, `api`. */
+  source: string
+  labels?: Record<string, string>
+}
+
+/** Catalog updates; sources describe what they see, the writer applies them with the events. */
+export type CatalogChange =
+  | { op: 'mesh'; name: string; kind: MeshKind; address: string }
+  | { op: 'mesh-synced'; name: string; at: number }
+  | { op: 'application'; mesh: string; name: string }
+  | { op: 'instance'; instance: InstanceRecord }
+  /** The instance left: kept (its history stays browsable) but marked unregistered. */
+  | { op: 'instance-gone'; mesh: string; name: string }
+  | { op: 'service'; mesh: string; name: string; version?: string; group?: string }
+  | { op: 'service-instance'; mesh: string; service: string; instance: string; side: 'provider' | 'consumer'; application?: string }
+  | { op: 'service-instance-gone'; mesh: string; service: string; instance: string; side: 'provider' | 'consumer' }
+
+/** One write: events, catalog changes and source checkpoints, persisted in one transaction. */
+export interface WriteBatch {
+  events: IngestEvent[]
+  catalog: CatalogChange[]
+  checkpoints: Array<{ key: string; value: string }>
+}
+
+/** An event as stored, with the store sequence that grows with every insert and update. */
+export interface StoredEvent {
+  seq: number
+  item: EventItem
+  /** Whether the write created the event (false: an update of a known id). */
+  created: boolean
+}
+
+export const ENTITY_KINDS = ['application', 'instance', 'ip', 'service'] as const
+export type EntityKind = (typeof ENTITY_KINDS)[number]
+
+/** Filters of one timeline, already validated; times in epoch ms. */
+export interface TimelineFilter {
+  mesh?: string
+  application?: string
+  instance?: string
+  ip?: string
+  service?: string
+  namespace?: string
+  kind?: string
+  name?: string
+  type?: EventType
+  sources?: EventSource[]
+  reasons?: string[]
+  q?: string
+  since?: number
+  until?: number
+}
+
+/** Keyset position: the page starts strictly after (older than) this `(time, id)`. */
+export interface TimelinePosition {
+  time: number
+  id: string
+}
+
+export interface TimelineResult {
+  items: EventItem[]
+  /** Position of the last item when more may follow, else null. */
+  next: TimelinePosition | null
+  total: number
+  totalCapped: boolean
+}
+
+export interface MeshRecord {
+  name: string
+  kind: MeshKind
+  address: string
+  lastSyncAt?: number
+  counts: MeshCounts
+}
+
+export interface ResourceListFilter {
+  mesh?: string
+  application?: string
+  q?: string
+  limit: number
+  /** Keyset position `(mesh, name)`: the page starts after it. */
+  after?: { mesh: string; name: string }
+}
+
+export interface ResourceListResult<T> {
+  items: T[]
+  next: { mesh: string; name: string } | null
+  total: number
+}
+
+export interface EventStore {
+  /** Persists a batch in one transaction; resolves with what was stored, in order. */
+  writeBatch(batch: WriteBatch): Promise<StoredEvent[]>
+  /** One keyset page of a timeline, newest first (`time` desc, `id` desc). */
+  timeline(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<TimelineResult>
+  /** Offset paging, only for the Dubbo admin compatible endpoints, whose clients send offsets. */
+  timelineByOffset(filter: TimelineFilter, offset: number, limit: number): Promise<{ items: EventItem[]; total: number }>
+  readCheckpoint(key: string): Promise<string | undefined>
+  /** Deletes up to `batchSize` events whose last occurrence is before `cutoff`; resolves with how many. */
+  purgeBefore(cutoff: number, batchSize: number): Promise<number>
+
+  meshes(): Promise<MeshRecord[]>
+  applications(filter: ResourceListFilter, now: number): Promise<ResourceListResult<ApplicationSummary>>
+  application(name: string, mesh?: string): Promise<ApplicationDetail | undefined>
+  instances(filter: ResourceListFilter): Promise<ResourceListResult<Instance>>
+  instance(name: string, mesh?: string): Promise<Instance | undefined>
+  services(filter: ResourceListFilter): Promise<ResourceListResult<ServiceSummary>>
+  service(name: string, mesh?: string): Promise<ServiceDetail | undefined>
+
+  /** True while the store can serve queries (`/readyz`). */
+  isOpen(): boolean
+  close(): Promise<void>
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'tsup'
+
+// One ESM bundle of the server; the shared package is inlined (it ships TypeScript source),
+// runtime dependencies stay external and are installed next to it.
+export default defineConfig({
+  entry: ['src/main.ts'],
+  format: ['esm'],
+  platform: 'node',
+  target: 'node20',
+  outDir: 'dist',
+  clean: true,
+  sourcemap: true,
+  noExternal: ['@eventline/shared'],
+})

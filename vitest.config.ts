@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config'
+
+// One run over every package; e2e (Playwright) runs separately after the build.
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'shared', root: 'packages/shared', include: ['src/**/*.spec.ts'] } },
+      { test: { name: 'server', root: 'apps/server', include: ['src/**/*.spec.ts'], testTimeout: 30_000, hookTimeout: 60_000 } },
+      { test: { name: 'repo', root: 'test', include: ['**/*.spec.ts'] } },
+    ],
+  },
+})
