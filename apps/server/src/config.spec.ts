@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from './config.ts'
+
+const load = (argv: string[] = [], env: Record<string, string> = {}) => loadConfig(argv, env)
+function refusal(argv: string[], env: Record<string, string> = {}): ConfigError {
+  try {
+    load(argv, env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error
+    throw error
+  }
+  throw new Error('configuration was accepted')
+}
+
+describe('loadConfig', () => {
+  it('has the contract defaults', () => {
+    expect(load()).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      db: './data/eventline.db',
+      kubernetes: { mode: 'auto' },
+      registries: [],
+      retentionMs: 14 * 86_400_000,
+      demo: false,
+      logLevel: 'info',
+    })
+  })
+
+  it('reads variables, and flags win over them', () => {
+    const env = { EVENTLINE_PORT: '9000', EVENTLINE_HOST: '0.0.0.0', EVENTLINE_DEMO: '1', EVENTLINE_RETENTION: '12h', EVENTLINE_TOKEN: 'from-env-token' }
+    const config = load(['--port', '9100', '--token=from-flag-token', '--db', ':memory:'], env)
+    expect(config).toMatchObject({ port: 9100, host: '0.0.0.0', demo: true, retentionMs: 12 * 3_600_000, token: 'from-flag-token', db: ':memory:' })
+  })
+
+  it('takes --demo without a value and skips the `--` that pnpm forwards', () => {
+    expect(load(['--', '--demo']).demo).toBe(true)
+  })
+
+  it('parses Dubbo-style registry URLs from the variable and repeated flags', () => {
+    const env = { EVENTLINE_REGISTRIES: 'zookeeper://zk1:2181,zk2:2182?name=zk-prod&root=dubbo; nacos://nacos.local:8848?namespace=public&username=u&password=secret' }
+    const config = load([], env)
+    expect(config.registries).toEqual([
+      { scheme: 'zookeeper', name: 'zk-prod', hosts: ['zk1:2181', 'zk2:2182'], params: { root: 'dubbo' }, address: 'zookeeper://zk1:2181,zk2:2182?name=zk-prod&root=dubbo' },
+      {
+        scheme: 'nacos',
+        name: 'nacos-nacos.local',
+        hosts: ['nacos.local:8848'],
+        params: { namespace: 'public', username: 'u', password: 'secret' },
+        address: 'nacos://nacos.local:8848?namespace=public&username=u&password=***',
+      },
+    ])
+    const flags = load(['--registry', 'zookeeper://a', '--registry', 'zookeeper://b:2000'])
+    expect(flags.registries.map((registry) => [registry.name, registry.hosts])).toEqual([
+      ['zookeeper-a', ['a:2181']],
+      ['zookeeper-b', ['b:2000']],
+    ])
+  })
+
+  it.each([
+    [[], { EVENTLINE_PORT: 'http' }, 'EVENTLINE_PORT'],
+    [['--port', '70000'], {}, '--port'],
+    [[], { EVENTLINE_RETENTION: '2 weeks' }, 'EVENTLINE_RETENTION'],
+    [[], { EVENTLINE_RETENTION: '10s' }, 'EVENTLINE_RETENTION'],
+    [[], { EVENTLINE_DEMO: 'maybe' }, 'EVENTLINE_DEMO'],
+    [[], { EVENTLINE_LOG_LEVEL: 'verbose' }, 'EVENTLINE_LOG_LEVEL'],
+    [[], { EVENTLINE_TOKEN: 'short' }, 'EVENTLINE_TOKEN'],
+    [[], { EVENTLINE_DB: 'mysql://db/x' }, 'EVENTLINE_DB'],
+    [[], { EVENTLINE_DB: 'postgres://u@h/db' }, 'EVENTLINE_DB'],
+    [[], { EVENTLINE_KUBERNETES: '/nonexistent/kubeconfig' }, 'EVENTLINE_KUBERNETES'],
+    [[], { EVENTLINE_CLUSTER: 'bad name' }, 'EVENTLINE_CLUSTER'],
+    [[], { EVENTLINE_REGISTRIES: 'etcd://e:2379' }, 'EVENTLINE_REGISTRIES'],
+    [[], { EVENTLINE_REGISTRIES: 'zookeeper://zk:99999' }, 'EVENTLINE_REGISTRIES'],
+    [[], { EVENTLINE_REGISTRIES: 'zookeeper://a zookeeper://a' }, 'EVENTLINE_REGISTRIES'],
+    [['--verbose'], {}, '--verbose'],
+    [['--port'], {}, '--port'],
+    [['--port', '1', '--port', '2'], {}, '--port'],
+  ])('refuses %j %j naming %s', (argv, env, variable) => {
+    const error = refusal(argv, env)
+    expect(error.variable.startsWith(variable)).toBe(true)
+    expect(error.message).not.toContain('\n')
+    expect(error.message.startsWith(variable)).toBe(true)
+  })
+
+  it('never shows a registry password in an error', () => {
+    const error = refusal([], { EVENTLINE_REGISTRIES: 'nacos://h:8848,bad host?password=hunter2' })
+    expect(error.message).not.toContain('hunter2')
+  })
+})

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest'
+import type { IngestEvent, WriteBatch } from '../types.ts'
+import { SqliteStore } from './sqliteStore.ts'
+
+const T0 = Date.parse('2026-11-20T08:00:00Z')
+
+function podEvent(overrides: Partial<IngestEvent> & { id: string }): IngestEvent {
+  return {
+    time: T0,
+    type: 'normal',
+    reason: 'Started',
+    message: 'Started container app',
+    source: 'kubernetes',
+    component: 'kubelet',
+    mesh: 'k8s-prod',
+    object: { kind: 'Pod', name: 'order-7d9f-x2k4q', namespace: 'shop' },
+    application: 'order-service',
+    instance: 'order-7d9f-x2k4q',
+    ip: '10.1.2.3',
+    ...overrides,
+  }
+}
+
+const batch = (parts: Partial<WriteBatch>): WriteBatch => ({ events: [], catalog: [], checkpoints: [], ...parts })
+const ids = async (store: SqliteStore, filter: Parameters<SqliteStore['timeline']>[0]) => (await store.timeline(filter, 200)).items.map((item) => item.id)
+
+describe('SqliteStore upsert', () => {
+  it('takes an explicit count as is and moves the event to its new time', async () => {
+    const store = new SqliteStore(':memory:')
+    await store.writeBatch(batch({ events: [podEvent({ id: 'k:1', count: 1, reason: 'BackOff', type: 'warning' }), podEvent({ id: 'k:2', time: T0 + 1000 })] }))
+    expect(await ids(store, { mesh: 'k8s-prod' })).toEqual(['k:2', 'k:1'])
+    const stored = await store.writeBatch(batch({ events: [podEvent({ id: 'k:1', count: 5, time: T0 + 60_000, firstTime: T0, reason: 'BackOff', type: 'warning' })] }))
+    expect(stored).toHaveLength(1)
+    expect(stored[0]!.created).toBe(false)
+    expect(await ids(store, { mesh: 'k8s-prod' })).toEqual(['k:1', 'k:2'])
+    expect(await ids(store, { application: 'order-service', mesh: 'k8s-prod' })).toEqual(['k:1', 'k:2'])
+    const [item] = (await store.timeline({ instance: 'order-7d9f-x2k4q' }, 1)).items
+    expect(item).toMatchObject({ count: 5, time: '2026-11-20T08:01:00.000Z', firstTime: '2026-11-20T08:00:00.000Z' })
+    await store.close()
+  })
+
+  it('ignores a re-list of what it has and an older copy of an event', async () => {
+    const store = new SqliteStore(':memory:')
+    const event = podEvent({ id: 'k:1', count: 3, time: T0 + 5000, firstTime: T0 - 1000 })
+    const [first] = await store.writeBatch(batch({ events: [event] }))
+    expect(await store.writeBatch(batch({ events: [event] }))).toEqual([])
+    expect(await store.writeBatch(batch({ events: [{ ...event, count: 2, time: T0 }] }))).toEqual([])
+    const page = await store.timeline({}, 10)
+    expect(page.items).toHaveLength(1)
+    expect(page.items[0]).toMatchObject({ count: 3, time: new Date(T0 + 5000).toISOString() })
+    expect(first!.seq).toBeGreaterThan(0)
+    await store.close()
+  })
+
+  it('grows the sequence with every insert and update, across reopen', async () => {
+    const store = new SqliteStore(':memory:')
+    const a = await store.writeBatch(batch({ events: [podEvent({ id: 'a' }), podEvent({ id: 'b' })] }))
+    const b = await store.writeBatch(batch({ events: [podEvent({ id: 'a', count: 2, time: T0 + 1 })] }))
+    expect([...a, ...b].map((stored) => stored.seq)).toEqual([1, 2, 3])
+    await store.close()
+  })
+
+  it('stores checkpoints in the same transaction as the events', async () => {
+    const store = new SqliteStore(':memory:')
+    const bad = batch({ events: [podEvent({ id: 'x' }), { ...podEvent({ id: 'y' }), type: 'fatal' as 'normal' }], checkpoints: [{ key: 'k8s:events', value: '42' }] })
+    await expect(store.writeBatch(bad)).rejects.toThrow()
+    expect(await store.readCheckpoint('k8s:events')).toBeUndefined()
+    expect((await store.timeline({}, 10)).items).toEqual([])
+    await store.writeBatch(batch({ events: [podEvent({ id: 'x' })], checkpoints: [{ key: 'k8s:events', value: '43' }] }))
+    expect(await store.readCheckpoint('k8s:events')).toBe('43')
+    await store.close()
+  })
+})
+
+describe('SqliteStore correlation', () => {
+  it('shows Kubernetes pod events in the registry application whose instance has the pod IP', async () => {
+    const store = new SqliteStore(':memory:')
+    await store.writeBatch(
+      batch({
+        catalog: [
+          { op: 'mesh', name: 'zk-prod', kind: 'zookeeper', address: 'zookeeper://zk:2181' },
+          { op: 'instance', instance: { mesh: 'zk-prod', name: '10.1.2.3:20880', ip: '10.1.2.3', port: 20880, application: 'orders', registered: true, source: 'zookeeper' } },
+          { op: 'service-instance', mesh: 'zk-prod', service: 'org.example.OrderService', instance: '10.1.2.3:20880', side: 'provider', application: 'orders' },
+        ],
+      }),
+    )
+    await store.writeBatch(batch({ events: [podEvent({ id: 'k:pod', application: 'order-service' })] }))
+    expect(await ids(store, { mesh: 'zk-prod', application: 'orders' })).toEqual(['k:pod'])
+    expect(await ids(store, { mesh: 'zk-prod', instance: '10.1.2.3:20880' })).toEqual(['k:pod'])
+    expect(await ids(store, { mesh: 'zk-prod', service: 'org.example.OrderService' })).toEqual(['k:pod'])
+    expect(await ids(store, { mesh: 'k8s-prod', application: 'order-service' })).toEqual(['k:pod'])
+    // The every-mesh view lists it once although three meshes' views hold it.
+    expect(await ids(store, { ip: '10.1.2.3' })).toEqual(['k:pod'])
+    await store.close()
+  })
+
+  it('shows pod events in another mesh application named by the pod label, but not other sources', async () => {
+    const store = new SqliteStore(':memory:')
+    await store.writeBatch(batch({ catalog: [{ op: 'application', mesh: 'nacos-test', name: 'order-service' }] }))
+    await store.writeBatch(
+      batch({
+        events: [
+          podEvent({ id: 'k:labelled', ip: '10.9.9.9' }),
+          { ...podEvent({ id: 'api:pod', ip: '10.9.9.9' }), source: 'api', mesh: 'elsewhere' },
+        ],
+      }),
+    )
+    expect(await ids(store, { mesh: 'nacos-test', application: 'order-service' })).toEqual(['k:labelled'])
+    expect(await ids(store, { application: 'order-service' })).toEqual(['k:labelled', 'api:pod'].sort().reverse())
+    await store.close()
+  })
+})
+
+describe('SqliteStore retention', () => {
+  it('purges events older than the cutoff in batches, with their links', async () => {
+    const store = new SqliteStore(':memory:')
+    const events = Array.from({ length: 25 }, (_, i) => podEvent({ id: `e${String(i).padStart(2, '0')}`, time: T0 + i * 1000 }))
+    await store.writeBatch(batch({ events }))
+    expect(await store.purgeBefore(T0 + 12_000, 5)).toBe(5)
+    expect(await store.purgeBefore(T0 + 12_000, 5)).toBe(5)
+    expect(await store.purgeBefore(T0 + 12_000, 5)).toBe(2)
+    expect(await store.purgeBefore(T0 + 12_000, 5)).toBe(0)
+    const left = await store.timeline({ application: 'order-service' }, 100)
+    expect(left.total).toBe(13)
+    expect(left.items.at(-1)!.id).toBe('e12')
+    const links = store.database.prepare("SELECT count(*) FROM event_links WHERE event_id < 'e12'").pluck().get()
+    expect(links).toBe(0)
+    const fts = await store.timeline({ q: 'started' }, 100)
+    expect(fts.total).toBe(13)
+    await store.close()
+  })
+})
