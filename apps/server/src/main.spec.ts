@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { tempDir } from './testing/testServer.ts'
+
+const serverRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** Runs the real entry point (`src/main.ts`) as a process. */
+function run(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    cwd: serverRoot,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, EVENTLINE_KUBERNETES: 'off', ...env },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const listening = new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const line = stdout.split('\n').find((text) => text.includes('"msg":"listening"'))
+      if (line) resolve((JSON.parse(line) as { port: number }).port)
+    })
+    void exited.then(() => reject(new Error(`exited before listening: ${stderr}`)))
+  })
+  listening.catch(() => {})
+  return { child, exited, listening, output: () => ({ stdout, stderr }) }
+}
+
+describe('main', () => {
+  const tmp = tempDir()
+  afterAll(() => tmp.cleanup())
+
+  it.each([
+    [['--port', 'abc'], {}, '--port'],
+    [[], { EVENTLINE_RETENTION: 'forever' }, 'EVENTLINE_RETENTION'],
+    [['--bogus'], {}, '--bogus'],
+  ])('stops with exit code 2 and one line naming the setting for %j %j', async (args, env, name) => {
+    const process = run(args, env)
+    expect(await process.exited).toBe(2)
+    const { stderr, stdout } = process.output()
+    expect(stdout).toBe('')
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+    expect(stderr).toContain(name)
+  })
+
+  it('logs JSON lines, serves, and on SIGTERM flushes and closes the database before exiting 0', async () => {
+    const db = join(tmp.dir, 'sigterm', 'eventline.db')
+    const server = run(['--port', '0', '--db', db, '--token', 'sigterm-token'])
+    const port = await server.listening
+    const response = await fetch(`http://127.0.0.1:${port}/api/v1/events`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sigterm-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'kept', type: 'normal', reason: 'R', message: 'survives' }),
+    })
+    expect(response.status).toBe(202)
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+    const lines = server.output().stdout.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; level: string })
+    expect(lines.map((line) => line.msg)).toEqual(expect.arrayContaining(['listening', 'shutting down', 'stopped']))
+    // A cleanly closed SQLite database checkpoints and removes its write-ahead log.
+    expect(existsSync(db)).toBe(true)
+    expect(existsSync(`${db}-wal`)).toBe(false)
+
+    const again = run(['--port', '0', '--db', db])
+    const againPort = await again.listening
+    const page = (await (await fetch(`http://127.0.0.1:${againPort}/api/v1/events`)).json()) as { items: Array<{ id: string }> }
+    expect(page.items.map((item) => item.id)).toEqual(['kept'])
+    again.child.kill('SIGINT')
+    expect(await again.exited).toBe(0)
+  })
+})

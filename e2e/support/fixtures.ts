@@ -1,0 +1,36 @@
+/**
+ * `test` with the real server: one per worker, started before its first test and stopped after
+ * its last. `baseURL` points at it and every request (the page's and `request`'s) carries the token.
+ */
+import { test as base, expect } from '@playwright/test'
+import { startServer } from './server.ts'
+import type { RunningServer } from './server.ts'
+
+interface WorkerFixtures {
+  server: RunningServer
+}
+
+export const test = base.extend<object, WorkerFixtures>({
+  server: [
+    // The empty pattern is how Playwright learns this fixture depends on no other.
+    async ({}, use) => {
+      const server = await startServer()
+      try {
+        await use(server)
+      } finally {
+        await server.stop()
+      }
+    },
+    { scope: 'worker', timeout: 60_000 },
+  ],
+  baseURL: async ({ server }, use) => {
+    await use(server.url)
+  },
+  // The server runs with a token, so the SPA's own API calls need it too; the console has no
+  // sign-in yet, so the browser context sends it the way a proxy in front of Eventline would.
+  extraHTTPHeaders: async ({ server }, use) => {
+    await use({ Authorization: `Bearer ${server.token}` })
+  },
+})
+
+export { expect }
