@@ -42,7 +42,7 @@ async function walk(server: TestServer, path: string) {
   let first: EventPage | undefined
   do {
     const separator = path.includes('?') ? '&' : '?'
-    const { status, body } = await server.get<EventPage>(`${path}${cursor ? `${separator}cursor=${encodeURIComponent(cursor)}` : ''}`)
+    const { status, body }: { status: number; body: EventPage } = await server.get<EventPage>(`${path}${cursor ? `${separator}cursor=${encodeURIComponent(cursor)}` : ''}`)
     expect(status).toBe(200)
     first ??= body
     items.push(...body.items)

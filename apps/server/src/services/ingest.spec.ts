@@ -1,3 +1,4 @@
+import type { PostEvent } from '@eventline/shared'
 import { describe, expect, it } from 'vitest'
 import { normalizePostedEvent } from './ingest.ts'
 
@@ -20,7 +21,7 @@ describe('normalizePostedEvent', () => {
       { type: 'normal' as const, reason: 'R', message: 'm', time: '2026-11-20T01:02:03+01:00', object: { kind: 'Pod', name: 'p', namespace: 'ns' }, component: 'ci' },
       { time: Date.parse('2026-11-20T00:02:03Z'), object: { kind: 'Pod', name: 'p', namespace: 'ns' }, component: 'ci' },
     ],
-  ])('%s', (_name, posted, expected) => {
+  ] satisfies Array<[string, PostEvent, object]>)('%s', (_name, posted: PostEvent, expected) => {
     const event = normalizePostedEvent(posted, NOW)
     expect(event).toMatchObject({ type: posted.type, reason: posted.reason, message: posted.message, ...expected })
     if (!posted.id) expect(event.id).toMatch(/^api:[0-9a-f-]{36}$/)
