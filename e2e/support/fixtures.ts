@@ -31,6 +31,16 @@ export const test = base.extend<object, WorkerFixtures>({
   extraHTTPHeaders: async ({ server }, use) => {
     await use({ Authorization: `Bearer ${server.token}` })
   },
+  // A page that logged an error (a script failure, a request the CSP blocked) fails its test.
+  page: async ({ page }, use) => {
+    const errors: string[] = []
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text())
+    })
+    page.on('pageerror', (error) => errors.push(error.message))
+    await use(page)
+    expect(errors, 'errors in the browser console').toEqual([])
+  },
 })
 
 export { expect }

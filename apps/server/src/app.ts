@@ -37,11 +37,12 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by')
   app.set('etag', false)
   app.use(httpMetrics(deps.metrics))
+  app.use(securityHeaders)
   app.use(healthRouter(deps.store, deps.metrics))
 
   const api = express.Router()
   api.use(requireToken(deps.token))
-  api.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }))
+  api.use(express.json({ limit: MAX_BODY, type: ['application/json', 'application/*+json'] }))
   api.use((_req, res, next) => {
     res.set('Cache-Control', 'no-store')
     next()
@@ -56,6 +57,30 @@ export function createApp(deps: AppDependencies): Express {
   serveSpa(app, deps.webDir)
   app.use(errorHandler(deps.log))
   return app
+}
+
+// 1,000 events (the most one POST takes) with long messages fit; anything larger is refused with a 400.
+const MAX_BODY = '5mb'
+
+/**
+ * Defence in depth for a page that shows text from clusters and registries: scripts only from our
+ * own origin, no plugins, no inline script. ant-design-vue injects its styles at run time, hence
+ * inline styles. Framing is left allowed: the console is meant to sit in a mesh console's tab.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+].join('; ')
+
+const securityHeaders: RequestHandler = (_req, res, next) => {
+  res.set({ 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' })
+  next()
 }
 
 function serveSpa(app: Express, webDir: string | undefined): void {
