@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm test`: type checks, unit and integration tests (vitest: real SQLite, real HTTP), then the
+// `pnpm test`: type checks, lint, unit and integration tests (vitest: real SQLite, real HTTP), then the
 // browser tests (Playwright in Chromium) against a fresh build. Stops at the first failing step.
 import { spawnSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const steps = [
   ['type check', 'pnpm', ['check']],
+  ['lint', 'pnpm', ['lint']],
   ['build', 'pnpm', ['build']],
   ['unit and integration tests', 'pnpm', ['exec', 'vitest', 'run']],
   ['browser tests', 'pnpm', ['--filter', '@eventline/e2e', 'test']],

@@ -9,6 +9,8 @@ import type { EventSource, EventType } from './events.ts'
 import { parseIsoTime, parseTimeBound } from './time.ts'
 
 const MAX_NAME = 253 // a Kubernetes object name's limit; longer names are malformed everywhere
+// Control characters are exactly what this refuses (they break logs, terminals and tables).
+// eslint-disable-next-line no-control-regex
 const NAME_PATTERN = /^[^\u0000-\u001f\u007f]+$/
 const MESH_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
 
