@@ -69,7 +69,10 @@ export type CatalogChange =
   | { op: 'mesh-synced'; name: string; at: number }
   | { op: 'application'; mesh: string; name: string }
   | { op: 'instance'; instance: InstanceRecord }
-  /** The instance left: kept (its history stays browsable) but marked unregistered. */
+  /**
+   * The instance left: kept, so its history stays browsable, but unregistered and gone; counts,
+   * application details and IP correlation skip it until it is reported again.
+   */
   | { op: 'instance-gone'; mesh: string; name: string }
   | { op: 'service'; mesh: string; name: string; version?: string; group?: string }
   | { op: 'service-instance'; mesh: string; service: string; instance: string; side: 'provider' | 'consumer'; application?: string }

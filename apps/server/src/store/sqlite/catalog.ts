@@ -65,7 +65,7 @@ export class SqliteCatalog {
         this.upsertInstance(change.instance)
         return
       case 'instance-gone':
-        run('UPDATE instances SET registered = 0, updated_at = @now WHERE mesh = @mesh AND name = @name', { ...change, now: Date.now() })
+        run('UPDATE instances SET registered = 0, gone_at = @now, updated_at = @now WHERE mesh = @mesh AND name = @name', { ...change, now: Date.now() })
         return
       case 'service':
         run(
@@ -127,7 +127,7 @@ export class SqliteCatalog {
            ip = coalesce(excluded.ip, ip), port = coalesce(excluded.port, port),
            application = coalesce(excluded.application, application), namespace = coalesce(excluded.namespace, namespace),
            node = coalesce(excluded.node, node), phase = coalesce(excluded.phase, phase), registered = excluded.registered,
-           labels = coalesce(excluded.labels, labels), updated_at = excluded.updated_at,
+           labels = coalesce(excluded.labels, labels), updated_at = excluded.updated_at, gone_at = NULL,
            sources = CASE WHEN EXISTS (SELECT 1 FROM json_each(sources) WHERE value = @source) THEN sources
                           ELSE json_insert(sources, '$[#]', @source) END`,
       )
@@ -150,7 +150,7 @@ export class SqliteCatalog {
 
   /** Instances with this IP, for correlating pod events into other meshes. */
   instancesByIp(ip: string): Array<{ mesh: string; name: string; application: string | null }> {
-    return this.statements.get('SELECT mesh, name, application FROM instances WHERE ip = ?').all(ip) as Array<{
+    return this.statements.get('SELECT mesh, name, application FROM instances WHERE ip = ? AND gone_at IS NULL').all(ip) as Array<{
       mesh: string
       name: string
       application: string | null
@@ -172,7 +172,7 @@ export class SqliteCatalog {
       .get(
         `SELECT m.name, m.kind, m.address, m.last_sync_at AS lastSyncAt,
            (SELECT count(*) FROM applications WHERE mesh = m.name) AS applications,
-           (SELECT count(*) FROM instances WHERE mesh = m.name) AS instances,
+           (SELECT count(*) FROM instances WHERE mesh = m.name AND gone_at IS NULL) AS instances,
            (SELECT count(*) FROM services WHERE mesh = m.name) AS services,
            (SELECT count(*) FROM events INDEXED BY events_by_mesh_time WHERE mesh = m.name) AS events
          FROM meshes AS m ORDER BY m.name`,
@@ -198,7 +198,7 @@ export class SqliteCatalog {
       const stats = this.statements
         .get(
           `SELECT
-             (SELECT count(*) FROM instances WHERE mesh = @mesh AND application = @name) AS instanceCount,
+             (SELECT count(*) FROM instances WHERE mesh = @mesh AND application = @name AND gone_at IS NULL) AS instanceCount,
              (SELECT count(DISTINCT service) FROM service_instances WHERE mesh = @mesh AND application = @name) AS serviceCount,
              (SELECT max(time) FROM event_links WHERE mesh = @mesh AND kind = 'application' AND entity = @name) AS lastEventAt,
              (SELECT count(*) FROM event_links WHERE mesh = @mesh AND kind = 'application' AND entity = @name AND time >= @dayAgo AND type = 'warning') AS warningCount24h`,
@@ -218,7 +218,7 @@ export class SqliteCatalog {
       .get({ name, mesh: mesh ?? null }) as string | undefined
     if (found === undefined) return undefined
     const instances = (
-      this.statements.get(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE mesh = ? AND application = ? ORDER BY name`).all(found, name) as InstanceRow[]
+      this.statements.get(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE mesh = ? AND application = ? AND gone_at IS NULL ORDER BY name`).all(found, name) as InstanceRow[]
     ).map(toInstance)
     const services = this.statements
       .get("SELECT DISTINCT service FROM service_instances WHERE mesh = ? AND application = ? AND side = 'provider' ORDER BY service")

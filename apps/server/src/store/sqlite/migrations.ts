@@ -92,6 +92,7 @@ export const MIGRATIONS: readonly string[] = [
     node        TEXT,
     phase       TEXT,
     registered  INTEGER NOT NULL DEFAULT 0,
+    gone_at     INTEGER,                        -- set when the instance left; its history stays
     sources     TEXT    NOT NULL DEFAULT '[]',  -- JSON array of reporting sources
     labels      TEXT,                           -- JSON object
     updated_at  INTEGER NOT NULL,

@@ -130,3 +130,27 @@ describe('SqliteStore retention', () => {
     await store.close()
   })
 })
+
+describe('SqliteStore catalog', () => {
+  it('keeps a gone instance listed but leaves it out of counts, details and IP correlation', async () => {
+    const store = new SqliteStore(':memory:')
+    const instance = (name: string, ip: string) => ({ op: 'instance' as const, instance: { mesh: 'zk', name, ip, application: 'orders', registered: true, source: 'zookeeper' } })
+    await store.writeBatch(batch({ catalog: [{ op: 'mesh', name: 'zk', kind: 'zookeeper', address: 'zookeeper://zk:2181' }, instance('10.0.0.1:20880', '10.0.0.1'), instance('10.0.0.2:20880', '10.0.0.2')] }))
+    await store.writeBatch(batch({ catalog: [{ op: 'instance-gone', mesh: 'zk', name: '10.0.0.1:20880' }] }))
+
+    expect((await store.applications({ mesh: 'zk', limit: 10 }, T0)).items[0]).toMatchObject({ name: 'orders', instanceCount: 1 })
+    expect((await store.application('orders', 'zk'))!.instances.map((i) => i.name)).toEqual(['10.0.0.2:20880'])
+    expect((await store.instances({ mesh: 'zk', limit: 10 })).items.map((i) => [i.name, i.registered])).toEqual([
+      ['10.0.0.1:20880', false],
+      ['10.0.0.2:20880', true],
+    ])
+    expect((await store.meshes())[0]!.counts.instances).toBe(1)
+    // A pod that now has the gone instance's IP is not that instance.
+    await store.writeBatch(batch({ events: [podEvent({ id: 'k:reused-ip', ip: '10.0.0.1', application: 'other' })] }))
+    expect(await ids(store, { mesh: 'zk', instance: '10.0.0.1:20880' })).toEqual([])
+    // Reported again: present again.
+    await store.writeBatch(batch({ catalog: [instance('10.0.0.1:20880', '10.0.0.1')] }))
+    expect((await store.applications({ mesh: 'zk', limit: 10 }, T0)).items[0]!.instanceCount).toBe(2)
+    await store.close()
+  })
+})
