@@ -174,7 +174,7 @@ export class SqliteCatalog {
            (SELECT count(*) FROM applications WHERE mesh = m.name) AS applications,
            (SELECT count(*) FROM instances WHERE mesh = m.name AND gone_at IS NULL) AS instances,
            (SELECT count(*) FROM services WHERE mesh = m.name) AS services,
-           (SELECT count(*) FROM events INDEXED BY events_by_mesh_time WHERE mesh = m.name) AS events
+           coalesce((SELECT events FROM mesh_event_counts WHERE mesh = m.name), 0) AS events
          FROM meshes AS m ORDER BY m.name`,
       )
       .all() as Array<{ name: string; kind: MeshKind; address: string; lastSyncAt: number | null } & MeshRecord['counts']>

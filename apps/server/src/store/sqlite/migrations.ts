@@ -75,6 +75,13 @@ export const MIGRATIONS: readonly string[] = [
     last_sync_at INTEGER
   ) STRICT;
 
+  -- Events per mesh, kept by the writer and retention in their transactions: /meshes is read on
+  -- every console page and must not count millions of index entries each time.
+  CREATE TABLE mesh_event_counts (
+    mesh   TEXT PRIMARY KEY,
+    events INTEGER NOT NULL
+  ) STRICT;
+
   CREATE TABLE applications (
     mesh TEXT NOT NULL,
     name TEXT NOT NULL,

@@ -57,6 +57,12 @@ describe('SqliteStore upsert', () => {
     const a = await store.writeBatch(batch({ events: [podEvent({ id: 'a' }), podEvent({ id: 'b' })] }))
     const b = await store.writeBatch(batch({ events: [podEvent({ id: 'a', count: 2, time: T0 + 1 })] }))
     expect([...a, ...b].map((stored) => stored.seq)).toEqual([1, 2, 3])
+    // Updates are not new events; a re-post into another mesh moves the count with it.
+    await store.writeBatch(batch({ events: [podEvent({ id: 'b', mesh: 'k8s-test', time: T0 + 2 })] }))
+    expect((await store.meshes()).map((mesh) => [mesh.name, mesh.counts.events])).toEqual([
+      ['k8s-prod', 1],
+      ['k8s-test', 1],
+    ])
     await store.close()
   })
 
@@ -127,6 +133,7 @@ describe('SqliteStore retention', () => {
     expect(links).toBe(0)
     const fts = await store.timeline({ q: 'started' }, 100)
     expect(fts.total).toBe(13)
+    expect((await store.meshes()).map((mesh) => [mesh.name, mesh.counts.events])).toEqual([['k8s-prod', 13]])
     await store.close()
   })
 })

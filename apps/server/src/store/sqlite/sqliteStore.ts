@@ -143,10 +143,12 @@ export class SqliteStore implements EventStore {
     this.writeTransaction = this.db.transaction((batch: WriteBatch) => {
       for (const change of batch.catalog) this.catalog.apply(change)
       const stored: StoredEvent[] = []
+      const meshDeltas = new Map<string, number>()
       for (const event of batch.events) {
-        const result = this.upsert(event)
+        const result = this.upsert(event, meshDeltas)
         if (result) stored.push(result)
       }
+      this.applyMeshDeltas(meshDeltas)
       for (const { key, value } of batch.checkpoints) {
         this.statements
           .get('INSERT INTO checkpoints (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
@@ -165,7 +167,14 @@ export class SqliteStore implements EventStore {
     return this.writeTransaction(batch)
   }
 
-  private upsert(event: IngestEvent): StoredEvent | undefined {
+  private applyMeshDeltas(deltas: Map<string, number>): void {
+    const update = this.statements.get(
+      'INSERT INTO mesh_event_counts (mesh, events) VALUES (?, ?) ON CONFLICT (mesh) DO UPDATE SET events = events + excluded.events',
+    )
+    for (const [mesh, delta] of deltas) if (delta !== 0) update.run(mesh, delta)
+  }
+
+  private upsert(event: IngestEvent, meshDeltas: Map<string, number>): StoredEvent | undefined {
     const incoming = toRow(event)
     const stored = this.statements.get(`SELECT ${EVENT_COLUMNS} FROM events AS e WHERE e.id = ?`).get(incoming.id) as EventRow | undefined
     let row = incoming
@@ -174,8 +183,13 @@ export class SqliteStore implements EventStore {
       if (sameRow(stored, row)) return undefined // a retry or re-list of what we have: nothing to do
       this.statements.get(UPDATE_EVENT).run({ ...row, seq: ++this.seq })
       this.statements.get('DELETE FROM event_links WHERE event_id = ?').run(row.id)
+      if (stored.mesh !== row.mesh) {
+        meshDeltas.set(stored.mesh, (meshDeltas.get(stored.mesh) ?? 0) - 1)
+        meshDeltas.set(row.mesh, (meshDeltas.get(row.mesh) ?? 0) + 1)
+      }
     } else {
       this.statements.get(INSERT_EVENT).run({ ...row, seq: ++this.seq })
+      meshDeltas.set(row.mesh, (meshDeltas.get(row.mesh) ?? 0) + 1)
     }
     this.link(row, event.services)
     this.fillCatalog(row)
@@ -259,17 +273,19 @@ export class SqliteStore implements EventStore {
 
   async purgeBefore(cutoff: number, batchSize: number): Promise<number> {
     return this.db.transaction(() => {
-      const ids = this.statements
-        .get('SELECT id FROM events INDEXED BY events_by_time WHERE time < ? ORDER BY time LIMIT ?')
-        .pluck()
-        .all(cutoff, batchSize) as string[]
+      const rows = this.statements
+        .get('SELECT id, mesh FROM events INDEXED BY events_by_time WHERE time < ? ORDER BY time LIMIT ?')
+        .all(cutoff, batchSize) as Array<{ id: string; mesh: string }>
       const deleteLinks = this.statements.get('DELETE FROM event_links WHERE event_id = ?')
       const deleteEvent = this.statements.get('DELETE FROM events WHERE id = ?')
-      for (const id of ids) {
+      const meshDeltas = new Map<string, number>()
+      for (const { id, mesh } of rows) {
         deleteLinks.run(id)
         deleteEvent.run(id)
+        meshDeltas.set(mesh, (meshDeltas.get(mesh) ?? 0) - 1)
       }
-      return ids.length
+      this.applyMeshDeltas(meshDeltas)
+      return rows.length
     })()
   }
 
