@@ -200,8 +200,8 @@ export class SqliteCatalog {
           `SELECT
              (SELECT count(*) FROM instances WHERE mesh = @mesh AND application = @name AND gone_at IS NULL) AS instanceCount,
              (SELECT count(DISTINCT service) FROM service_instances WHERE mesh = @mesh AND application = @name) AS serviceCount,
-             (SELECT max(time) FROM event_links WHERE mesh = @mesh AND kind = 'application' AND entity = @name) AS lastEventAt,
-             (SELECT count(*) FROM event_links WHERE mesh = @mesh AND kind = 'application' AND entity = @name AND time >= @dayAgo AND type = 'warning') AS warningCount24h`,
+             (SELECT max(time) FROM event_links WHERE mesh = @mesh AND kind = 'a' AND entity = @name) AS lastEventAt,
+             (SELECT count(*) FROM event_links WHERE mesh = @mesh AND kind = 'a' AND entity = @name AND time >= @dayAgo AND type = 'warning') AS warningCount24h`,
         )
         .get({ mesh, name, dayAgo: now - DAY_MS }) as { instanceCount: number; serviceCount: number; lastEventAt: number | null; warningCount24h: number }
       const summary: ApplicationSummary = { name, mesh, instanceCount: stats.instanceCount, serviceCount: stats.serviceCount, warningCount24h: stats.warningCount24h }

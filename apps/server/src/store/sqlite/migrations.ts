@@ -30,7 +30,8 @@ export const MIGRATIONS: readonly string[] = [
     service        TEXT,
     category       TEXT,
     action         TEXT,
-    seq            INTEGER NOT NULL   -- store sequence, grows with every insert and update
+    seq            INTEGER NOT NULL,  -- store sequence, grows with every insert and update
+    views          TEXT    NOT NULL   -- JSON [[mesh, kind, entity], ...]: the event_links rows of this event
   ) STRICT;
 
   -- Timelines page newest first with a (time, id) row-value cursor. type and source trail the
@@ -39,8 +40,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX events_by_mesh_time ON events (mesh, time, id, type, source);
 
   -- One row per (view, event): the view is (mesh, entity kind, entity), mesh '' being the
-  -- every-mesh view. An event belongs to several views (its application, instance, IP and
-  -- services, plus correlated views in other meshes), and every view is one range scan.
+  -- every-mesh view and kind a one-letter code (a application, i instance, p IP, s service).
+  -- An event belongs to several views (its application, instance, IP and services, plus
+  -- correlated views in other meshes), and every view is one range scan. The event row keeps
+  -- the list of its views (events.views), so its links are deleted by primary key without an
+  -- index on event_id, which would cost as much space as the links themselves.
   CREATE TABLE event_links (
     mesh     TEXT    NOT NULL,
     kind     TEXT    NOT NULL,
@@ -51,7 +55,6 @@ export const MIGRATIONS: readonly string[] = [
     source   TEXT    NOT NULL,
     PRIMARY KEY (mesh, kind, entity, time, event_id)
   ) STRICT, WITHOUT ROWID;
-  CREATE INDEX event_links_by_event ON event_links (event_id);
 
   CREATE VIRTUAL TABLE events_fts USING fts5 (
     reason, message, content = 'events', content_rowid = 'rid', tokenize = 'unicode61 remove_diacritics 2'

@@ -15,7 +15,7 @@ import { SqliteCatalog } from './catalog.ts'
 import { openDatabase } from './db.ts'
 import type { Db } from './db.ts'
 import { Statements } from './statements.ts'
-import { countSql, EVENT_COLUMNS, offsetPageSql, pageSql } from './timelineSql.ts'
+import { countSql, EVENT_COLUMNS, LINK_KIND, offsetPageSql, pageSql } from './timelineSql.ts'
 
 interface EventRow {
   id: string
@@ -41,6 +41,9 @@ interface EventRow {
   category: string | null
   action: string | null
 }
+
+/** An `event_links` view: [mesh ('' for every mesh), kind code, entity]. */
+type View = [mesh: string, kind: string, entity: string]
 
 const OPTIONAL_COLUMNS = ['host', 'application', 'instance', 'ip', 'service', 'category', 'action'] as const
 const MESH_KIND_OF_SOURCE: Record<EventSource, MeshKind> = { kubernetes: 'kubernetes', zookeeper: 'zookeeper', nacos: 'nacos', api: 'api', demo: 'demo' }
@@ -116,14 +119,14 @@ function sameRow(a: EventRow, b: EventRow): boolean {
 }
 
 const INSERT_EVENT = `INSERT INTO events (id, time, first_time, count, type, reason, message, source, component, host, mesh,
-  obj_kind, obj_name, obj_namespace, obj_uid, obj_field_path, application, instance, ip, service, category, action, seq)
+  obj_kind, obj_name, obj_namespace, obj_uid, obj_field_path, application, instance, ip, service, category, action, seq, views)
   VALUES (@id, @time, @first_time, @count, @type, @reason, @message, @source, @component, @host, @mesh,
-  @obj_kind, @obj_name, @obj_namespace, @obj_uid, @obj_field_path, @application, @instance, @ip, @service, @category, @action, @seq)`
+  @obj_kind, @obj_name, @obj_namespace, @obj_uid, @obj_field_path, @application, @instance, @ip, @service, @category, @action, @seq, @views)`
 const UPDATE_EVENT = `UPDATE events SET time = @time, first_time = @first_time, count = @count, type = @type, reason = @reason,
   message = @message, source = @source, component = @component, host = @host, mesh = @mesh, obj_kind = @obj_kind,
   obj_name = @obj_name, obj_namespace = @obj_namespace, obj_uid = @obj_uid, obj_field_path = @obj_field_path,
-  application = @application, instance = @instance, ip = @ip, service = @service, category = @category, action = @action, seq = @seq
-  WHERE id = @id`
+  application = @application, instance = @instance, ip = @ip, service = @service, category = @category, action = @action, seq = @seq,
+  views = @views WHERE id = @id`
 const INSERT_LINK = 'INSERT OR IGNORE INTO event_links (mesh, kind, entity, time, event_id, type, source) VALUES (?, ?, ?, ?, ?, ?, ?)'
 
 export class SqliteStore implements EventStore {
@@ -176,38 +179,43 @@ export class SqliteStore implements EventStore {
 
   private upsert(event: IngestEvent, meshDeltas: Map<string, number>): StoredEvent | undefined {
     const incoming = toRow(event)
-    const stored = this.statements.get(`SELECT ${EVENT_COLUMNS} FROM events AS e WHERE e.id = ?`).get(incoming.id) as EventRow | undefined
+    const stored = this.statements.get(`SELECT ${EVENT_COLUMNS}, e.views FROM events AS e WHERE e.id = ?`).get(incoming.id) as
+      | (EventRow & { views: string })
+      | undefined
     let row = incoming
     if (stored) {
-      row = merge(stored, incoming, event.count !== undefined)
-      if (sameRow(stored, row)) return undefined // a retry or re-list of what we have: nothing to do
-      this.statements.get(UPDATE_EVENT).run({ ...row, seq: ++this.seq })
-      this.statements.get('DELETE FROM event_links WHERE event_id = ?').run(row.id)
+      const { views: storedViews, ...storedRow } = stored
+      row = merge(storedRow, incoming, event.count !== undefined)
+      if (sameRow(storedRow, row)) return undefined // a retry or re-list of what we have: nothing to do
+      this.unlink(storedRow, storedViews)
+      const views = this.views(row, event.services)
+      this.statements.get(UPDATE_EVENT).run({ ...row, seq: ++this.seq, views: JSON.stringify(views) })
+      this.link(row, views)
       if (stored.mesh !== row.mesh) {
         meshDeltas.set(stored.mesh, (meshDeltas.get(stored.mesh) ?? 0) - 1)
         meshDeltas.set(row.mesh, (meshDeltas.get(row.mesh) ?? 0) + 1)
       }
     } else {
-      this.statements.get(INSERT_EVENT).run({ ...row, seq: ++this.seq })
+      const views = this.views(row, event.services)
+      this.statements.get(INSERT_EVENT).run({ ...row, seq: ++this.seq, views: JSON.stringify(views) })
+      this.link(row, views)
       meshDeltas.set(row.mesh, (meshDeltas.get(row.mesh) ?? 0) + 1)
     }
-    this.link(row, event.services)
     this.fillCatalog(row)
     return { seq: this.seq, item: rowToItem(row), created: !stored }
   }
 
   /**
-   * Writes the event's view memberships: its own mesh's application, instance, IP and services,
-   * and (for Kubernetes pod events) the views of other meshes whose instance has the pod's IP or whose
+   * The views an event belongs to: its own mesh's application, instance, IP and services, and
+   * (for Kubernetes pod events) the views of other meshes whose instance has the pod's IP or whose
    * application carries the pod's application name (CONTRACT "Correlation"). Each view is also
-   * written under mesh '' so the every-mesh view lists an event once.
+   * listed under mesh '' so the every-mesh view lists an event once.
    */
-  private link(row: EventRow, extraServices: readonly string[] | undefined): void {
-    const views = new Set<string>()
+  private views(row: EventRow, extraServices: readonly string[] | undefined): View[] {
+    const views = new Map<string, View>()
     const add = (mesh: string, kind: EntityKind, entity: string | null | undefined) => {
       if (!entity) return
-      views.add(`${mesh}\u0000${kind}\u0000${entity}`)
-      views.add(`\u0000${kind}\u0000${entity}`)
+      for (const view of [[mesh, LINK_KIND[kind], entity], ['', LINK_KIND[kind], entity]] as View[]) views.set(view.join('\u0000'), view)
     }
     add(row.mesh, 'application', row.application)
     add(row.mesh, 'instance', row.instance)
@@ -231,11 +239,18 @@ export class SqliteStore implements EventStore {
         }
       }
     }
+    return [...views.values()]
+  }
+
+  private link(row: EventRow, views: readonly View[]): void {
     const insert = this.statements.get(INSERT_LINK)
-    for (const view of views) {
-      const [mesh, kind, entity] = view.split('\u0000')
-      insert.run(mesh, kind, entity, row.time, row.id, row.type, row.source)
-    }
+    for (const [mesh, kind, entity] of views) insert.run(mesh, kind, entity, row.time, row.id, row.type, row.source)
+  }
+
+  /** Deletes an event's links by primary key, from the views recorded with it. */
+  private unlink(row: { id: string; time: number }, views: string): void {
+    const remove = this.statements.get('DELETE FROM event_links WHERE mesh = ? AND kind = ? AND entity = ? AND time = ? AND event_id = ?')
+    for (const [mesh, kind, entity] of JSON.parse(views) as View[]) remove.run(mesh, kind, entity, row.time, row.id)
   }
 
   /** Events name meshes, applications, instances and services: make sure the catalog knows them. */
@@ -274,13 +289,12 @@ export class SqliteStore implements EventStore {
   async purgeBefore(cutoff: number, batchSize: number): Promise<number> {
     return this.db.transaction(() => {
       const rows = this.statements
-        .get('SELECT id, mesh FROM events INDEXED BY events_by_time WHERE time < ? ORDER BY time LIMIT ?')
-        .all(cutoff, batchSize) as Array<{ id: string; mesh: string }>
-      const deleteLinks = this.statements.get('DELETE FROM event_links WHERE event_id = ?')
+        .get('SELECT id, mesh, time, views FROM events INDEXED BY events_by_time WHERE time < ? ORDER BY time LIMIT ?')
+        .all(cutoff, batchSize) as Array<{ id: string; mesh: string; time: number; views: string }>
       const deleteEvent = this.statements.get('DELETE FROM events WHERE id = ?')
       const meshDeltas = new Map<string, number>()
-      for (const { id, mesh } of rows) {
-        deleteLinks.run(id)
+      for (const { id, mesh, time, views } of rows) {
+        this.unlink({ id, time }, views)
         deleteEvent.run(id)
         meshDeltas.set(mesh, (meshDeltas.get(mesh) ?? 0) - 1)
       }

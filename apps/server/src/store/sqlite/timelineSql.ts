@@ -17,6 +17,9 @@ export interface TimelineSql {
   params: Params
 }
 
+/** One-letter codes of entity kinds in `event_links.kind` (the key is repeated in every link). */
+export const LINK_KIND: Record<EntityKind, string> = { application: 'a', instance: 'i', ip: 'p', service: 's' }
+
 // Most specific first: the driving view is the one with the fewest rows.
 const DRIVER_ORDER: readonly EntityKind[] = ['instance', 'ip', 'service', 'application']
 
@@ -51,11 +54,11 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
 
   if (driver) {
     params.view = view
-    params.driverKind = driver
+    params.driverKind = LINK_KIND[driver]
     params.driverEntity = filter[driver]!
     where.push('l.mesh = @view', 'l.kind = @driverKind', 'l.entity = @driverEntity')
     for (const [index, kind] of entities.slice(1).entries()) {
-      params[`k${index}`] = kind
+      params[`k${index}`] = LINK_KIND[kind]
       params[`v${index}`] = filter[kind]!
       where.push(
         `EXISTS (SELECT 1 FROM event_links AS x WHERE x.mesh = @view AND x.kind = @k${index} AND x.entity = @v${index} AND x.time = l.time AND x.event_id = l.event_id)`,
