@@ -18,6 +18,10 @@ export function openDatabase(path: string): Db {
   db.pragma('foreign_keys = ON')
   db.pragma('cache_size = -65536') // 64 MiB page cache
   db.pragma('temp_store = MEMORY')
+  // A batch touches the last page of many link ranges; checkpointing every ~40 MB instead of the
+  // default ~4 MB copies a hot page back once per checkpoint rather than after nearly every commit
+  // (measured: 6.5k -> 7.4k events/s at 100k benchmark events).
+  db.pragma('wal_autocheckpoint = 10000')
   migrate(db)
   return db
 }
