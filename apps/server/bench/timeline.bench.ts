@@ -1,0 +1,475 @@
+/**
+ * `pnpm bench`: ingest and timeline performance on generated production-shaped events.
+ *
+ * 1. Ingest `BENCH_EVENTS` (default 1,000,000) events through the real server (bus, batched
+ *    writer, SQLite file), then the same rows with raw prepared inserts into a second database of
+ *    the same schema; events/s of each and the ratio.
+ * 2. Resident memory of this process right after our ingest (the server runs in-process).
+ * 3. HTTP timeline pages (limit 20) at random depths for five shapes: p50 and p99.
+ * 4. The seed design (load the whole mesh, filter, sort, slice) on the same pages: speedup.
+ *
+ * Prints a table and writes `bench-results.json` at the repository root. Not part of CI.
+ */
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { EventPage } from '@eventline/shared'
+import type { EventBus } from '../src/bus.ts'
+import { startEventline } from '../src/eventline.ts'
+import { silentLogger } from '../src/log.ts'
+import type { Db } from '../src/store/sqlite/db.ts'
+import { LINK_KIND } from '../src/store/sqlite/timelineSql.ts'
+import { decodeCursor } from '../src/store/cursor.ts'
+import type { SqliteStore } from '../src/store/sqlite/sqliteStore.ts'
+import type { IngestEvent, TimelineFilter } from '../src/store/types.ts'
+import { createRandom, createWorld, generateEvents, inChunks, MESHES } from './generate.ts'
+import type { GenerateOptions, Random, World } from './generate.ts'
+import { RawInserter } from './rawInsert.ts'
+import { seedApplicationPage } from './seedTimeline.ts'
+
+const DAY_MS = 86_400_000
+const WORLD_SEED = 20_240_601
+const EVENT_SEED = 7
+const SAMPLE_SEED = 11
+const PUBLICATION_SIZE = 1000
+/** Publications awaiting storage at most: a source that awaits its publishes behaves like this. */
+const MAX_IN_FLIGHT = 4
+const PAGE_LIMIT = 20
+/** Cursor-collecting walks read the largest pages; their cursors are valid for any limit. */
+const WALK_LIMIT = 200
+const WARMUP_REQUESTS = 50
+const SAMPLES_PER_SHAPE = 400
+const SEED_DEPTHS = 7
+const OURS_REPEATS_PER_SEED_DEPTH = 15
+const RESULTS_FILE = fileURLToPath(new URL('../../../bench-results.json', import.meta.url))
+
+interface Target {
+  name: string
+  value: number
+  target: string
+  met: boolean
+}
+
+interface IngestFigures {
+  events: number
+  seconds: number
+  /** Event generation time, excluded from `seconds` (it is the benchmark's, not the store's). */
+  generationSeconds: number
+  eventsPerSecond: number
+}
+
+interface ShapeFigures {
+  url: string
+  viewEvents: number
+  walkedEvents: number
+  samples: number
+  p50Ms: number
+  p99Ms: number
+  maxMs: number
+  /** The same kind of pages read from the store in-process: the part of the latency that is SQL. */
+  storeP50Ms: number
+  storeP99Ms: number
+}
+
+interface Shape {
+  name: string
+  /** Path and query without limit and cursor. */
+  path: string
+  viewEvents: number
+  mesh: string
+  application?: string
+  filter: TimelineFilter
+}
+
+interface Position {
+  cursor: string | undefined
+  /** Items before this page. */
+  depth: number
+}
+
+function eventCount(): number {
+  const raw = process.env.BENCH_EVENTS
+  if (raw === undefined || raw === '') return 1_000_000
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 1000) throw new Error(`BENCH_EVENTS must be an integer >= 1000, got "${raw}"`)
+  return n
+}
+
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits
+const mb = (bytes: number) => round(bytes / 1024 / 1024, 1)
+
+/** Nearest-rank percentile of `values` (0 < q <= 1). */
+function percentile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
+
+interface EventStats {
+  messageChars: number
+  warnings: number
+}
+
+/** Generates publications while accounting the time spent generating, so it can be left out. */
+function* timedPublications(world: World, options: GenerateOptions, stats: EventStats, clock: { generationMs: number }): Generator<IngestEvent[]> {
+  const chunks = inChunks(generateEvents(world, options), PUBLICATION_SIZE)
+  for (;;) {
+    const started = performance.now()
+    const next = chunks.next()
+    if (!next.done) {
+      for (const event of next.value) {
+        stats.messageChars += event.message.length
+        if (event.type === 'warning') stats.warnings++
+      }
+    }
+    clock.generationMs += performance.now() - started
+    if (next.done) return
+    yield next.value
+  }
+}
+
+async function ingestOurs(bus: EventBus, world: World, options: GenerateOptions, stats: EventStats): Promise<IngestFigures> {
+  const clock = { generationMs: 0 }
+  const inFlight: Array<Promise<void>> = []
+  const started = performance.now()
+  for (const events of timedPublications(world, options, stats, clock)) {
+    inFlight.push(bus.publish({ events }))
+    if (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift()
+  }
+  await Promise.all(inFlight)
+  return ingestFigures(options.count, performance.now() - started, clock.generationMs)
+}
+
+function ingestRaw(path: string, world: World, options: GenerateOptions): { figures: IngestFigures; raw: RawInserter } {
+  const raw = new RawInserter(path)
+  const clock = { generationMs: 0 }
+  const started = performance.now()
+  for (const events of timedPublications(world, options, { messageChars: 0, warnings: 0 }, clock)) raw.write(events)
+  return { figures: ingestFigures(options.count, performance.now() - started, clock.generationMs), raw }
+}
+
+function ingestFigures(events: number, wallMs: number, generationMs: number): IngestFigures {
+  const seconds = (wallMs - generationMs) / 1000
+  return { events, seconds: round(seconds), generationSeconds: round(generationMs / 1000), eventsPerSecond: Math.round(events / seconds) }
+}
+
+function fileBytes(path: string): number {
+  let bytes = 0
+  for (const suffix of ['', '-wal']) {
+    try {
+      bytes += statSync(path + suffix).size
+    } catch {
+      // no WAL file: nothing to add
+    }
+  }
+  return bytes
+}
+
+const countRows = (db: Db, table: 'events' | 'event_links') => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number
+
+/** Whether a sample of 1,000 event rows (every column, views included) is identical in both databases. */
+function sameSampledEvents(ours: Db, raw: Db, events: number): boolean {
+  const read = (db: Db) => db.prepare('SELECT * FROM events WHERE rid = ?')
+  const [a, b] = [read(ours), read(raw)]
+  for (let i = 0; i < 1000; i++) {
+    const rid = 1 + Math.floor((i * events) / 1000)
+    if (JSON.stringify(a.get(rid)) !== JSON.stringify(b.get(rid))) return false
+  }
+  return true
+}
+
+interface View {
+  mesh: string
+  entity: string
+  n: number
+}
+
+/** Every view of one entity kind in the named meshes, with its number of events. */
+function views(db: Db, kind: 'application' | 'instance' | 'service'): View[] {
+  const statement = db.prepare('SELECT mesh, entity, count(*) AS n FROM event_links WHERE mesh = ? AND kind = ? GROUP BY entity')
+  return MESHES.flatMap((mesh) => statement.all(mesh.name, LINK_KIND[kind]) as View[]).sort((a, b) => b.n - a.n)
+}
+
+/** The five timeline shapes, chosen from what was stored. */
+function chooseShapes(db: Db): Shape[] {
+  const applications = views(db, 'application')
+  const largest = applications[0]!
+  const small = applications[Math.floor(applications.length * 0.9)]!
+  const instance = views(db, 'instance')[0]!
+  const service = views(db, 'service')[0]!
+  const meshes = db.prepare('SELECT mesh, count(*) AS n FROM events GROUP BY mesh ORDER BY n DESC').all() as Array<{ mesh: string; n: number }>
+  const entityShape = (name: string, kind: 'application' | 'instance' | 'service', view: View): Shape => ({
+    name,
+    path: `/api/v1/${kind}s/${encodeURIComponent(view.entity)}/events?mesh=${encodeURIComponent(view.mesh)}`,
+    viewEvents: view.n,
+    mesh: view.mesh,
+    ...(kind === 'application' ? { application: view.entity } : {}),
+    filter: { mesh: view.mesh, [kind]: view.entity },
+  })
+  return [
+    entityShape('largest application', 'application', largest),
+    entityShape('small application', 'application', small),
+    entityShape('instance', 'instance', instance),
+    entityShape('service', 'service', service),
+    {
+      name: 'mesh-wide',
+      path: `/api/v1/events?mesh=${encodeURIComponent(meshes[0]!.mesh)}`,
+      viewEvents: meshes[0]!.n,
+      mesh: meshes[0]!.mesh,
+      filter: { mesh: meshes[0]!.mesh },
+    },
+  ]
+}
+
+function pageUrl(base: string, shape: Shape, limit: number, cursor: string | undefined): string {
+  return `${base}${shape.path}&limit=${limit}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`
+}
+
+async function get(url: string): Promise<{ ms: number; body: string }> {
+  const started = performance.now()
+  const response = await fetch(url)
+  const body = await response.text()
+  const ms = performance.now() - started
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${body}`)
+  return { ms, body }
+}
+
+/** Times the same kind of pages straight from the store, to tell SQL time from HTTP time. */
+async function sampleStorePages(store: SqliteStore, shape: Shape, positions: readonly Position[], random: Random, count: number): Promise<number[]> {
+  const times: number[] = []
+  for (let i = 0; i < count; i++) {
+    const { cursor } = positions[Math.floor(random() * positions.length)]!
+    const after = cursor === undefined ? undefined : (([time, id]) => ({ time, id }))(decodeCursor(cursor, ['n', 's'] as const))
+    const started = performance.now()
+    await store.timeline(shape.filter, PAGE_LIMIT, after)
+    times.push(performance.now() - started)
+  }
+  return times
+}
+
+/**
+ * An untimed request after the event loop was blocked for seconds (the seed design's run): the
+ * server's keep-alive timer fired meanwhile, so the pooled connection may be reset under the first
+ * request. One retry opens a fresh connection.
+ */
+async function reconnect(url: string): Promise<void> {
+  try {
+    await get(url)
+  } catch {
+    await get(url)
+  }
+}
+
+/** Follows nextCursor through the whole view, recording every page start it passes. */
+async function walk(base: string, shape: Shape): Promise<{ positions: Position[]; walked: number }> {
+  const positions: Position[] = []
+  let cursor: string | undefined
+  let walked = 0
+  for (;;) {
+    positions.push({ cursor, depth: walked })
+    const page = JSON.parse((await get(pageUrl(base, shape, WALK_LIMIT, cursor))).body) as EventPage
+    walked += page.items.length
+    if (page.nextCursor === null) break
+    cursor = page.nextCursor
+  }
+  return { positions, walked }
+}
+
+async function samplePages(base: string, shape: Shape, positions: readonly Position[], random: Random, count: number): Promise<number[]> {
+  const times: number[] = []
+  for (let i = 0; i < count; i++) {
+    const position = positions[Math.floor(random() * positions.length)]!
+    const { ms, body } = await get(pageUrl(base, shape, PAGE_LIMIT, position.cursor))
+    const page = JSON.parse(body) as EventPage
+    if (page.items.length === 0 && position.depth < shape.viewEvents) throw new Error(`${shape.name}: empty page at depth ${position.depth}`)
+    times.push(ms)
+  }
+  return times
+}
+
+function printTable(rows: Array<[string, string, string, string]>): void {
+  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => row[column]!.length)))
+  for (const [index, row] of rows.entries()) {
+    console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  '))
+    if (index === 0) console.log(widths.map((width) => '-'.repeat(width)).join('  '))
+  }
+}
+
+async function main(): Promise<void> {
+  const count = eventCount()
+  const dir = mkdtempSync(join(tmpdir(), 'eventline-bench-'))
+  const world = createWorld(WORLD_SEED)
+  const options: GenerateOptions = { count, seed: EVENT_SEED, end: Date.now(), spanMs: 7 * DAY_MS }
+  const log = (message: string) => console.error(`[bench] ${message}`)
+  const oursPath = join(dir, 'ours.db')
+  const rawPath = join(dir, 'raw.db')
+  const server = await startEventline({ port: 0, host: '127.0.0.1', db: oursPath, retentionMs: 30 * DAY_MS, demo: false }, silentLogger)
+  try {
+    globalThis.gc?.()
+    const rssBeforeIngest = process.memoryUsage().rss
+
+    // 1. Ingest through our path.
+    log(`ingesting ${count.toLocaleString('en-US')} events through the bus and batched writer`)
+    const stats: EventStats = { messageChars: 0, warnings: 0 }
+    const ours = await ingestOurs(server.bus, world, options, stats)
+    log(`ours: ${ours.eventsPerSecond.toLocaleString('en-US')} events/s`)
+
+    // 2. Memory right after ingest, before anything else is loaded into this process.
+    globalThis.gc?.()
+    const memory = process.memoryUsage()
+
+    // 1b. The raw baseline into a second database of the same schema.
+    log('inserting the same rows with raw prepared statements')
+    const { figures: raw, raw: rawDb } = ingestRaw(rawPath, world, options)
+    log(`raw: ${raw.eventsPerSecond.toLocaleString('en-US')} events/s`)
+    const db = server.store.database
+    const rows = {
+      ours: { events: countRows(db, 'events'), eventLinks: countRows(db, 'event_links'), bytes: fileBytes(oursPath) },
+      raw: { events: countRows(rawDb.db, 'events'), eventLinks: countRows(rawDb.db, 'event_links'), bytes: fileBytes(rawPath) },
+    }
+    const sameRows = rows.ours.events === rows.raw.events && rows.ours.eventLinks === rows.raw.eventLinks && sameSampledEvents(db, rawDb.db, count)
+    rawDb.close()
+    rmSync(rawPath, { force: true })
+    rmSync(`${rawPath}-wal`, { force: true })
+    rmSync(`${rawPath}-shm`, { force: true })
+    if (!sameRows) log(`WARNING: the raw baseline wrote different rows (${JSON.stringify(rows)})`)
+
+    // 3. HTTP timeline pages at random depths.
+    const shapes = chooseShapes(db)
+    const random = createRandom(SAMPLE_SEED)
+    const timeline: Record<string, ShapeFigures> = {}
+    const positionsByShape = new Map<string, Position[]>()
+    for (const shape of shapes) {
+      log(`timeline "${shape.name}": walking ${shape.viewEvents.toLocaleString('en-US')} events to collect cursors`)
+      const { positions, walked } = await walk(server.url, shape)
+      if (walked !== shape.viewEvents) log(`WARNING: ${shape.name}: walked ${walked} events, the view holds ${shape.viewEvents}`)
+      positionsByShape.set(shape.name, positions)
+      await samplePages(server.url, shape, positions, random, WARMUP_REQUESTS)
+      const times = await samplePages(server.url, shape, positions, random, SAMPLES_PER_SHAPE)
+      const storeTimes = await sampleStorePages(server.store, shape, positions, random, SAMPLES_PER_SHAPE)
+      timeline[shape.name] = {
+        url: shape.path,
+        viewEvents: shape.viewEvents,
+        walkedEvents: walked,
+        samples: times.length,
+        p50Ms: round(percentile(times, 0.5)),
+        p99Ms: round(percentile(times, 0.99)),
+        maxMs: round(Math.max(...times)),
+        storeP50Ms: round(percentile(storeTimes, 0.5)),
+        storeP99Ms: round(percentile(storeTimes, 0.99)),
+      }
+    }
+
+    // 4. The seed design on the same pages of the largest application.
+    const largest = shapes[0]!
+    const largestPositions = positionsByShape.get(largest.name)!
+    log(`seed design: ${SEED_DEPTHS} pages of "${largest.application}" in ${largest.mesh}`)
+    // The seed design knows no correlation, so it pages through fewer matches than our view holds:
+    // compare on depths both can serve. Its first run is the warm-up and counts its matches.
+    const seedMatches = seedApplicationPage(db, largest.mesh, largest.application!, 0, PAGE_LIMIT).matches
+    const comparable = largestPositions.filter((position) => position.depth < seedMatches)
+    const depths = Array.from({ length: SEED_DEPTHS }, () => comparable[Math.floor(random() * comparable.length)]!)
+    const seedTimes: number[] = []
+    const oursTimes: number[] = []
+    for (const position of depths) {
+      globalThis.gc?.()
+      const started = performance.now()
+      const page = seedApplicationPage(db, largest.mesh, largest.application!, position.depth, PAGE_LIMIT)
+      seedTimes.push(performance.now() - started)
+      if (page.items.length === 0) throw new Error(`seed design: empty page at depth ${position.depth}`)
+      globalThis.gc?.()
+      await reconnect(pageUrl(server.url, largest, PAGE_LIMIT, position.cursor))
+      for (let i = 0; i < OURS_REPEATS_PER_SEED_DEPTH; i++) oursTimes.push((await get(pageUrl(server.url, largest, PAGE_LIMIT, position.cursor))).ms)
+    }
+    const seed = {
+      application: largest.application!,
+      mesh: largest.mesh,
+      depths: depths.map((position) => position.depth),
+      seedMatches,
+      viewEvents: largest.viewEvents,
+      seedP50Ms: round(percentile(seedTimes, 0.5)),
+      oursP50Ms: round(percentile(oursTimes, 0.5)),
+      speedup: Math.round(percentile(seedTimes, 0.5) / percentile(oursTimes, 0.5)),
+      note: 'seed: SELECT * of the mesh into JS objects, filter to the application, sort, slice, in-process (no HTTP) and without correlation, so it matches seedMatches of the viewEvents our view holds; ours: HTTP GET at the same depths',
+    }
+
+    const ratio = round(ours.eventsPerSecond / raw.eventsPerSecond)
+    const rssMb = mb(memory.rss)
+    const targets: Target[] = [
+      { name: 'ingest ratio ours/raw', value: ratio, target: '>= 0.5', met: ratio >= 0.5 },
+      ...shapes.map((shape) => {
+        const value = timeline[shape.name]!.p99Ms
+        return { name: `timeline p99 ms: ${shape.name}`, value, target: '<= 5', met: value <= 5 }
+      }),
+      { name: 'speedup over seed design (p50)', value: seed.speedup, target: '>= 100', met: seed.speedup >= 100 },
+      { name: 'RSS MB after ingest', value: rssMb, target: '<= 300', met: rssMb <= 300 },
+    ]
+    const results = {
+      date: new Date().toISOString(),
+      node: process.version,
+      events: count,
+      data: {
+        meshes: MESHES.map((mesh) => mesh.name),
+        applications: world.applications.length,
+        instances: world.instanceCount,
+        services: world.serviceCount,
+        days: 7,
+        averageMessageChars: round(stats.messageChars / count, 1),
+        warningShare: round(stats.warnings / count, 3),
+      },
+      ingest: {
+        ours,
+        raw,
+        ratio,
+        publicationSize: PUBLICATION_SIZE,
+        maxPublicationsInFlight: MAX_IN_FLIGHT,
+        rows,
+        sameRows,
+      },
+      memory: {
+        rssMb,
+        rssBeforeIngestMb: mb(rssBeforeIngest),
+        heapUsedMb: mb(memory.heapUsed),
+        externalMb: mb(memory.external),
+        includes: 'the whole bench process right after our ingest, after gc: server (Express, bus, writer, SQLite connection with its 64 MiB page cache), tsx, the event generator; before the raw baseline database is opened',
+      },
+      timeline,
+      seed,
+      targets,
+    }
+
+    console.log(`\nEventline benchmark: ${count.toLocaleString('en-US')} events, ${results.data.applications} applications, ${results.data.instances} instances, ${results.data.services} services, 3 meshes, 7 days`)
+    console.log(`messages ${results.data.averageMessageChars} chars on average, ${round(results.data.warningShare * 100, 1)}% warnings\n`)
+    const fmt = (n: number) => n.toLocaleString('en-US')
+    printTable([
+      ['figure', 'value', 'detail', 'note'],
+      ['ingest, ours (bus + batched writer)', `${fmt(ours.eventsPerSecond)} events/s`, `${ours.seconds} s`, `+${ours.generationSeconds} s generation excluded`],
+      ['ingest, raw prepared inserts', `${fmt(raw.eventsPerSecond)} events/s`, `${raw.seconds} s`, `+${raw.generationSeconds} s generation excluded`],
+      ['rows written (events / event_links), ours', `${fmt(rows.ours.events)} / ${fmt(rows.ours.eventLinks)}`, `${mb(rows.ours.bytes)} MB`, ''],
+      ['rows written (events / event_links), raw', `${fmt(rows.raw.events)} / ${fmt(rows.raw.eventLinks)}`, `${mb(rows.raw.bytes)} MB`, sameRows ? 'same rows as ours (counts, 1,000 sampled events)' : 'DIFFERENT ROWS FROM OURS'],
+      ['RSS after ingest (heap used)', `${rssMb} MB`, `${mb(memory.heapUsed)} MB`, `before ingest ${mb(rssBeforeIngest)} MB`],
+      ...shapes.map((shape): [string, string, string, string] => {
+        const figures = timeline[shape.name]!
+        return [
+          `timeline ${shape.name} p50 / p99 / max`,
+          `${figures.p50Ms} / ${figures.p99Ms} / ${figures.maxMs} ms`,
+          `${fmt(figures.viewEvents)} events`,
+          `store alone p50 / p99 ${figures.storeP50Ms} / ${figures.storeP99Ms} ms; ${shape.path}`,
+        ]
+      }),
+      ['seed design p50 / ours p50, same pages', `${seed.seedP50Ms} / ${seed.oursP50Ms} ms`, `${seed.speedup}x`, `depths ${seed.depths.join(', ')}`],
+    ])
+    console.log('')
+    printTable([
+      ['target', 'value', 'target', 'result'],
+      ...targets.map((target): [string, string, string, string] => [target.name, String(target.value), target.target, target.met ? 'PASS' : 'MISS']),
+    ])
+    writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`)
+    console.log(`\nwrote ${RESULTS_FILE}`)
+  } finally {
+    await server.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+await main()
