@@ -4,7 +4,7 @@
  * statements in transactions of the caller's batch size. It is the floor our write path (bus,
  * batched writer, upsert, catalog, correlation) is measured against.
  *
- * To write exactly the store's link rows it mirrors `SqliteStore.views()` with in-memory maps in
+ * To write exactly the store's link rows it calls the store's `eventViews` with in-memory maps in
  * place of the catalog queries: the instances and applications that events named so far, updated
  * after each event is linked (as `fillCatalog` runs after `link`). `servicesOfInstance` is always
  * empty here because the benchmark publishes no `service-instance` catalog changes. It has to
@@ -13,11 +13,9 @@
 import type { Statement } from 'better-sqlite3'
 import { openDatabase } from '../src/store/sqlite/db.ts'
 import type { Db } from '../src/store/sqlite/db.ts'
-import { LINK_KIND } from '../src/store/sqlite/timelineSql.ts'
-import type { EntityKind, IngestEvent } from '../src/store/types.ts'
-
-/** An `event_links` view: [mesh ('' for every mesh), kind code, entity]. */
-type View = [mesh: string, kind: string, entity: string]
+import { eventViews } from '../src/store/eventViews.ts'
+import type { View, ViewLookup } from '../src/store/eventViews.ts'
+import type { IngestEvent } from '../src/store/types.ts'
 
 interface KnownInstance {
   mesh: string
@@ -65,34 +63,15 @@ export class RawInserter {
     this.remember(e)
   }
 
-  /** The views `SqliteStore.views()` gives the event, in the same order. */
+  /** The views the store gives the event: the same `eventViews`, over in-memory look-ups. */
   private views(e: IngestEvent): View[] {
-    const views = new Map<string, View>()
-    const add = (mesh: string, kind: EntityKind, entity: string | undefined) => {
-      if (!entity) return
-      for (const view of [[mesh, LINK_KIND[kind], entity], ['', LINK_KIND[kind], entity]] as View[]) views.set(view.join('\u0000'), view)
-    }
-    add(e.mesh, 'application', e.application)
-    add(e.mesh, 'instance', e.instance)
-    add(e.mesh, 'ip', e.ip)
-    add(e.mesh, 'service', e.service)
-    for (const service of e.services ?? []) add(e.mesh, 'service', service)
-    if (e.source === 'kubernetes' && e.object.kind === 'Pod') {
-      if (e.ip) {
-        for (const instance of this.instancesByIp.get(e.ip) ?? []) {
-          if (instance.mesh === e.mesh) continue
-          add(instance.mesh, 'instance', instance.name)
-          add(instance.mesh, 'ip', e.ip)
-          add(instance.mesh, 'application', instance.application)
-        }
-      }
-      if (e.application) {
-        for (const mesh of this.meshesByApplication.get(e.application) ?? []) {
-          if (mesh !== e.mesh) add(mesh, 'application', e.application)
-        }
-      }
-    }
-    return [...views.values()]
+    return eventViews({ ...e, objectKind: e.object.kind }, this.lookup)
+  }
+
+  private readonly lookup: ViewLookup = {
+    instancesByIp: (ip) => this.instancesByIp.get(ip) ?? [],
+    servicesOfInstance: () => [],
+    meshesWithApplication: (name) => [...(this.meshesByApplication.get(name) ?? [])],
   }
 
   /** What the store's `fillCatalog` records: applications per mesh, instances with IP and application. */

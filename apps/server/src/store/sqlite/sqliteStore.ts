@@ -1,8 +1,9 @@
 /** `EventStore` on SQLite (better-sqlite3): one connection, synchronous transactions. */
 import type { EventItem, EventSource, MeshKind } from '@eventline/shared'
 import { TOTAL_COUNT_CAP } from '@eventline/shared'
+import { eventViews } from '../eventViews.ts'
+import type { View } from '../eventViews.ts'
 import type {
-  EntityKind,
   EventStore,
   IngestEvent,
   StoredEvent,
@@ -15,7 +16,7 @@ import { SqliteCatalog } from './catalog.ts'
 import { openDatabase } from './db.ts'
 import type { Db } from './db.ts'
 import { Statements } from './statements.ts'
-import { countSql, EVENT_COLUMNS, LINK_KIND, offsetPageSql, pageSql } from './timelineSql.ts'
+import { countSql, EVENT_COLUMNS, offsetPageSql, pageSql } from './timelineSql.ts'
 
 interface EventRow {
   id: string
@@ -41,9 +42,6 @@ interface EventRow {
   category: string | null
   action: string | null
 }
-
-/** An `event_links` view: [mesh ('' for every mesh), kind code, entity]. */
-type View = [mesh: string, kind: string, entity: string]
 
 const OPTIONAL_COLUMNS = ['host', 'application', 'instance', 'ip', 'service', 'category', 'action'] as const
 const MESH_KIND_OF_SOURCE: Record<EventSource, MeshKind> = { kubernetes: 'kubernetes', zookeeper: 'zookeeper', nacos: 'nacos', api: 'api', demo: 'demo' }
@@ -205,41 +203,8 @@ export class SqliteStore implements EventStore {
     return { seq: this.seq, item: rowToItem(row), created: !stored }
   }
 
-  /**
-   * The views an event belongs to: its own mesh's application, instance, IP and services, and
-   * (for Kubernetes pod events) the views of other meshes whose instance has the pod's IP or whose
-   * application carries the pod's application name (CONTRACT "Correlation"). Each view is also
-   * listed under mesh '' so the every-mesh view lists an event once.
-   */
-  private views(row: EventRow, extraServices: readonly string[] | undefined): View[] {
-    const views = new Map<string, View>()
-    const add = (mesh: string, kind: EntityKind, entity: string | null | undefined) => {
-      if (!entity) return
-      for (const view of [[mesh, LINK_KIND[kind], entity], ['', LINK_KIND[kind], entity]] as View[]) views.set(view.join('\u0000'), view)
-    }
-    add(row.mesh, 'application', row.application)
-    add(row.mesh, 'instance', row.instance)
-    add(row.mesh, 'ip', row.ip)
-    add(row.mesh, 'service', row.service)
-    for (const service of extraServices ?? []) add(row.mesh, 'service', service)
-
-    if (row.source === 'kubernetes' && row.obj_kind === 'Pod') {
-      if (row.ip) {
-        for (const instance of this.catalog.instancesByIp(row.ip)) {
-          if (instance.mesh === row.mesh) continue
-          add(instance.mesh, 'instance', instance.name)
-          add(instance.mesh, 'ip', row.ip)
-          add(instance.mesh, 'application', instance.application)
-          for (const service of this.catalog.servicesOfInstance(instance.mesh, instance.name)) add(instance.mesh, 'service', service)
-        }
-      }
-      if (row.application) {
-        for (const mesh of this.catalog.meshesWithApplication(row.application)) {
-          if (mesh !== row.mesh) add(mesh, 'application', row.application)
-        }
-      }
-    }
-    return [...views.values()]
+  private views(row: EventRow, services: readonly string[] | undefined): View[] {
+    return eventViews({ ...row, objectKind: row.obj_kind, services }, this.catalog)
   }
 
   private link(row: EventRow, views: readonly View[]): void {

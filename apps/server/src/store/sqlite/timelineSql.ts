@@ -4,6 +4,7 @@
  * mesh-wide view `events_by_mesh_time`, the every-mesh view `events_by_time`. Other filters are
  * checked on the rows the scan meets; there is never an OFFSET on the keyset path nor a sort.
  */
+import { LINK_KIND } from '../eventViews.ts'
 import type { EntityKind, TimelineFilter, TimelinePosition } from '../types.ts'
 
 export const EVENT_COLUMNS =
@@ -16,9 +17,6 @@ export interface TimelineSql {
   sql: string
   params: Params
 }
-
-/** One-letter codes of entity kinds in `event_links.kind` (the key is repeated in every link). */
-export const LINK_KIND: Record<EntityKind, string> = { application: 'a', instance: 'i', ip: 'p', service: 's' }
 
 // Most specific first: the driving view is the one with the fewest rows.
 const DRIVER_ORDER: readonly EntityKind[] = ['instance', 'ip', 'service', 'application']
