@@ -10,21 +10,12 @@
  * never churn (a pod keeps its name and IP for the whole week).
  */
 import type { EventSource, EventType } from '@eventline/shared'
+import type { Random } from '../src/seededRandom.ts'
+import { seededRandom as createRandom } from '../src/seededRandom.ts'
 import type { IngestEvent } from '../src/store/types.ts'
 
-export type Random = () => number
-
-/** mulberry32: small, fast, good enough for synthetic data, and reproducible from a 32-bit seed. */
-export function createRandom(seed: number): Random {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { createRandom }
+export type { Random }
 
 const int = (random: Random, low: number, high: number) => low + Math.floor(random() * (high - low + 1))
 const pick = <T>(random: Random, values: readonly T[]): T => values[Math.floor(random() * values.length)]!

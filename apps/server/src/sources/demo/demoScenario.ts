@@ -83,18 +83,6 @@ export interface BackfillOptions extends AdvanceOptions {
   tickMs: number
 }
 
-/** Mulberry32: a tiny seeded generator, good enough to make a demo (and its tests) reproducible. */
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** The starting state: the given pods (restored from a checkpoint) topped up to the topology. */
 export function createDemoState(random: Random, pods: readonly DemoPod[] = []): DemoState {
   const tour = [...HAPPENINGS]

@@ -4,7 +4,8 @@ import type { Publication } from '../../bus.ts'
 import { createLogger } from '../../log.ts'
 import type { CatalogChange, IngestEvent } from '../../store/types.ts'
 import type { SourceContext } from '../source.ts'
-import { advanceDemo, createDemoState, seededRandom } from './demoScenario.ts'
+import { seededRandom } from '../../seededRandom.ts'
+import { advanceDemo, createDemoState } from './demoScenario.ts'
 import { DemoSource, MAX_PUBLICATION_EVENTS } from './demoSource.ts'
 
 const NOW = Date.parse('2025-01-15T12:00:00.000Z')

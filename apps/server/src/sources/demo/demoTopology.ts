@@ -3,10 +3,10 @@
  * on a small cluster, plus the dynamic configuration an operator might flip. Static data and the
  * pure helpers that name pods and addresses; what happens to them lives in `demoScenario.ts`.
  */
+import type { Random } from '../../seededRandom.ts'
 import type { CatalogChange, InstanceRecord } from '../../store/types.ts'
 
-/** A random number in [0, 1), injectable so tests are deterministic. */
-export type Random = () => number
+export type { Random }
 
 export const DEMO_MESH = 'demo'
 export const DEMO_NAMESPACE = 'demo'
