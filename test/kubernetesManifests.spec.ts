@@ -1,0 +1,101 @@
+/**
+ * deploy/kubernetes/ holds a working installation: the RBAC the Kubernetes source needs, probes on
+ * the server's health endpoints, the SQLite file on a persistent volume, a Service that selects
+ * the pod. No cluster runs here, so the manifests are parsed and cross-checked.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, posix, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { parseAllDocuments } from 'yaml'
+
+const DEPLOY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'deploy', 'kubernetes')
+const CONTRACT_VARIABLES = new Set([
+  'EVENTLINE_PORT',
+  'EVENTLINE_HOST',
+  'EVENTLINE_DB',
+  'EVENTLINE_KUBERNETES',
+  'EVENTLINE_CLUSTER',
+  'EVENTLINE_REGISTRIES',
+  'EVENTLINE_RETENTION',
+  'EVENTLINE_TOKEN',
+  'EVENTLINE_DEMO',
+  'EVENTLINE_LOG_LEVEL',
+])
+
+type Manifest = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: unknown }
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed YAML, checked field by field below
+type Loose = any
+
+const manifests: Manifest[] = readdirSync(DEPLOY_DIR)
+  .filter((file) => file.endsWith('.yaml'))
+  .flatMap((file) => parseAllDocuments(readFileSync(join(DEPLOY_DIR, file), 'utf8')).map((document) => document.toJS() as Manifest))
+const only = (kind: string): Loose => {
+  const found = manifests.filter((manifest) => manifest.kind === kind)
+  expect(found, kind).toHaveLength(1)
+  return found[0]
+}
+
+describe('deploy/kubernetes', () => {
+  const serviceAccount = only('ServiceAccount')
+  const role = only('ClusterRole')
+  const binding = only('ClusterRoleBinding')
+  const deployment = only('Deployment')
+  const service = only('Service')
+  const claim = only('PersistentVolumeClaim')
+  const pod = deployment.spec.template.spec
+  const container = pod.containers[0]
+  const env = new Map<string, Loose>(container.env.map((entry: Loose) => [entry.name, entry]))
+
+  it('grants get, list and watch on events in both API groups, pods and services, and nothing else', () => {
+    const grants = new Set<string>()
+    for (const rule of role.rules) {
+      for (const group of rule.apiGroups) for (const resource of rule.resources) for (const verb of rule.verbs) grants.add(`${group}/${resource}:${verb}`)
+    }
+    const expected = ['/events', 'events.k8s.io/events', '/pods', '/services'].flatMap((resource) => ['get', 'list', 'watch'].map((verb) => `${resource}:${verb}`))
+    expect([...grants].sort()).toEqual(expected.sort())
+  })
+
+  it('binds the role to the service account the pod runs as', () => {
+    expect(binding.roleRef).toMatchObject({ kind: 'ClusterRole', name: role.metadata.name })
+    expect(binding.subjects).toContainEqual({ kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: serviceAccount.metadata.namespace })
+    expect(pod.serviceAccountName).toBe(serviceAccount.metadata.name)
+    expect(deployment.metadata.namespace).toBe(serviceAccount.metadata.namespace)
+  })
+
+  it('probes /readyz and /healthz on the port the server listens on', () => {
+    const port = Number(env.get('EVENTLINE_PORT').value)
+    const named = new Map<string, number>(container.ports.map((entry: Loose) => [entry.name, entry.containerPort]))
+    const target = (probe: Loose) => (typeof probe.httpGet.port === 'string' ? named.get(probe.httpGet.port) : probe.httpGet.port)
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz')
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz')
+    expect(target(container.readinessProbe)).toBe(port)
+    expect(target(container.livenessProbe)).toBe(port)
+    expect(env.get('EVENTLINE_HOST').value).toBe('0.0.0.0')
+  })
+
+  it('keeps the SQLite file on the persistent volume claim, one writer at a time', () => {
+    const dbDir = posix.dirname(env.get('EVENTLINE_DB').value)
+    const mount = container.volumeMounts.find((entry: Loose) => entry.mountPath === dbDir)
+    expect(mount, `a volume mounted at ${dbDir}`).toBeDefined()
+    const volume = pod.volumes.find((entry: Loose) => entry.name === mount.name)
+    expect(volume.persistentVolumeClaim.claimName).toBe(claim.metadata.name)
+    expect(deployment.spec.replicas).toBe(1)
+    expect(deployment.spec.strategy.type).toBe('Recreate')
+  })
+
+  it('runs as a non-root user and sets only contract variables', () => {
+    expect(pod.securityContext.runAsNonRoot).toBe(true)
+    expect(container.securityContext.allowPrivilegeEscalation).toBe(false)
+    for (const name of env.keys()) expect(CONTRACT_VARIABLES.has(name), name).toBe(true)
+    expect(env.get('EVENTLINE_KUBERNETES').value).toBe('auto')
+  })
+
+  it('exposes the pod through a Service whose selector matches the pod labels', () => {
+    const labels = deployment.spec.template.metadata.labels
+    for (const [key, value] of Object.entries(service.spec.selector)) expect(labels[key]).toBe(value)
+    expect(deployment.spec.selector.matchLabels).toEqual(service.spec.selector)
+    const containerPorts = container.ports.map((entry: Loose) => entry.name)
+    for (const port of service.spec.ports) expect(containerPorts).toContain(port.targetPort)
+  })
+})
