@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from './config.ts'
 
@@ -18,7 +21,7 @@ describe('loadConfig', () => {
       port: 8080,
       host: '127.0.0.1',
       db: './data/eventline.db',
-      kubernetes: { mode: 'auto' },
+      kubernetes: { mode: 'off', reason: 'auto: no $KUBECONFIG, ~/.kube/config or in-cluster service account found' },
       registries: [],
       retentionMs: 14 * 86_400_000,
       demo: false,
@@ -79,6 +82,22 @@ describe('loadConfig', () => {
     expect(error.variable.startsWith(variable)).toBe(true)
     expect(error.message).not.toContain('\n')
     expect(error.message.startsWith(variable)).toBe(true)
+  })
+
+  it('resolves EVENTLINE_KUBERNETES=auto to $KUBECONFIG, then ~/.kube/config', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eventline-config-'))
+    try {
+      const explicit = join(dir, 'explicit.yaml')
+      writeFileSync(explicit, 'apiVersion: v1\n')
+      mkdirSync(join(dir, '.kube'))
+      writeFileSync(join(dir, '.kube', 'config'), 'apiVersion: v1\n')
+      expect(load([], { KUBECONFIG: `${join(dir, 'missing')}:${explicit}`, HOME: dir }).kubernetes).toEqual({ mode: 'kubeconfig', path: explicit })
+      expect(load([], { HOME: dir }).kubernetes).toEqual({ mode: 'kubeconfig', path: join(dir, '.kube', 'config') })
+      expect(load(['--kubeconfig', 'off'], { HOME: dir }).kubernetes).toMatchObject({ mode: 'off' })
+      expect(load([], { EVENTLINE_KUBERNETES: explicit, HOME: dir }).kubernetes).toEqual({ mode: 'kubeconfig', path: explicit })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('never shows a registry password in an error', () => {

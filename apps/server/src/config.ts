@@ -4,11 +4,22 @@
  * prints it as one line and exits with code 2.
  */
 import { existsSync } from 'node:fs'
+import { delimiter, join } from 'node:path'
 import { parseDuration } from '@eventline/shared'
 import { LOG_LEVELS } from './log.ts'
 import type { LogLevel } from './log.ts'
 
-export type KubernetesSetting = { mode: 'auto' } | { mode: 'off' } | { mode: 'kubeconfig'; path: string }
+/**
+ * The Kubernetes source's configuration, resolved: `auto` becomes the first of `$KUBECONFIG`,
+ * `~/.kube/config` and the in-cluster service account that exists, or `off` saying why.
+ */
+export type KubernetesSetting =
+  | { mode: 'off'; reason: string }
+  | { mode: 'kubeconfig'; path: string }
+  | { mode: 'in-cluster' }
+
+/** Where a pod's service account credentials are mounted. */
+export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
 
 export interface RegistryConfig {
   scheme: 'zookeeper' | 'nacos'
@@ -91,7 +102,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     port: parsePort(raw('port') ?? '8080', label('port')),
     host: parseHost(raw('host') ?? '127.0.0.1', label('host')),
     db: parseDb(raw('db') ?? './data/eventline.db', label('db')),
-    kubernetes: parseKubernetes(raw('kubernetes') ?? 'auto', label('kubernetes')),
+    kubernetes: parseKubernetes(raw('kubernetes') ?? 'auto', label('kubernetes'), env),
     registries: parseRegistries(raw('registries') ?? '', label('registries')),
     retentionMs: parseRetention(raw('retention') ?? '14d', label('retention')),
     demo: parseBoolean(raw('demo') ?? '0', label('demo')),
@@ -158,11 +169,19 @@ function parseDb(text: string, label: string): string {
   return text
 }
 
-function parseKubernetes(text: string, label: string): KubernetesSetting {
-  if (text === 'auto') return { mode: 'auto' }
-  if (text === 'off') return { mode: 'off' }
-  if (!existsSync(text)) throw new ConfigError(label, `kubeconfig "${text}" does not exist; use auto, off or a kubeconfig path`)
-  return { mode: 'kubeconfig', path: text }
+function parseKubernetes(text: string, label: string, env: NodeJS.ProcessEnv): KubernetesSetting {
+  if (text === 'off') return { mode: 'off', reason: `${label}=off` }
+  if (text !== 'auto') {
+    if (!existsSync(text)) throw new ConfigError(label, `kubeconfig "${text}" does not exist; use auto, off or a kubeconfig path`)
+    return { mode: 'kubeconfig', path: text }
+  }
+  // $KUBECONFIG may list several files (kubectl merges them); the first that exists is used.
+  const fromEnv = (env.KUBECONFIG ?? '').split(delimiter).find((path) => path !== '' && existsSync(path))
+  if (fromEnv) return { mode: 'kubeconfig', path: fromEnv }
+  const home = env.HOME ? join(env.HOME, '.kube', 'config') : undefined
+  if (home && existsSync(home)) return { mode: 'kubeconfig', path: home }
+  if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) return { mode: 'in-cluster' }
+  return { mode: 'off', reason: 'auto: no $KUBECONFIG, ~/.kube/config or in-cluster service account found' }
 }
 
 function parseRetention(text: string, label: string): number {

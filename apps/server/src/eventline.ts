@@ -48,8 +48,8 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     meshStatus.set(registry.name, 'error', `${registry.scheme} registries are not supported by this version yet`)
     await bus.publish({ catalog: [{ op: 'mesh', name: registry.name, kind: registry.scheme, address: registry.address }] })
   }
-  if (config.kubernetes && config.kubernetes.mode === 'kubeconfig') {
-    log.warn('the Kubernetes source is not part of this version yet; the kubeconfig is ignored', { kubeconfig: config.kubernetes.path })
+  if (config.kubernetes && config.kubernetes.mode !== 'off') {
+    log.warn('the Kubernetes source is not part of this version yet; no cluster is watched', { kubernetes: config.kubernetes })
   }
 
   for (const source of sources) {
