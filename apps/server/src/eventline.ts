@@ -14,6 +14,7 @@ import { createMetrics } from './metrics.ts'
 import { IngestService } from './services/ingest.ts'
 import { MeshStatusBoard } from './services/meshStatus.ts'
 import { TimelineService } from './services/timeline.ts'
+import type { KubernetesSourceOptions } from './sources/kubernetes/kubernetesSource.ts'
 import type { Source, SourceContext } from './sources/source.ts'
 import { SqliteStore } from './store/sqlite/sqliteStore.ts'
 
@@ -26,9 +27,29 @@ export interface Eventline {
   stop(): Promise<void>
 }
 
-export type EventlineConfig = Pick<Config, 'port' | 'host' | 'db' | 'retentionMs' | 'demo'> & Partial<Pick<Config, 'token' | 'webDir' | 'registries' | 'kubernetes'>>
+export type EventlineConfig = Pick<Config, 'port' | 'host' | 'db' | 'retentionMs' | 'demo'> &
+  Partial<Pick<Config, 'token' | 'webDir' | 'registries' | 'kubernetes' | 'cluster'>> & {
+    /** Watchdog, backoff and paging of the Kubernetes source (tests shorten them). */
+    kubernetesTuning?: Omit<KubernetesSourceOptions, 'kubeConfig' | 'cluster'>
+  }
 
 export async function startEventline(config: EventlineConfig, log: Logger): Promise<Eventline> {
+  // Sources first: a kubeconfig that does not load is a configuration error, before anything opens.
+  const sources: Source[] = []
+  if (config.demo) {
+    // Loaded only when asked for: a production console never carries the simulator in memory.
+    const { DemoSource } = await import('./sources/demo/demoSource.ts')
+    sources.push(new DemoSource())
+  }
+  if (config.kubernetes && config.kubernetes.mode !== 'off') {
+    const { loadKubeConfig } = await import('./sources/kubernetes/kubeConfig.ts')
+    const { KubernetesSource } = await import('./sources/kubernetes/kubernetesSource.ts')
+    const { kubeConfig, cluster } = loadKubeConfig(config.kubernetes, config.cluster)
+    sources.push(new KubernetesSource({ kubeConfig, cluster, ...config.kubernetesTuning }))
+  } else if (config.kubernetes) {
+    log.info('no Kubernetes source', { reason: config.kubernetes.reason })
+  }
+
   const metrics = createMetrics()
   const store = new SqliteStore(config.db)
   const bus = new EventBus()
@@ -37,21 +58,11 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   const retention = new Retention(store, log.child({ component: 'retention' }), metrics, { retentionMs: config.retentionMs })
   retention.start()
 
-  const sources: Source[] = []
-  if (config.demo) {
-    // Loaded only when asked for: a production console never carries the simulator in memory.
-    const { DemoSource } = await import('./sources/demo/demoSource.ts')
-    sources.push(new DemoSource())
-  }
   for (const registry of config.registries ?? []) {
     // Registry sources land with issue 5; until then the mesh is listed and says why it is idle.
     meshStatus.set(registry.name, 'error', `${registry.scheme} registries are not supported by this version yet`)
     await bus.publish({ catalog: [{ op: 'mesh', name: registry.name, kind: registry.scheme, address: registry.address }] })
   }
-  if (config.kubernetes && config.kubernetes.mode !== 'off') {
-    log.warn('the Kubernetes source is not part of this version yet; no cluster is watched', { kubernetes: config.kubernetes })
-  }
-
   for (const source of sources) {
     const sourceLog = log.child({ source: source.kind, mesh: source.mesh })
     const context: SourceContext = {

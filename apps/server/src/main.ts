@@ -49,6 +49,10 @@ try {
   process.on('SIGTERM', shutdown)
   process.on('SIGINT', shutdown)
 } catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`eventline: invalid configuration: ${error.message}\n`)
+    process.exit(2)
+  }
   const code = (error as NodeJS.ErrnoException).code
   if (code === 'EADDRINUSE' || code === 'EACCES') {
     process.stderr.write(`eventline: cannot listen on ${config.host}:${config.port}: ${code === 'EADDRINUSE' ? 'address in use' : 'permission denied'}\n`)

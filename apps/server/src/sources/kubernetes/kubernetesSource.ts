@@ -1,0 +1,324 @@
+/**
+ * The Kubernetes source: events, pods and services of one cluster (mesh = cluster name), each
+ * through its own `ListWatch`. Pods and services are held in memory (names, IPs, labels,
+ * selectors; not whole objects) so every event is enriched with no GET. The events watch's
+ * resourceVersion is published with the events it covers, so the writer stores both in one
+ * transaction and a restart resumes from there: nothing the API server still holds is lost,
+ * nothing is stored twice (the id is the event uid, a re-list is an idempotent upsert).
+ */
+import type { KubeConfig } from '@kubernetes/client-node'
+import type { MeshStatus } from '@eventline/shared'
+import type { Publication } from '../../bus.ts'
+import type { CatalogChange, IngestEvent } from '../../store/types.ts'
+import type { Source, SourceContext } from '../source.ts'
+import { ListWatch } from './listWatch.ts'
+import type { BackoffOptions, KubeObjectLike, ListPage, ListWatchStatus, WatchEventType } from './listWatch.ts'
+import { normalizeK8sEvent, podInstance, readPod, readService, servicesSelecting } from './normalize.ts'
+import type { PodInfo, ServiceInfo } from './normalize.ts'
+
+export interface KubernetesSourceOptions {
+  kubeConfig: KubeConfig
+  /** Mesh name of the cluster. */
+  cluster: string
+  /** Restarts a watch that received nothing for this long. Default 5 min. */
+  watchdogMs?: number
+  backoff?: Partial<BackoffOptions>
+  pageSize?: number
+  /** How long events wait for the first pod and service lists before starting anyway. Default 10 s. */
+  enrichmentWaitMs?: number
+}
+
+type Resource = 'events' | 'pods' | 'services'
+const RESOURCES: readonly Resource[] = ['pods', 'services', 'events']
+
+/** Watch events published but not yet stored, before the loop waits for the writer. */
+const MAX_IN_FLIGHT = 5_000
+/** Pod events kept while their pod is unknown, to enrich them once it is (a race, not a backlog). */
+const MAX_UNATTACHED = 10_000
+
+const key = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`
+
+export class KubernetesSource implements Source {
+  readonly kind = 'kubernetes' as const
+  readonly mesh: string
+  readonly address: string
+  private context: SourceContext | undefined
+  private readonly pods = new Map<string, PodInfo>()
+  private readonly services = new Map<string, ServiceInfo>()
+  /** Pod events that arrived before their pod, by pod key. */
+  private readonly unattached = new Map<string, IngestEvent[]>()
+  private unattachedCount = 0
+  private readonly loops = new Map<Resource, ListWatch>()
+  private readonly statuses = new Map<Resource, { status: ListWatchStatus; error?: string }>()
+  private listing: { pods?: Map<string, PodInfo>; services?: Map<string, ServiceInfo> } = {}
+  private readonly listed = new Map<Resource, () => void>()
+  private inFlight = 0
+  private lastPublish: Promise<void> = Promise.resolve()
+  private restartingEvents: Promise<void> | undefined
+  private stopped = false
+  private starting: Promise<void> | undefined
+  private requestStop: () => void = () => {}
+  private readonly stopRequested = new Promise<void>((resolve) => (this.requestStop = resolve))
+
+  constructor(private readonly options: KubernetesSourceOptions) {
+    this.mesh = options.cluster
+    this.address = options.kubeConfig.getCurrentCluster()?.server ?? 'in-cluster'
+  }
+
+  private get checkpointKey(): string {
+    return `${this.mesh}:events-rv`
+  }
+
+  async start(context: SourceContext): Promise<void> {
+    this.context = context
+    const firstLists = (['pods', 'services'] as const).map((resource) => new Promise<void>((resolve) => this.listed.set(resource, resolve)))
+    this.loops.set('pods', this.listWatch('pods', '/api/v1/pods', (items, _rv, page) => this.onPodList(items, page), (type, object) => this.onPod(type, object)))
+    this.loops.set('services', this.listWatch('services', '/api/v1/services', (items, _rv, page) => this.onServiceList(items, page), (type, object) => this.onService(type, object)))
+    for (const resource of ['pods', 'services'] as const) await this.loops.get(resource)!.start()
+    // Events listed before the pods would miss their IP and application; wait for the first pod
+    // and service lists, but not forever (a 403 on pods must not stop events), and in the
+    // background: start() returns at once so the console serves while the cluster is slow.
+    this.starting = (async () => {
+      const waited = await Promise.race([
+        Promise.all(firstLists).then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), this.options.enrichmentWaitMs ?? 10_000).unref()),
+        this.stopRequested.then(() => false),
+      ])
+      if (this.stopped) return
+      if (!waited) context.log.warn('starting the events watch before pods and services were listed; early events may lack enrichment')
+      await this.startEvents()
+    })().catch((error: unknown) => context.log.error('starting the events watch failed', { error }))
+  }
+
+  private async startEvents(): Promise<void> {
+    const stored = await this.context!.readCheckpoint('events-rv')
+    const loop = this.listWatch('events', '/api/v1/events', (items, rv, page) => this.onEventList(items, rv, page), (type, object, rv) => this.onEvent(type, object, rv), stored)
+    this.loops.set('events', loop)
+    if (!this.stopped) await loop.start()
+  }
+
+  private listWatch(
+    resource: Resource,
+    path: string,
+    onList: (items: KubeObjectLike[], rv: string, page: ListPage) => Promise<void>,
+    onEvent: (type: WatchEventType, object: KubeObjectLike, rv: string) => Promise<void> | void,
+    startResourceVersion?: string,
+  ): ListWatch {
+    const context = this.context!
+    return new ListWatch({
+      kubeConfig: this.options.kubeConfig,
+      path,
+      log: context.log,
+      ...(this.options.watchdogMs === undefined ? {} : { watchdogMs: this.options.watchdogMs }),
+      ...(this.options.backoff === undefined ? {} : { backoff: this.options.backoff }),
+      ...(this.options.pageSize === undefined ? {} : { pageSize: this.options.pageSize }),
+      ...(startResourceVersion === undefined ? {} : { startResourceVersion }),
+      onList,
+      onEvent,
+      onMalformed: (reason, details) => context.reportMalformed(reason, { resource, ...details }),
+      onStatus: (status, error) => this.setStatus(resource, status, error),
+    })
+  }
+
+  /** One status for the cluster: an error of any collection, else connecting until all are connected. */
+  private setStatus(resource: Resource, status: ListWatchStatus, error?: string): void {
+    this.statuses.set(resource, error === undefined ? { status } : { status, error })
+    const errors = RESOURCES.flatMap((name) => {
+      const entry = this.statuses.get(name)
+      return entry?.status === 'error' ? [`${name}: ${entry.error ?? 'error'}`] : []
+    })
+    let overall: MeshStatus = 'connecting'
+    if (errors.length > 0) overall = 'error'
+    else if (RESOURCES.every((name) => this.statuses.get(name)?.status === 'connected')) overall = 'connected'
+    this.context?.setStatus(overall, errors.length > 0 ? errors.join('; ') : undefined)
+  }
+
+  // --- pods -------------------------------------------------------------------------------
+
+  private async onPodList(items: KubeObjectLike[], page: ListPage): Promise<void> {
+    if (page.first) this.listing.pods = new Map()
+    const catalog: CatalogChange[] = []
+    for (const item of items) {
+      const pod = this.readPod(item)
+      if (!pod) continue
+      this.listing.pods!.set(key(pod.namespace, pod.name), pod)
+      catalog.push({ op: 'instance', instance: podInstance(pod, this.mesh) })
+    }
+    const events: IngestEvent[] = []
+    if (page.last) {
+      // Pods that went away while we were not watching leave the catalog (their history stays).
+      for (const [podKey, pod] of this.pods) {
+        if (!this.listing.pods!.has(podKey)) catalog.push({ op: 'instance-gone', mesh: this.mesh, name: pod.name })
+      }
+      this.pods.clear()
+      for (const [podKey, pod] of this.listing.pods!) this.pods.set(podKey, pod)
+      this.listing.pods = undefined
+      for (const podKey of [...this.unattached.keys()]) if (this.pods.has(podKey)) events.push(...this.takeUnattached(podKey))
+    }
+    await this.publish({ catalog, events })
+    if (page.last) this.listed.get('pods')?.()
+  }
+
+  private async onPod(type: WatchEventType, object: KubeObjectLike): Promise<void> {
+    const pod = this.readPod(object)
+    if (!pod) return
+    const podKey = key(pod.namespace, pod.name)
+    if (type === 'DELETED') {
+      this.pods.delete(podKey)
+      await this.publish({ catalog: [{ op: 'instance-gone', mesh: this.mesh, name: pod.name }] })
+      return
+    }
+    this.pods.set(podKey, pod)
+    await this.publish({ catalog: [{ op: 'instance', instance: podInstance(pod, this.mesh) }], events: this.takeUnattached(podKey) })
+  }
+
+  private readPod(object: unknown): PodInfo | undefined {
+    const pod = readPod(object)
+    if (pod.ok) return pod.value
+    this.context!.reportMalformed(pod.reason, { resource: 'pods', name: (object as KubeObjectLike)?.metadata?.name })
+    return undefined
+  }
+
+  // --- services ---------------------------------------------------------------------------
+
+  private async onServiceList(items: KubeObjectLike[], page: ListPage): Promise<void> {
+    if (page.first) this.listing.services = new Map()
+    const catalog: CatalogChange[] = []
+    for (const item of items) {
+      const service = this.readService(item)
+      if (!service) continue
+      this.listing.services!.set(key(service.namespace, service.name), service)
+      catalog.push({ op: 'service', mesh: this.mesh, name: service.name })
+    }
+    if (page.last) {
+      this.services.clear()
+      for (const [serviceKey, service] of this.listing.services!) this.services.set(serviceKey, service)
+      this.listing.services = undefined
+    }
+    await this.publish({ catalog })
+    if (page.last) this.listed.get('services')?.()
+  }
+
+  private async onService(type: WatchEventType, object: KubeObjectLike): Promise<void> {
+    const service = this.readService(object)
+    if (!service) return
+    if (type === 'DELETED') {
+      this.services.delete(key(service.namespace, service.name))
+      return
+    }
+    this.services.set(key(service.namespace, service.name), service)
+    await this.publish({ catalog: [{ op: 'service', mesh: this.mesh, name: service.name }] })
+  }
+
+  private readService(object: unknown): ServiceInfo | undefined {
+    const service = readService(object)
+    if (service.ok) return service.value
+    this.context!.reportMalformed(service.reason, { resource: 'services', name: (object as KubeObjectLike)?.metadata?.name })
+    return undefined
+  }
+
+  // --- events -----------------------------------------------------------------------------
+
+  /** Normalises an event with what is known of its pod; a malformed one is reported and skipped. */
+  private normalize(object: KubeObjectLike): IngestEvent | undefined {
+    const raw = object as unknown as { involvedObject?: { kind?: string; namespace?: string; name?: string }; regarding?: { kind?: string; namespace?: string; name?: string } }
+    const involved = raw.involvedObject ?? raw.regarding
+    const pod = involved?.kind === 'Pod' && involved.name ? this.pods.get(key(involved.namespace, involved.name)) : undefined
+    const services = pod ? servicesSelecting(pod, this.services.values()) : []
+    const result = normalizeK8sEvent(object, this.mesh, pod, services)
+    if (!result.ok) {
+      this.context!.reportMalformed(result.reason, { resource: 'events', name: object.metadata?.name, namespace: object.metadata?.namespace })
+      return undefined
+    }
+    if (involved?.kind === 'Pod' && !pod && involved.name) this.rememberUnattached(key(involved.namespace, involved.name), result.value)
+    return result.value
+  }
+
+  private async onEventList(items: KubeObjectLike[], rv: string, page: ListPage): Promise<void> {
+    const events = items.map((item) => this.normalize(item)).filter((event): event is IngestEvent => event !== undefined)
+    // The list's resourceVersion is a checkpoint only once its last page is stored.
+    await this.publish({ events, checkpoints: page.last ? [{ key: this.checkpointKey, value: rv }] : [] }, true)
+  }
+
+  /**
+   * One watch event. Publishing is not awaited one by one (the writer flushes every 100 ms; that
+   * would cap the stream at a batch per event): up to MAX_IN_FLIGHT stay unconfirmed, in order,
+   * each carrying its resourceVersion. DELETED (the API's TTL) keeps our copy and only advances
+   * the checkpoint.
+   */
+  private async onEvent(type: WatchEventType, object: KubeObjectLike, rv: string): Promise<void> {
+    const event = type === 'DELETED' ? undefined : this.normalize(object)
+    await this.publish({ events: event ? [event] : [], checkpoints: [{ key: this.checkpointKey, value: rv }] }, false)
+  }
+
+  // --- publishing -------------------------------------------------------------------------
+
+  /**
+   * Publishes in order. `wait` resolves only once stored; otherwise the loop goes on while fewer
+   * than MAX_IN_FLIGHT publications are unconfirmed. A failed write restarts the events loop from
+   * the stored checkpoint, so what was not stored is read again rather than lost.
+   */
+  private async publish(publication: Publication, wait = true): Promise<void> {
+    const context = this.context!
+    this.inFlight++
+    const stored = context.publish(publication).finally(() => this.inFlight--)
+    this.lastPublish = stored.catch((error: unknown) => {
+      context.log.error('storing Kubernetes data failed; resuming from the stored checkpoint', { error })
+      void this.restartEvents()
+    })
+    if (wait || this.inFlight >= MAX_IN_FLIGHT) await this.lastPublish
+  }
+
+  private restartEvents(): Promise<void> {
+    this.restartingEvents ??= (async () => {
+      await this.loops.get('events')?.stop()
+      if (!this.stopped) await this.startEvents()
+    })().finally(() => (this.restartingEvents = undefined))
+    return this.restartingEvents
+  }
+
+  private rememberUnattached(podKey: string, event: IngestEvent): void {
+    if (this.unattachedCount >= MAX_UNATTACHED) {
+      const [oldest] = this.unattached.keys()
+      this.unattachedCount -= this.unattached.get(oldest!)!.length
+      this.unattached.delete(oldest!)
+      this.context!.log.warn('too many pod events waiting for their pod; the oldest stay unenriched', { pod: oldest })
+    }
+    // A later version of the same event (a count bump) replaces the one waiting: re-publishing
+    // the older copy would not move the stored event forward.
+    const waiting = (this.unattached.get(podKey) ?? []).filter((other) => other.id !== event.id)
+    this.unattachedCount -= (this.unattached.get(podKey)?.length ?? 0) - waiting.length
+    waiting.push(event)
+    this.unattached.set(podKey, waiting)
+    this.unattachedCount++
+  }
+
+  /** Events that waited for this pod, enriched now that it is known (same ids: updated in place). */
+  private takeUnattached(podKey: string): IngestEvent[] {
+    const waiting = this.unattached.get(podKey)
+    if (!waiting) return []
+    this.unattached.delete(podKey)
+    this.unattachedCount -= waiting.length
+    const pod = this.pods.get(podKey)!
+    const services = servicesSelecting(pod, this.services.values())
+    return waiting.map((event) => {
+      const enriched: IngestEvent = { ...event }
+      if (pod.ip) enriched.ip = pod.ip
+      if (pod.application) enriched.application = pod.application
+      if (services.length > 0) {
+        enriched.service = services[0]!
+        enriched.services = services
+      }
+      return enriched
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.requestStop()
+    await this.starting
+    await this.restartingEvents
+    await Promise.all([...this.loops.values()].map((loop) => loop.stop()))
+    await this.lastPublish
+  }
+}
