@@ -33,8 +33,13 @@ const RESOURCES: readonly Resource[] = ['pods', 'services', 'events']
 
 /** Watch events published but not yet stored, before the loop waits for the writer. */
 const MAX_IN_FLIGHT = 5_000
-/** Pod events kept while their pod is unknown, to enrich them once it is (a race, not a backlog). */
+/**
+ * Pod events kept while their pod is unknown, to enrich them once it is. The pod and event watches
+ * race by seconds at most; events about pods deleted long ago (events outlive pods by an hour)
+ * never find theirs, so entries expire and the map stays bounded.
+ */
 const MAX_UNATTACHED = 10_000
+const UNATTACHED_TTL_MS = 120_000
 
 const key = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`
 
@@ -46,7 +51,7 @@ export class KubernetesSource implements Source {
   private readonly pods = new Map<string, PodInfo>()
   private readonly services = new Map<string, ServiceInfo>()
   /** Pod events that arrived before their pod, by pod key. */
-  private readonly unattached = new Map<string, IngestEvent[]>()
+  private readonly unattached = new Map<string, { since: number; events: IngestEvent[] }>()
   private unattachedCount = 0
   private readonly loops = new Map<Resource, ListWatch>()
   private readonly statuses = new Map<Resource, { status: ListWatchStatus; error?: string }>()
@@ -278,27 +283,34 @@ export class KubernetesSource implements Source {
   }
 
   private rememberUnattached(podKey: string, event: IngestEvent): void {
-    if (this.unattachedCount >= MAX_UNATTACHED) {
-      const [oldest] = this.unattached.keys()
-      this.unattachedCount -= this.unattached.get(oldest!)!.length
-      this.unattached.delete(oldest!)
-      this.context!.log.warn('too many pod events waiting for their pod; the oldest stay unenriched', { pod: oldest })
+    const now = Date.now()
+    // Map order is insertion order: expired entries are at the front.
+    for (const [oldKey, entry] of this.unattached) {
+      if (now - entry.since < UNATTACHED_TTL_MS && this.unattachedCount < MAX_UNATTACHED) break
+      this.dropUnattached(oldKey)
     }
+    const entry = this.unattached.get(podKey) ?? { since: now, events: [] }
     // A later version of the same event (a count bump) replaces the one waiting: re-publishing
     // the older copy would not move the stored event forward.
-    const waiting = (this.unattached.get(podKey) ?? []).filter((other) => other.id !== event.id)
-    this.unattachedCount -= (this.unattached.get(podKey)?.length ?? 0) - waiting.length
-    waiting.push(event)
-    this.unattached.set(podKey, waiting)
-    this.unattachedCount++
+    const before = entry.events.length
+    entry.events = entry.events.filter((other) => other.id !== event.id)
+    entry.events.push(event)
+    this.unattachedCount += entry.events.length - before
+    this.unattached.set(podKey, entry)
+  }
+
+  private dropUnattached(podKey: string): IngestEvent[] {
+    const entry = this.unattached.get(podKey)
+    if (!entry) return []
+    this.unattached.delete(podKey)
+    this.unattachedCount -= entry.events.length
+    return entry.events
   }
 
   /** Events that waited for this pod, enriched now that it is known (same ids: updated in place). */
   private takeUnattached(podKey: string): IngestEvent[] {
-    const waiting = this.unattached.get(podKey)
-    if (!waiting) return []
-    this.unattached.delete(podKey)
-    this.unattachedCount -= waiting.length
+    const waiting = this.dropUnattached(podKey)
+    if (waiting.length === 0) return []
     const pod = this.pods.get(podKey)!
     const services = servicesSelecting(pod, this.services.values())
     return waiting.map((event) => {
