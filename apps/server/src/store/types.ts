@@ -74,6 +74,11 @@ export type CatalogChange =
    * application details and IP correlation skip it until it is reported again.
    */
   | { op: 'instance-gone'; mesh: string; name: string }
+  /**
+   * A full list of what `source` reports in `mesh`: instances it reported before and that the
+   * list lacks left while nobody watched, and are marked gone.
+   */
+  | { op: 'instances-listed'; mesh: string; source: string; names: string[] }
   | { op: 'service'; mesh: string; name: string; version?: string; group?: string }
   | { op: 'service-instance'; mesh: string; service: string; instance: string; side: 'provider' | 'consumer'; application?: string }
   | { op: 'service-instance-gone'; mesh: string; service: string; instance: string; side: 'provider' | 'consumer' }

@@ -111,6 +111,18 @@ describe('Kubernetes source', () => {
     expect(eventRequests[0]?.watch, 'watches from the checkpoint without listing').toBe(true)
   })
 
+  it('marks pods deleted while it was down as gone on the next list', async () => {
+    api.add('pods', makePod({ name: 'stays', ip: '10.9.0.1', labels: { app: 'a' } }))
+    api.add('pods', makePod({ name: 'leaves', ip: '10.9.0.2', labels: { app: 'a' } }))
+    await start()
+    await eventually(async () => expect((await eventline!.get<Instance>(`/api/v1/instances/leaves?mesh=${CLUSTER}`)).body.registered).toBe(true))
+    await stop()
+    api.delete('pods', 'default', 'leaves')
+    await start()
+    await eventually(async () => expect((await eventline!.get<Instance>(`/api/v1/instances/leaves?mesh=${CLUSTER}`)).body.registered).toBe(false))
+    expect((await eventline!.get<Instance>(`/api/v1/instances/stays?mesh=${CLUSTER}`)).body.registered).toBe(true)
+  })
+
   it.each(['errorEvent', 'httpStatus'] as const)('re-lists without duplicates when the stored resourceVersion expired (%s)', async (mode) => {
     for (let i = 0; i < 20; i++) api.add('events', makeEvent({ name: `a-${i}`, time: iso(900 - i) }))
     await start()

@@ -48,14 +48,13 @@ export class KubernetesSource implements Source {
   readonly mesh: string
   readonly address: string
   private context: SourceContext | undefined
-  private readonly pods = new Map<string, PodInfo>()
-  private readonly services = new Map<string, ServiceInfo>()
+  private readonly pods = new ListedMap<PodInfo>()
+  private readonly services = new ListedMap<ServiceInfo>()
   /** Pod events that arrived before their pod, by pod key. */
   private readonly unattached = new Map<string, { since: number; events: IngestEvent[] }>()
   private unattachedCount = 0
   private readonly loops = new Map<Resource, ListWatch>()
   private readonly statuses = new Map<Resource, { status: ListWatchStatus; error?: string }>()
-  private listing: { pods?: Map<string, PodInfo>; services?: Map<string, ServiceInfo> } = {}
   private readonly listed = new Map<Resource, () => void>()
   private inFlight = 0
   private lastPublish: Promise<void> = Promise.resolve()
@@ -141,24 +140,15 @@ export class KubernetesSource implements Source {
   // --- pods -------------------------------------------------------------------------------
 
   private async onPodList(items: KubeObjectLike[], page: ListPage): Promise<void> {
-    if (page.first) this.listing.pods = new Map()
-    const catalog: CatalogChange[] = []
-    for (const item of items) {
-      const pod = this.readPod(item)
-      if (!pod) continue
-      this.listing.pods!.set(key(pod.namespace, pod.name), pod)
-      catalog.push({ op: 'instance', instance: podInstance(pod, this.mesh) })
-    }
+    const pods = items.map((item) => this.readPod(item)).filter((pod): pod is PodInfo => pod !== undefined)
+    const catalog: CatalogChange[] = pods.map((pod) => ({ op: 'instance', instance: podInstance(pod, this.mesh) }))
+    this.pods.addPage(pods.map((pod) => [key(pod.namespace, pod.name), pod]), page)
     const events: IngestEvent[] = []
     if (page.last) {
-      // Pods that went away while we were not watching leave the catalog (their history stays).
-      for (const [podKey, pod] of this.pods) {
-        if (!this.listing.pods!.has(podKey)) catalog.push({ op: 'instance-gone', mesh: this.mesh, name: pod.name })
-      }
-      this.pods.clear()
-      for (const [podKey, pod] of this.listing.pods!) this.pods.set(podKey, pod)
-      this.listing.pods = undefined
-      for (const podKey of [...this.unattached.keys()]) if (this.pods.has(podKey)) events.push(...this.takeUnattached(podKey))
+      // Pods that went away while we were not watching (even across our restarts) leave the
+      // catalog; their history stays.
+      catalog.push({ op: 'instances-listed', mesh: this.mesh, source: 'kubernetes', names: [...this.pods.current.values()].map((pod) => pod.name) })
+      for (const podKey of [...this.unattached.keys()]) if (this.pods.current.has(podKey)) events.push(...this.takeUnattached(podKey))
     }
     await this.publish({ catalog, events })
     if (page.last) this.listed.get('pods')?.()
@@ -169,11 +159,11 @@ export class KubernetesSource implements Source {
     if (!pod) return
     const podKey = key(pod.namespace, pod.name)
     if (type === 'DELETED') {
-      this.pods.delete(podKey)
+      this.pods.current.delete(podKey)
       await this.publish({ catalog: [{ op: 'instance-gone', mesh: this.mesh, name: pod.name }] })
       return
     }
-    this.pods.set(podKey, pod)
+    this.pods.current.set(podKey, pod)
     await this.publish({ catalog: [{ op: 'instance', instance: podInstance(pod, this.mesh) }], events: this.takeUnattached(podKey) })
   }
 
@@ -187,20 +177,9 @@ export class KubernetesSource implements Source {
   // --- services ---------------------------------------------------------------------------
 
   private async onServiceList(items: KubeObjectLike[], page: ListPage): Promise<void> {
-    if (page.first) this.listing.services = new Map()
-    const catalog: CatalogChange[] = []
-    for (const item of items) {
-      const service = this.readService(item)
-      if (!service) continue
-      this.listing.services!.set(key(service.namespace, service.name), service)
-      catalog.push({ op: 'service', mesh: this.mesh, name: service.name })
-    }
-    if (page.last) {
-      this.services.clear()
-      for (const [serviceKey, service] of this.listing.services!) this.services.set(serviceKey, service)
-      this.listing.services = undefined
-    }
-    await this.publish({ catalog })
+    const services = items.map((item) => this.readService(item)).filter((service): service is ServiceInfo => service !== undefined)
+    this.services.addPage(services.map((service) => [key(service.namespace, service.name), service]), page)
+    await this.publish({ catalog: services.map((service) => ({ op: 'service', mesh: this.mesh, name: service.name })) })
     if (page.last) this.listed.get('services')?.()
   }
 
@@ -208,10 +187,10 @@ export class KubernetesSource implements Source {
     const service = this.readService(object)
     if (!service) return
     if (type === 'DELETED') {
-      this.services.delete(key(service.namespace, service.name))
+      this.services.current.delete(key(service.namespace, service.name))
       return
     }
-    this.services.set(key(service.namespace, service.name), service)
+    this.services.current.set(key(service.namespace, service.name), service)
     await this.publish({ catalog: [{ op: 'service', mesh: this.mesh, name: service.name }] })
   }
 
@@ -228,8 +207,8 @@ export class KubernetesSource implements Source {
   private normalize(object: KubeObjectLike): IngestEvent | undefined {
     const raw = object as unknown as { involvedObject?: { kind?: string; namespace?: string; name?: string }; regarding?: { kind?: string; namespace?: string; name?: string } }
     const involved = raw.involvedObject ?? raw.regarding
-    const pod = involved?.kind === 'Pod' && involved.name ? this.pods.get(key(involved.namespace, involved.name)) : undefined
-    const services = pod ? servicesSelecting(pod, this.services.values()) : []
+    const pod = involved?.kind === 'Pod' && involved.name ? this.pods.current.get(key(involved.namespace, involved.name)) : undefined
+    const services = pod ? servicesSelecting(pod, this.services.current.values()) : []
     const result = normalizeK8sEvent(object, this.mesh, pod, services)
     if (!result.ok) {
       this.context!.reportMalformed(result.reason, { resource: 'events', name: object.metadata?.name, namespace: object.metadata?.namespace })
@@ -311,8 +290,8 @@ export class KubernetesSource implements Source {
   private takeUnattached(podKey: string): IngestEvent[] {
     const waiting = this.dropUnattached(podKey)
     if (waiting.length === 0) return []
-    const pod = this.pods.get(podKey)!
-    const services = servicesSelecting(pod, this.services.values())
+    const pod = this.pods.current.get(podKey)!
+    const services = servicesSelecting(pod, this.services.current.values())
     return waiting.map((event) => {
       const enriched: IngestEvent = { ...event }
       if (pod.ip) enriched.ip = pod.ip
@@ -332,5 +311,21 @@ export class KubernetesSource implements Source {
     await this.restartingEvents
     await Promise.all([...this.loops.values()].map((loop) => loop.stop()))
     await this.lastPublish
+  }
+}
+
+/** What a watch knows of a collection: a list builds a fresh copy that replaces it on its last page. */
+class ListedMap<T> {
+  readonly current = new Map<string, T>()
+  private next: Map<string, T> | undefined
+
+  /** Adds a list page; on the last page the new copy replaces the current one. */
+  addPage(entries: ReadonlyArray<[string, T]>, page: ListPage): void {
+    if (page.first || !this.next) this.next = new Map()
+    for (const [entryKey, value] of entries) this.next.set(entryKey, value)
+    if (!page.last) return
+    this.current.clear()
+    for (const [entryKey, value] of this.next) this.current.set(entryKey, value)
+    this.next = undefined
   }
 }

@@ -67,6 +67,15 @@ export class SqliteCatalog {
       case 'instance-gone':
         run('UPDATE instances SET registered = 0, gone_at = @now, updated_at = @now WHERE mesh = @mesh AND name = @name', { ...change, now: Date.now() })
         return
+      case 'instances-listed':
+        run(
+          `UPDATE instances SET registered = 0, gone_at = @now, updated_at = @now
+           WHERE mesh = @mesh AND gone_at IS NULL
+             AND EXISTS (SELECT 1 FROM json_each(sources) WHERE value = @source)
+             AND name NOT IN (SELECT value FROM json_each(@names))`,
+          { mesh: change.mesh, source: change.source, names: JSON.stringify(change.names), now: Date.now() },
+        )
+        return
       case 'service':
         run(
           `INSERT INTO services (mesh, name, version, grp) VALUES (@mesh, @name, @version, @grp)
