@@ -77,11 +77,14 @@ export class BatchWriter {
     while (this.queue.length > 0) {
       const taken = this.take()
       const batch: WriteBatch = { events: [], catalog: [], checkpoints: [] }
+      // A watch publishes its resourceVersion with every event: only the last value per key matters.
+      const checkpoints = new Map<string, string>()
       for (const { publication } of taken) {
         if (publication.events) batch.events.push(...publication.events)
         if (publication.catalog) batch.catalog.push(...publication.catalog)
-        if (publication.checkpoints) batch.checkpoints.push(...publication.checkpoints)
+        for (const { key, value } of publication.checkpoints ?? []) checkpoints.set(key, value)
       }
+      batch.checkpoints = [...checkpoints].map(([key, value]) => ({ key, value }))
       const stopTimer = this.metrics.batchWriteSeconds.startTimer()
       try {
         const stored = await this.store.writeBatch(batch)
@@ -94,6 +97,8 @@ export class BatchWriter {
         this.log.error('batch write failed', { events: batch.events.length, error })
         for (const pending of taken) pending.reject(error)
       }
+      // SQLite writes synchronously: let waiting HTTP requests run between two transactions.
+      if (this.queue.length > 0) await new Promise((resolve) => setImmediate(resolve))
     }
   }
 
