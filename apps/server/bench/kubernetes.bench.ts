@@ -18,16 +18,16 @@
  * Node process and one event loop; the output says so. Prints a table, merges its figures into
  * `bench-results.json` at the repository root under `kubernetes`. Not part of CI.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { IntervalHistogram } from 'node:perf_hooks'
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import type { EventPage } from '@eventline/shared'
 import type { StoredEvent } from '../src/store/types.ts'
 import { APPLICATIONS, benchEvent, CLUSTER, startBenchCluster, until } from './kubernetesCluster.ts'
+import { mergeResults, RESULTS_FILE } from './results.ts'
 import type { BenchCluster } from './kubernetesCluster.ts'
 
 const FRESH_EVENTS = 1_000
@@ -43,7 +43,6 @@ const SETTLE_TIMEOUT_MS = 10_000
 const STORM_TIMEOUT_MS = 90_000
 const FRESHNESS_TARGET_MS = 500
 const STORM_P99_TARGET_MS = 50
-const RESULTS_FILE = fileURLToPath(new URL('../../../bench-results.json', import.meta.url))
 
 interface Target {
   name: string
@@ -309,13 +308,6 @@ function printTable(rows: Array<[string, string, string, string]>): void {
   }
 }
 
-/** Adds `results` under `kubernetes` to the results file, keeping whatever else it holds. */
-function mergeResults(results: unknown): void {
-  const existing: unknown = existsSync(RESULTS_FILE) ? JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) : {}
-  const merged = typeof existing === 'object' && existing !== null && !Array.isArray(existing) ? { ...existing, kubernetes: results } : { kubernetes: results }
-  writeFileSync(RESULTS_FILE, `${JSON.stringify(merged, null, 2)}\n`)
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'eventline-bench-kubernetes-'))
   const log = (message: string) => console.error(`[bench] ${message}`)
@@ -379,7 +371,7 @@ async function main(): Promise<void> {
       ['target', 'value', 'target', 'result'],
       ...targets.map((target): [string, string, string, string] => [target.name, String(target.value), target.target, target.met ? 'PASS' : 'MISS']),
     ])
-    mergeResults(results)
+    mergeResults({ kubernetes: results })
     console.log(`\nmerged under "kubernetes" into ${RESULTS_FILE}`)
   } finally {
     rmSync(dir, { recursive: true, force: true })

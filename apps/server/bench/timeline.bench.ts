@@ -10,10 +10,9 @@
  *
  * Prints a table and writes `bench-results.json` at the repository root. Not part of CI.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { EventPage } from '@eventline/shared'
 import type { EventBus } from '../src/bus.ts'
 import { startEventline } from '../src/eventline.ts'
@@ -26,6 +25,7 @@ import type { IngestEvent, TimelineFilter } from '../src/store/types.ts'
 import { createRandom, createWorld, generateEvents, inChunks, MESHES } from './generate.ts'
 import type { GenerateOptions, Random, World } from './generate.ts'
 import { RawInserter } from './rawInsert.ts'
+import { mergeResults, RESULTS_FILE } from './results.ts'
 import { seedApplicationPage } from './seedTimeline.ts'
 
 const DAY_MS = 86_400_000
@@ -42,7 +42,6 @@ const WARMUP_REQUESTS = 50
 const SAMPLES_PER_SHAPE = 400
 const SEED_DEPTHS = 7
 const OURS_REPEATS_PER_SEED_DEPTH = 15
-const RESULTS_FILE = fileURLToPath(new URL('../../../bench-results.json', import.meta.url))
 
 interface Target {
   name: string
@@ -464,7 +463,7 @@ async function main(): Promise<void> {
       ['target', 'value', 'target', 'result'],
       ...targets.map((target): [string, string, string, string] => [target.name, String(target.value), target.target, target.met ? 'PASS' : 'MISS']),
     ])
-    writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`)
+    mergeResults(results)
     console.log(`\nwrote ${RESULTS_FILE}`)
   } finally {
     await server.stop()
