@@ -43,8 +43,12 @@ export class SqliteCatalog {
 
   constructor(private readonly statements: Statements) {}
 
-  /** Applies one catalog change; call inside the writer's transaction. */
-  apply(change: CatalogChange): void {
+  /**
+   * Applies one catalog change; call inside the writer's transaction. Returns true when an
+   * instance appeared at an IP (new, moved, renamed application, or back from gone): events
+   * already stored for that IP may now belong to more views.
+   */
+  apply(change: CatalogChange): boolean {
     const run = (sql: string, params: Record<string, unknown>) => this.statements.get(sql).run(params)
     switch (change.op) {
       case 'mesh':
@@ -54,19 +58,18 @@ export class SqliteCatalog {
           change,
         )
         this.knownMeshes.add(change.name)
-        return
+        return false
       case 'mesh-synced':
         run('UPDATE meshes SET last_sync_at = @at WHERE name = @name', change)
-        return
+        return false
       case 'application':
         this.ensureApplication(change.mesh, change.name)
-        return
+        return false
       case 'instance':
-        this.upsertInstance(change.instance)
-        return
+        return this.upsertInstance(change.instance)
       case 'instance-gone':
         run('UPDATE instances SET registered = 0, gone_at = @now, updated_at = @now WHERE mesh = @mesh AND name = @name', { ...change, now: Date.now() })
-        return
+        return false
       case 'instances-listed':
         run(
           `UPDATE instances SET registered = 0, gone_at = @now, updated_at = @now
@@ -75,14 +78,14 @@ export class SqliteCatalog {
              AND name NOT IN (SELECT value FROM json_each(@names))`,
           { mesh: change.mesh, source: change.source, names: JSON.stringify(change.names), now: Date.now() },
         )
-        return
+        return false
       case 'service':
         run(
           `INSERT INTO services (mesh, name, version, grp) VALUES (@mesh, @name, @version, @grp)
            ON CONFLICT (mesh, name) DO UPDATE SET version = coalesce(excluded.version, version), grp = coalesce(excluded.grp, grp)`,
           { mesh: change.mesh, name: change.name, version: change.version ?? null, grp: change.group ?? null },
         )
-        return
+        return false
       case 'service-instance':
         this.ensureService(change.mesh, change.service)
         run(
@@ -91,10 +94,10 @@ export class SqliteCatalog {
           { ...change, application: change.application ?? null },
         )
         if (change.application) this.ensureApplication(change.mesh, change.application)
-        return
+        return false
       case 'service-instance-gone':
         run('DELETE FROM service_instances WHERE mesh = @mesh AND service = @service AND side = @side AND instance = @instance', change)
-        return
+        return false
     }
   }
 
@@ -115,9 +118,12 @@ export class SqliteCatalog {
     this.statements.get('INSERT OR IGNORE INTO services (mesh, name) VALUES (?, ?)').run(mesh, name)
   }
 
-  /** Records an instance an event names, without overwriting what a source reported. */
-  ensureInstance(mesh: string, name: string, source: string, ip?: string, application?: string): void {
-    this.statements
+  /**
+   * Records an instance an event names, without overwriting what a source reported. Returns true
+   * when it gained an IP (new, or its first IP), as `apply` does for instances.
+   */
+  ensureInstance(mesh: string, name: string, source: string, ip?: string, application?: string): boolean {
+    const { changes } = this.statements
       .get(
         `INSERT INTO instances (mesh, name, ip, application, registered, sources, updated_at)
          VALUES (@mesh, @name, @ip, @application, 0, json_array(@source), @now)
@@ -125,9 +131,13 @@ export class SqliteCatalog {
          WHERE (ip IS NULL AND excluded.ip IS NOT NULL) OR (application IS NULL AND excluded.application IS NOT NULL)`,
       )
       .run({ mesh, name, source, ip: ip ?? null, application: application ?? null, now: Date.now() })
+    return ip !== undefined && changes > 0
   }
 
-  private upsertInstance(instance: InstanceRecord): void {
+  private upsertInstance(instance: InstanceRecord): boolean {
+    const before = this.statements.get('SELECT ip, application, gone_at FROM instances WHERE mesh = ? AND name = ?').get(instance.mesh, instance.name) as
+      | { ip: string | null; application: string | null; gone_at: number | null }
+      | undefined
     this.statements
       .get(
         `INSERT INTO instances (mesh, name, ip, port, application, namespace, node, phase, registered, sources, labels, updated_at)
@@ -155,6 +165,8 @@ export class SqliteCatalog {
         now: Date.now(),
       })
     if (instance.application) this.ensureApplication(instance.mesh, instance.application)
+    if (!instance.ip) return false
+    return !before || before.gone_at !== null || before.ip !== instance.ip || (instance.application !== undefined && before.application !== instance.application)
   }
 
   /** Instances with this IP, for correlating pod events into other meshes. */

@@ -100,6 +100,27 @@ describe('SqliteStore correlation', () => {
     await store.close()
   })
 
+  it('links pod events stored before the registry instance appeared at their IP', async () => {
+    const store = new SqliteStore(':memory:')
+    await store.writeBatch(batch({ events: [podEvent({ id: 'k:early', ip: '10.1.2.3', time: T0 }), podEvent({ id: 'k:other-ip', ip: '10.9.9.9', time: T0 + 1 })] }))
+    expect(await ids(store, { mesh: 'zk-prod', application: 'orders' })).toEqual([])
+    // A registry source reports the instance...
+    await store.writeBatch(
+      batch({ catalog: [{ op: 'instance', instance: { mesh: 'zk-prod', name: '10.1.2.3:20880', ip: '10.1.2.3', application: 'orders', registered: true, source: 'zookeeper' } }] }),
+    )
+    expect(await ids(store, { mesh: 'zk-prod', application: 'orders' })).toEqual(['k:early'])
+    expect(await ids(store, { mesh: 'zk-prod', instance: '10.1.2.3:20880' })).toEqual(['k:early'])
+    // ...or an event names one (as posted events do).
+    await store.writeBatch(
+      batch({ events: [{ ...podEvent({ id: 'api:registered', time: T0 + 2 }), source: 'api', mesh: 'nacos', object: { kind: 'Instance', name: '10.9.9.9:8080' }, instance: '10.9.9.9:8080', ip: '10.9.9.9', application: 'billing' }] }),
+    )
+    expect(await ids(store, { mesh: 'nacos', application: 'billing' })).toEqual(['api:registered', 'k:other-ip'])
+    // The added views are recorded with the event, so retention removes them too.
+    expect(await store.purgeBefore(T0 + 10, 10)).toBe(3)
+    expect(store.database.prepare('SELECT count(*) FROM event_links').pluck().get()).toBe(0)
+    await store.close()
+  })
+
   it('shows pod events in another mesh application named by the pod label, but not other sources', async () => {
     const store = new SqliteStore(':memory:')
     await store.writeBatch(batch({ catalog: [{ op: 'application', mesh: 'nacos-test', name: 'order-service' }] }))

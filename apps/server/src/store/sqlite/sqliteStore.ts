@@ -1,7 +1,7 @@
 /** `EventStore` on SQLite (better-sqlite3): one connection, synchronous transactions. */
 import type { EventItem, EventSource, MeshKind } from '@eventline/shared'
 import { TOTAL_COUNT_CAP } from '@eventline/shared'
-import { eventViews } from '../eventViews.ts'
+import { eventViews, LINK_KIND } from '../eventViews.ts'
 import type { View } from '../eventViews.ts'
 import type {
   EventStore,
@@ -142,7 +142,9 @@ export class SqliteStore implements EventStore {
     this.seq = (this.db.prepare('SELECT coalesce(max(seq), 0) FROM events').pluck().get() as number) ?? 0
     // Nothing async inside: the whole batch commits or none of it does.
     this.writeTransaction = this.db.transaction((batch: WriteBatch) => {
-      for (const change of batch.catalog) this.catalog.apply(change)
+      for (const change of batch.catalog) {
+        if (this.catalog.apply(change) && change.op === 'instance') this.correlateIp(change.instance.ip!)
+      }
       const stored: StoredEvent[] = []
       const meshDeltas = new Map<string, number>()
       for (const event of batch.events) {
@@ -207,6 +209,27 @@ export class SqliteStore implements EventStore {
     return eventViews({ ...row, objectKind: row.obj_kind, services }, this.catalog)
   }
 
+  /**
+   * An instance appeared at `ip`: Kubernetes pod events already stored for that IP gain the views
+   * the instance gives them (its mesh's application, instance, IP, services), so a registry
+   * instance that registers after its pod's events still shows them. Views are only added.
+   */
+  private correlateIp(ip: string): void {
+    const ids = this.statements.get("SELECT event_id FROM event_links WHERE mesh = '' AND kind = ? AND entity = ?").pluck().all(LINK_KIND.ip, ip) as string[]
+    const read = this.statements.get(`SELECT ${EVENT_COLUMNS}, e.views FROM events AS e WHERE e.id = ?`)
+    const update = this.statements.get('UPDATE events SET views = ? WHERE id = ?')
+    for (const id of ids) {
+      const stored = read.get(id) as (EventRow & { views: string }) | undefined
+      if (!stored || stored.source !== 'kubernetes' || stored.obj_kind !== 'Pod') continue
+      const { views: storedViews, ...row } = stored
+      const known = new Set((JSON.parse(storedViews) as View[]).map((view) => view.join('\u0000')))
+      const added = this.views(row, undefined).filter((view) => !known.has(view.join('\u0000')))
+      if (added.length === 0) continue
+      this.link(row, added)
+      update.run(JSON.stringify([...(JSON.parse(storedViews) as View[]), ...added]), id)
+    }
+  }
+
   private link(row: EventRow, views: readonly View[]): void {
     const insert = this.statements.get(INSERT_LINK)
     for (const [mesh, kind, entity] of views) insert.run(mesh, kind, entity, row.time, row.id, row.type, row.source)
@@ -222,7 +245,9 @@ export class SqliteStore implements EventStore {
   private fillCatalog(row: EventRow): void {
     this.catalog.ensureMesh(row.mesh, MESH_KIND_OF_SOURCE[row.source])
     if (row.application) this.catalog.ensureApplication(row.mesh, row.application)
-    if (row.instance) this.catalog.ensureInstance(row.mesh, row.instance, row.source, row.ip ?? undefined, row.application ?? undefined)
+    if (row.instance && this.catalog.ensureInstance(row.mesh, row.instance, row.source, row.ip ?? undefined, row.application ?? undefined)) {
+      this.correlateIp(row.ip!)
+    }
     if (row.service) this.catalog.ensureService(row.mesh, row.service)
   }
 
