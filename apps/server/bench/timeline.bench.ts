@@ -11,6 +11,7 @@
  * Prints a table and writes `bench-results.json` at the repository root. Not part of CI.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { Agent, get as httpGet } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { EventPage } from '@eventline/shared'
@@ -139,12 +140,11 @@ async function ingestOurs(bus: EventBus, world: World, options: GenerateOptions,
   return ingestFigures(options.count, performance.now() - started, clock.generationMs)
 }
 
-function ingestRaw(path: string, world: World, options: GenerateOptions): { figures: IngestFigures; raw: RawInserter } {
+/** Inserts the rows our path stored into a fresh database with raw prepared statements (see rawInsert.ts). */
+function ingestRaw(path: string, ours: Db, events: number): { figures: IngestFigures; raw: RawInserter } {
   const raw = new RawInserter(path)
-  const clock = { generationMs: 0 }
-  const started = performance.now()
-  for (const events of timedPublications(world, options, { messageChars: 0, warnings: 0 }, clock)) raw.write(events)
-  return { figures: ingestFigures(options.count, performance.now() - started, clock.generationMs), raw }
+  const insertMs = raw.copyFrom(ours)
+  return { figures: ingestFigures(events, insertMs, 0), raw }
 }
 
 function ingestFigures(events: number, wallMs: number, generationMs: number): IngestFigures {
@@ -224,13 +224,26 @@ function pageUrl(base: string, shape: Shape, limit: number, cursor: string | und
   return `${base}${shape.path}&limit=${limit}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`
 }
 
-async function get(url: string): Promise<{ ms: number; body: string }> {
+// node:http with one kept-alive connection: the client shares this process's event loop and heap
+// with the server, and undici's fetch added its own allocations (and GC pauses) to every sample.
+const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+
+/** GETs `url`, returning the body and the wall time from request to last byte. */
+function get(url: string): Promise<{ ms: number; body: string }> {
   const started = performance.now()
-  const response = await fetch(url)
-  const body = await response.text()
-  const ms = performance.now() - started
-  if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${body}`)
-  return { ms, body }
+  return new Promise((resolve, reject) => {
+    httpGet(url, { agent }, (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('end', () => {
+        const ms = performance.now() - started
+        const body = Buffer.concat(chunks).toString('utf8')
+        if (response.statusCode !== 200) reject(new Error(`GET ${url}: ${response.statusCode} ${body}`))
+        else resolve({ ms, body })
+      })
+      response.on('error', reject)
+    }).on('error', reject)
+  })
 }
 
 /** Times the same kind of pages straight from the store, to tell SQL time from HTTP time. */
@@ -319,7 +332,7 @@ async function main(): Promise<void> {
 
     // 1b. The raw baseline into a second database of the same schema.
     log('inserting the same rows with raw prepared statements')
-    const { figures: raw, raw: rawDb } = ingestRaw(rawPath, world, options)
+    const { figures: raw, raw: rawDb } = ingestRaw(rawPath, server.store.database, count)
     log(`raw: ${raw.eventsPerSecond.toLocaleString('en-US')} events/s`)
     const db = server.store.database
     const rows = {
@@ -467,6 +480,7 @@ async function main(): Promise<void> {
     console.log(`\nwrote ${RESULTS_FILE}`)
   } finally {
     await server.stop()
+    agent.destroy()
     rmSync(dir, { recursive: true, force: true })
   }
 }
