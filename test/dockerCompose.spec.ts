@@ -8,23 +8,11 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { CONTRACT_VARIABLES } from './contractVariables.ts'
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const COMPOSE_FILE = join(REPO_ROOT, 'docker-compose.yml')
 
-/** The configuration table of CONTRACT.md section 1, exactly. */
-const CONTRACT_VARIABLES = [
-  'EVENTLINE_PORT',
-  'EVENTLINE_HOST',
-  'EVENTLINE_DB',
-  'EVENTLINE_KUBERNETES',
-  'EVENTLINE_CLUSTER',
-  'EVENTLINE_REGISTRIES',
-  'EVENTLINE_RETENTION',
-  'EVENTLINE_TOKEN',
-  'EVENTLINE_DEMO',
-  'EVENTLINE_LOG_LEVEL',
-]
 const DEFAULT_PORT = 8080
 const HEALTH_PATHS = ['/readyz', '/healthz']
 
