@@ -27,7 +27,7 @@ import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/pr
 import type { EventPage } from '@eventline/shared'
 import type { StoredEvent } from '../src/store/types.ts'
 import { APPLICATIONS, benchEvent, CLUSTER, startBenchCluster, until } from './kubernetesCluster.ts'
-import { mergeResults, RESULTS_FILE } from './results.ts'
+import { mergeResults, printTable, RESULTS_FILE } from './results.ts'
 import type { BenchCluster } from './kubernetesCluster.ts'
 
 const FRESH_EVENTS = 1_000
@@ -297,14 +297,6 @@ async function storm(cluster: BenchCluster) {
     eventLoopDelay: loopDelay(loop),
     batchWrites: await batchWrites(eventline.url),
     eventsRequests: { lists: requestsAfter.lists - requestsBefore.lists, watches: requestsAfter.watches - requestsBefore.watches },
-  }
-}
-
-function printTable(rows: Array<[string, string, string, string]>): void {
-  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => row[column]!.length)))
-  for (const [index, row] of rows.entries()) {
-    console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  '))
-    if (index === 0) console.log(widths.map((width) => '-'.repeat(width)).join('  '))
   }
 }
 

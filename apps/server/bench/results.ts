@@ -1,4 +1,4 @@
-/** `bench-results.json` at the repository root, shared by every benchmark: each merges its keys in. */
+/** What every benchmark shares: `bench-results.json` at the repository root (each merges its keys in) and the printed tables. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
@@ -9,4 +9,13 @@ export function mergeResults(results: Record<string, unknown>): void {
   const existing: unknown = existsSync(RESULTS_FILE) ? JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) : {}
   const base = typeof existing === 'object' && existing !== null && !Array.isArray(existing) ? existing : {}
   writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...base, ...results }, null, 2)}\n`)
+}
+
+/** Prints rows as a table: the first row is the header, the first column left-aligned, the others right-aligned. */
+export function printTable(rows: Array<[string, string, string, string]>): void {
+  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => row[column]!.length)))
+  for (const [index, row] of rows.entries()) {
+    console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  '))
+    if (index === 0) console.log(widths.map((width) => '-'.repeat(width)).join('  '))
+  }
 }

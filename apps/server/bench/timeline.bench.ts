@@ -26,7 +26,7 @@ import type { IngestEvent, TimelineFilter } from '../src/store/types.ts'
 import { createRandom, createWorld, generateEvents, inChunks, MESHES } from './generate.ts'
 import type { GenerateOptions, Random, World } from './generate.ts'
 import { RawInserter } from './rawInsert.ts'
-import { mergeResults, RESULTS_FILE } from './results.ts'
+import { mergeResults, printTable, RESULTS_FILE } from './results.ts'
 import { seedApplicationPage } from './seedTimeline.ts'
 
 const DAY_MS = 86_400_000
@@ -297,14 +297,6 @@ async function samplePages(base: string, shape: Shape, positions: readonly Posit
     times.push(ms)
   }
   return times
-}
-
-function printTable(rows: Array<[string, string, string, string]>): void {
-  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => row[column]!.length)))
-  for (const [index, row] of rows.entries()) {
-    console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  '))
-    if (index === 0) console.log(widths.map((width) => '-'.repeat(width)).join('  '))
-  }
 }
 
 async function main(): Promise<void> {
