@@ -16,7 +16,8 @@ import { MeshStatusBoard } from './services/meshStatus.ts'
 import { TimelineService } from './services/timeline.ts'
 import type { KubernetesSourceOptions } from './sources/kubernetes/kubernetesSource.ts'
 import type { Source, SourceContext } from './sources/source.ts'
-import { SqliteStore } from './store/sqlite/sqliteStore.ts'
+import type { SqliteStore } from './store/sqlite/sqliteStore.ts'
+import { openStore } from './store/sqlite/threadedStore.ts'
 
 export interface Eventline {
   port: number
@@ -51,7 +52,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   }
 
   const metrics = createMetrics()
-  const store = new SqliteStore(config.db)
+  const store = openStore(config.db)
   const bus = new EventBus()
   const writer = new BatchWriter(store, bus, log.child({ component: 'writer' }), metrics)
   const meshStatus = new MeshStatusBoard()
