@@ -36,10 +36,10 @@ function contains(q: string): string {
 }
 
 export class SqliteCatalog {
-  // Catalog rows this process already wrote: events name the same mesh and application over and
-  // over, and skipping the no-op INSERT keeps ingestion at raw-insert speed.
-  private readonly knownMeshes = new Set<string>()
-  private readonly knownApplications = new Set<string>()
+  // Catalog writes this process already made: events name the same mesh, application, service and
+  // instance over and over, and skipping the repeated no-op statement keeps ingestion near
+  // raw-insert speed. Keys carry every input, so a different value is written again.
+  private readonly written = new Set<string>()
 
   constructor(private readonly statements: Statements) {}
 
@@ -57,7 +57,7 @@ export class SqliteCatalog {
            ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, address = excluded.address`,
           change,
         )
-        this.knownMeshes.add(change.name)
+        this.written.add(`mesh\u0000${change.name}`)
         return false
       case 'mesh-synced':
         run('UPDATE meshes SET last_sync_at = @at WHERE name = @name', change)
@@ -101,20 +101,26 @@ export class SqliteCatalog {
     }
   }
 
+  /** True the first time this process sees `parts` (then the caller writes), false after. */
+  private firstTime(...parts: Array<string | undefined>): boolean {
+    const key = parts.map((part) => part ?? '').join('\u0000')
+    if (this.written.has(key)) return false
+    this.written.add(key)
+    return true
+  }
+
   ensureMesh(name: string, kind: MeshKind): void {
-    if (this.knownMeshes.has(name)) return
+    if (!this.firstTime('mesh', name)) return
     this.statements.get('INSERT OR IGNORE INTO meshes (name, kind) VALUES (?, ?)').run(name, kind)
-    this.knownMeshes.add(name)
   }
 
   ensureApplication(mesh: string, name: string): void {
-    const key = `${mesh}\u0000${name}`
-    if (this.knownApplications.has(key)) return
+    if (!this.firstTime('application', mesh, name)) return
     this.statements.get('INSERT OR IGNORE INTO applications (mesh, name) VALUES (?, ?)').run(mesh, name)
-    this.knownApplications.add(key)
   }
 
   ensureService(mesh: string, name: string): void {
+    if (!this.firstTime('service', mesh, name)) return
     this.statements.get('INSERT OR IGNORE INTO services (mesh, name) VALUES (?, ?)').run(mesh, name)
   }
 
@@ -123,6 +129,8 @@ export class SqliteCatalog {
    * when it gained an IP (new, or its first IP), as `apply` does for instances.
    */
   ensureInstance(mesh: string, name: string, source: string, ip?: string, application?: string): boolean {
+    // The statement only fills a missing IP or application: the same inputs again change nothing.
+    if (!this.firstTime('instance', mesh, name, ip, application)) return false
     const { changes } = this.statements
       .get(
         `INSERT INTO instances (mesh, name, ip, application, registered, sources, updated_at)
