@@ -67,7 +67,12 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   for (const source of sources) {
     const sourceLog = log.child({ source: source.kind, mesh: source.mesh })
     const context: SourceContext = {
-      publish: (publication) => bus.publish(publication),
+      publish: (publication) =>
+        bus.publish(
+          publication.checkpoints
+            ? { ...publication, checkpoints: publication.checkpoints.map(({ key, value }) => ({ key: `${source.mesh}:${key}`, value })) }
+            : publication,
+        ),
       readCheckpoint: (key) => store.readCheckpoint(`${source.mesh}:${key}`),
       setStatus: (status, error) => meshStatus.set(source.mesh, status, error),
       reportMalformed: (reason, details) => {

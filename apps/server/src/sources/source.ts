@@ -7,7 +7,10 @@ import type { Publication } from '../bus.ts'
 import type { Logger } from '../log.ts'
 
 export interface SourceContext {
-  /** Publishes events, catalog changes and checkpoints; resolves once they are stored. */
+  /**
+   * Publishes events, catalog changes and checkpoints; resolves once they are stored. Checkpoint
+   * keys are the source's own (`events-rv`): the context scopes them to the mesh, as `readCheckpoint` does.
+   */
   publish(publication: Publication): Promise<void>
   /** Reads a checkpoint this source stored with an earlier publication. */
   readCheckpoint(key: string): Promise<string | undefined>

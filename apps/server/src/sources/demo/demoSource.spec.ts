@@ -36,7 +36,7 @@ function fakeContext(checkpoints = new Map<string, string>(), publish?: (publica
     publish: async (publication) => {
       if (publish) await publish(publication)
       publications.push(publication)
-      for (const { key, value } of publication.checkpoints ?? []) checkpoints.set(key, value)
+      for (const { key, value } of publication.checkpoints ?? []) checkpoints.set(`demo:${key}`, value)
     },
     readCheckpoint: async (key) => checkpoints.get(`demo:${key}`),
     setStatus: (status) => statuses.push(status),
@@ -124,10 +124,10 @@ describe('DemoSource back-fill', () => {
 
   it('stores the back-fill checkpoint with the last back-fill publication', async () => {
     const { publications } = await firstRun()
-    const withCheckpoint = publications.filter((publication) => publication.checkpoints?.some((checkpoint) => checkpoint.key === 'demo:backfill'))
+    const withCheckpoint = publications.filter((publication) => publication.checkpoints?.some((checkpoint) => checkpoint.key === 'backfill'))
     expect(withCheckpoint).toHaveLength(1)
     expect(withCheckpoint[0]).toBe(publications.at(-1))
-    const value = withCheckpoint[0]!.checkpoints!.find((checkpoint) => checkpoint.key === 'demo:backfill')!.value
+    const value = withCheckpoint[0]!.checkpoints!.find((checkpoint) => checkpoint.key === 'backfill')!.value
     expect(value).toBe(new Date(NOW).toISOString())
   })
 

@@ -116,7 +116,7 @@ export class DemoSource implements Source {
       // The catalog goes first, in the order the simulation changed it: the end state is what stays.
       if (i === 0) publication.catalog = [...initialCatalog, ...history.catalog, { op: 'mesh-synced', name: this.mesh, at: now }]
       if (i === chunks.length - 1) {
-        publication.checkpoints = [{ key: `${this.mesh}:${BACKFILL_KEY}`, value: new Date(now).toISOString() }, this.podsCheckpoint(history.state)]
+        publication.checkpoints = [{ key: BACKFILL_KEY, value: new Date(now).toISOString() }, this.podsCheckpoint(history.state)]
       }
       if (!(await this.publish(publication))) {
         context.log.warn('demo back-fill stopped early; it is retried on the next start', { published: i, of: chunks.length })
@@ -195,6 +195,6 @@ export class DemoSource implements Source {
   }
 
   private podsCheckpoint(state: DemoState): { key: string; value: string } {
-    return { key: `${this.mesh}:${PODS_KEY}`, value: JSON.stringify({ pods: podsOf(state) }) }
+    return { key: PODS_KEY, value: JSON.stringify({ pods: podsOf(state) }) }
   }
 }

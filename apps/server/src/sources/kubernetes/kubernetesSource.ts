@@ -41,6 +41,9 @@ const MAX_IN_FLIGHT = 5_000
 const MAX_UNATTACHED = 10_000
 const UNATTACHED_TTL_MS = 120_000
 
+/** Checkpoint of the events watch: its last stored resourceVersion. */
+const EVENTS_CHECKPOINT = 'events-rv'
+
 const key = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`
 
 export class KubernetesSource implements Source {
@@ -69,10 +72,6 @@ export class KubernetesSource implements Source {
     this.address = options.kubeConfig.getCurrentCluster()?.server ?? 'in-cluster'
   }
 
-  private get checkpointKey(): string {
-    return `${this.mesh}:events-rv`
-  }
-
   async start(context: SourceContext): Promise<void> {
     this.context = context
     const firstLists = (['pods', 'services'] as const).map((resource) => new Promise<void>((resolve) => this.listed.set(resource, resolve)))
@@ -95,7 +94,7 @@ export class KubernetesSource implements Source {
   }
 
   private async startEvents(): Promise<void> {
-    const stored = await this.context!.readCheckpoint('events-rv')
+    const stored = await this.context!.readCheckpoint(EVENTS_CHECKPOINT)
     const loop = this.listWatch('events', '/api/v1/events', (items, rv, page) => this.onEventList(items, rv, page), (type, object, rv) => this.onEvent(type, object, rv), stored)
     this.loops.set('events', loop)
     if (!this.stopped) await loop.start()
@@ -221,7 +220,7 @@ export class KubernetesSource implements Source {
   private async onEventList(items: KubeObjectLike[], rv: string, page: ListPage): Promise<void> {
     const events = items.map((item) => this.normalize(item)).filter((event): event is IngestEvent => event !== undefined)
     // The list's resourceVersion is a checkpoint only once its last page is stored.
-    await this.publish({ events, checkpoints: page.last ? [{ key: this.checkpointKey, value: rv }] : [] }, true)
+    await this.publish({ events, checkpoints: page.last ? [{ key: EVENTS_CHECKPOINT, value: rv }] : [] }, true)
   }
 
   /**
@@ -232,7 +231,7 @@ export class KubernetesSource implements Source {
    */
   private async onEvent(type: WatchEventType, object: KubeObjectLike, rv: string): Promise<void> {
     const event = type === 'DELETED' ? undefined : this.normalize(object)
-    await this.publish({ events: event ? [event] : [], checkpoints: [{ key: this.checkpointKey, value: rv }] }, false)
+    await this.publish({ events: event ? [event] : [], checkpoints: [{ key: EVENTS_CHECKPOINT, value: rv }] }, false)
   }
 
   // --- publishing -------------------------------------------------------------------------
