@@ -112,6 +112,11 @@ function merge(stored: EventRow, incoming: EventRow, explicitCount: boolean): Ev
   return { ...incoming, first_time: Math.min(stored.first_time, incoming.first_time), count }
 }
 
+/** Adds `delta` to the count kept under `key`. */
+function add(counts: Map<string, number>, key: string, delta: number): void {
+  counts.set(key, (counts.get(key) ?? 0) + delta)
+}
+
 function sameRow(a: EventRow, b: EventRow): boolean {
   return (Object.keys(a) as Array<keyof EventRow>).every((key) => a[key] === b[key])
 }
@@ -125,6 +130,8 @@ const UPDATE_EVENT = `UPDATE events SET time = @time, first_time = @first_time, 
   obj_name = @obj_name, obj_namespace = @obj_namespace, obj_uid = @obj_uid, obj_field_path = @obj_field_path,
   application = @application, instance = @instance, ip = @ip, service = @service, category = @category, action = @action, seq = @seq,
   views = @views WHERE id = @id`
+/** An event row with the views it is linked under (JSON), for updates and re-correlation. */
+const READ_EVENT_WITH_VIEWS = `SELECT ${EVENT_COLUMNS}, e.views FROM events AS e WHERE e.id = ?`
 const INSERT_LINK = 'INSERT OR IGNORE INTO event_links (mesh, kind, entity, time, event_id, type, source) VALUES (?, ?, ?, ?, ?, ?, ?)'
 
 export class SqliteStore implements EventStore {
@@ -179,7 +186,7 @@ export class SqliteStore implements EventStore {
 
   private upsert(event: IngestEvent, meshDeltas: Map<string, number>): StoredEvent | undefined {
     const incoming = toRow(event)
-    const stored = this.statements.get(`SELECT ${EVENT_COLUMNS}, e.views FROM events AS e WHERE e.id = ?`).get(incoming.id) as
+    const stored = this.statements.get(READ_EVENT_WITH_VIEWS).get(incoming.id) as
       | (EventRow & { views: string })
       | undefined
     let row = incoming
@@ -192,14 +199,14 @@ export class SqliteStore implements EventStore {
       this.statements.get(UPDATE_EVENT).run({ ...row, seq: ++this.seq, views: JSON.stringify(views) })
       this.link(row, views)
       if (stored.mesh !== row.mesh) {
-        meshDeltas.set(stored.mesh, (meshDeltas.get(stored.mesh) ?? 0) - 1)
-        meshDeltas.set(row.mesh, (meshDeltas.get(row.mesh) ?? 0) + 1)
+        add(meshDeltas, stored.mesh, -1)
+        add(meshDeltas, row.mesh, 1)
       }
     } else {
       const views = this.views(row, event.services)
       this.statements.get(INSERT_EVENT).run({ ...row, seq: ++this.seq, views: JSON.stringify(views) })
       this.link(row, views)
-      meshDeltas.set(row.mesh, (meshDeltas.get(row.mesh) ?? 0) + 1)
+      add(meshDeltas, row.mesh, 1)
     }
     this.fillCatalog(row)
     return { seq: this.seq, item: rowToItem(row), created: !stored }
@@ -216,17 +223,18 @@ export class SqliteStore implements EventStore {
    */
   private correlateIp(ip: string): void {
     const ids = this.statements.get("SELECT event_id FROM event_links WHERE mesh = '' AND kind = ? AND entity = ?").pluck().all(LINK_KIND.ip, ip) as string[]
-    const read = this.statements.get(`SELECT ${EVENT_COLUMNS}, e.views FROM events AS e WHERE e.id = ?`)
+    const read = this.statements.get(READ_EVENT_WITH_VIEWS)
     const update = this.statements.get('UPDATE events SET views = ? WHERE id = ?')
     for (const id of ids) {
       const stored = read.get(id) as (EventRow & { views: string }) | undefined
       if (!stored || stored.source !== 'kubernetes' || stored.obj_kind !== 'Pod') continue
       const { views: storedViews, ...row } = stored
-      const known = new Set((JSON.parse(storedViews) as View[]).map((view) => view.join('\u0000')))
+      const views = JSON.parse(storedViews) as View[]
+      const known = new Set(views.map((view) => view.join('\u0000')))
       const added = this.views(row, undefined).filter((view) => !known.has(view.join('\u0000')))
       if (added.length === 0) continue
       this.link(row, added)
-      update.run(JSON.stringify([...(JSON.parse(storedViews) as View[]), ...added]), id)
+      update.run(JSON.stringify([...views, ...added]), id)
     }
   }
 
@@ -286,7 +294,7 @@ export class SqliteStore implements EventStore {
       for (const { id, mesh, time, views } of rows) {
         this.unlink({ id, time }, views)
         deleteEvent.run(id)
-        meshDeltas.set(mesh, (meshDeltas.get(mesh) ?? 0) - 1)
+        add(meshDeltas, mesh, -1)
       }
       this.applyMeshDeltas(meshDeltas)
       return rows.length
