@@ -3,13 +3,16 @@
  * checkpoints they advance) here; the batched writer is the one consumer that persists them, and
  * whatever reacts to stored events (live stream, sinks, alerts) subscribes to `stored`.
  */
-import type { CatalogChange, IngestEvent, StoredEvent } from './store/types.ts'
+import type { CatalogChange, Checkpoint, IngestEvent, StoredEvent } from './store/types.ts'
 
 export interface Publication {
   events?: IngestEvent[]
   catalog?: CatalogChange[]
-  /** Source checkpoints (e.g. a watch's resourceVersion), stored in the same transaction. */
-  checkpoints?: Array<{ key: string; value: string }>
+  /**
+   * Source checkpoints (e.g. a watch's resourceVersion, a registry node's last known content),
+   * stored in the same transaction; `null` deletes the key.
+   */
+  checkpoints?: Checkpoint[]
 }
 
 /** Resolves once the publication is durably stored; rejects if the write failed. */

@@ -15,6 +15,8 @@ import { IngestService } from './services/ingest.ts'
 import { MeshStatusBoard } from './services/meshStatus.ts'
 import { TimelineService } from './services/timeline.ts'
 import type { KubernetesSourceOptions } from './sources/kubernetes/kubernetesSource.ts'
+import { createRegistrySource } from './sources/registry/createRegistrySource.ts'
+import type { RegistryTuning } from './sources/registry/createRegistrySource.ts'
 import type { Source, SourceContext } from './sources/source.ts'
 import type { SqliteStore } from './store/sqlite/sqliteStore.ts'
 import { openStore } from './store/sqlite/threadedStore.ts'
@@ -32,6 +34,8 @@ export type EventlineConfig = Pick<Config, 'port' | 'host' | 'db' | 'retentionMs
   Partial<Pick<Config, 'token' | 'webDir' | 'registries' | 'kubernetes' | 'cluster'>> & {
     /** Watchdog, backoff and paging of the Kubernetes source (tests shorten them). */
     kubernetesTuning?: Omit<KubernetesSourceOptions, 'kubeConfig' | 'cluster'>
+    /** Reconnect, poll and timeout settings of the registry sources (tests shorten them). */
+    registryTuning?: RegistryTuning
   }
 
 export async function startEventline(config: EventlineConfig, log: Logger): Promise<Eventline> {
@@ -50,6 +54,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   } else if (config.kubernetes) {
     log.info('no Kubernetes source', { reason: config.kubernetes.reason })
   }
+  for (const registry of config.registries ?? []) sources.push(await createRegistrySource(registry, config.registryTuning))
 
   const metrics = createMetrics()
   const store = openStore(config.db)
@@ -59,11 +64,6 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   const retention = new Retention(store, log.child({ component: 'retention' }), metrics, { retentionMs: config.retentionMs })
   retention.start()
 
-  for (const registry of config.registries ?? []) {
-    // Registry sources land with issue 5; until then the mesh is listed and says why it is idle.
-    meshStatus.set(registry.name, 'error', `${registry.scheme} registries are not supported by this version yet`)
-    await bus.publish({ catalog: [{ op: 'mesh', name: registry.name, kind: registry.scheme, address: registry.address }] })
-  }
   for (const source of sources) {
     const sourceLog = log.child({ source: source.kind, mesh: source.mesh })
     const context: SourceContext = {
@@ -74,6 +74,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
             : publication,
         ),
       readCheckpoint: (key) => store.readCheckpoint(`${source.mesh}:${key}`),
+      readCheckpoints: (prefix) => store.readCheckpoints(`${source.mesh}:${prefix}`),
       setStatus: (status, error) => meshStatus.set(source.mesh, status, error),
       reportMalformed: (reason, details) => {
         metrics.eventsRejected.inc({ source: source.kind, reason })

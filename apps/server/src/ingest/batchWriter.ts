@@ -78,7 +78,7 @@ export class BatchWriter {
       const taken = this.take()
       const batch: WriteBatch = { events: [], catalog: [], checkpoints: [] }
       // A watch publishes its resourceVersion with every event: only the last value per key matters.
-      const checkpoints = new Map<string, string>()
+      const checkpoints = new Map<string, string | null>()
       for (const { publication } of taken) {
         if (publication.events) batch.events.push(...publication.events)
         if (publication.catalog) batch.catalog.push(...publication.catalog)

@@ -14,6 +14,11 @@ export interface SourceContext {
   publish(publication: Publication): Promise<void>
   /** Reads a checkpoint this source stored with an earlier publication. */
   readCheckpoint(key: string): Promise<string | undefined>
+  /**
+   * Reads every checkpoint of this source whose key starts with `prefix`, keyed by the rest of the
+   * key: how a registry source reloads the node state it stored node by node.
+   */
+  readCheckpoints(prefix: string): Promise<Map<string, string>>
   /** Reports the mesh's connection state (`/meshes`). */
   setStatus(status: MeshStatus, error?: string): void
   /** Counts and logs a malformed object that was skipped, with enough context to find it. */

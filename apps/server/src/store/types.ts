@@ -83,11 +83,17 @@ export type CatalogChange =
   | { op: 'service-instance'; mesh: string; service: string; instance: string; side: 'provider' | 'consumer'; application?: string }
   | { op: 'service-instance-gone'; mesh: string; service: string; instance: string; side: 'provider' | 'consumer' }
 
+/** A source's remembered position or state under a key; `value: null` deletes the key. */
+export interface Checkpoint {
+  key: string
+  value: string | null
+}
+
 /** One write: events, catalog changes and source checkpoints, persisted in one transaction. */
 export interface WriteBatch {
   events: IngestEvent[]
   catalog: CatalogChange[]
-  checkpoints: Array<{ key: string; value: string }>
+  checkpoints: Checkpoint[]
 }
 
 /** An event as stored, with the store sequence that grows with every insert and update. */
@@ -164,6 +170,8 @@ export interface EventStore {
   /** Offset paging, only for the Dubbo admin compatible endpoints, whose clients send offsets. */
   timelineByOffset(filter: TimelineFilter, offset: number, limit: number): Promise<{ items: EventItem[]; total: number }>
   readCheckpoint(key: string): Promise<string | undefined>
+  /** Every checkpoint whose key starts with `prefix`, keyed by the rest of the key. */
+  readCheckpoints(prefix: string): Promise<Map<string, string>>
   /** Deletes up to `batchSize` events whose last occurrence is before `cutoff`; resolves with how many. */
   purgeBefore(cutoff: number, batchSize: number): Promise<number>
 

@@ -28,7 +28,7 @@ const BACKFILL_REASONS = [
 const REGISTRY_INSTANCE_CATEGORIES = new Set(['provider', 'consumer', 'instance'])
 
 /** A SourceContext that records publications and keeps checkpoints the way the server does (mesh-prefixed). */
-function fakeContext(checkpoints = new Map<string, string>(), publish?: (publication: Publication) => Promise<void>) {
+function fakeContext(checkpoints = new Map<string, string | null>(), publish?: (publication: Publication) => Promise<void>) {
   const publications: Publication[] = []
   const statuses: string[] = []
   const logLines: Array<{ level: string; msg: string }> = []
@@ -38,7 +38,8 @@ function fakeContext(checkpoints = new Map<string, string>(), publish?: (publica
       publications.push(publication)
       for (const { key, value } of publication.checkpoints ?? []) checkpoints.set(`demo:${key}`, value)
     },
-    readCheckpoint: async (key) => checkpoints.get(`demo:${key}`),
+    readCheckpoint: async (key) => checkpoints.get(`demo:${key}`) ?? undefined,
+    readCheckpoints: async () => new Map(),
     setStatus: (status) => statuses.push(status),
     reportMalformed: () => {},
     log: createLogger('debug', (line) => logLines.push(JSON.parse(line) as { level: string; msg: string })),

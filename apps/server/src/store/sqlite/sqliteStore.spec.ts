@@ -76,6 +76,22 @@ describe('SqliteStore upsert', () => {
     expect(await store.readCheckpoint('k8s:events')).toBe('43')
     await store.close()
   })
+
+  it('deletes a checkpoint written as null and reads checkpoints by key prefix', async () => {
+    const store = new SqliteStore(':memory:')
+    const checkpoints = [
+      { key: 'zk:node:/dubbo/a', value: '1' },
+      { key: 'zk:node:/dubbo/b', value: '2' },
+      { key: 'zk:nodeless', value: 'other' },
+      { key: 'zk2:node:/dubbo/a', value: 'other mesh' },
+    ]
+    await store.writeBatch(batch({ checkpoints }))
+    expect(await store.readCheckpoints('zk:node:')).toEqual(new Map([['/dubbo/a', '1'], ['/dubbo/b', '2']]))
+    await store.writeBatch(batch({ checkpoints: [{ key: 'zk:node:/dubbo/a', value: null }] }))
+    expect(await store.readCheckpoints('zk:node:')).toEqual(new Map([['/dubbo/b', '2']]))
+    expect(await store.readCheckpoint('zk:node:/dubbo/a')).toBeUndefined()
+    await store.close()
+  })
 })
 
 describe('SqliteStore correlation', () => {

@@ -160,9 +160,11 @@ export class SqliteStore implements EventStore {
       }
       this.applyMeshDeltas(meshDeltas)
       for (const { key, value } of batch.checkpoints) {
-        this.statements
-          .get('INSERT INTO checkpoints (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
-          .run(key, value, Date.now())
+        if (value === null) this.statements.get('DELETE FROM checkpoints WHERE key = ?').run(key)
+        else
+          this.statements
+            .get('INSERT INTO checkpoints (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
+            .run(key, value, Date.now())
       }
       return stored
     })
@@ -282,6 +284,14 @@ export class SqliteStore implements EventStore {
 
   async readCheckpoint(key: string): Promise<string | undefined> {
     return this.statements.get('SELECT value FROM checkpoints WHERE key = ?').pluck().get(key) as string | undefined
+  }
+
+  async readCheckpoints(prefix: string): Promise<Map<string, string>> {
+    // A range on the primary key: every key that starts with the prefix sorts between these bounds.
+    const rows = this.statements
+      .get("SELECT key, value FROM checkpoints WHERE key >= ? AND key < ? || char(1114111)")
+      .all(prefix, prefix) as Array<{ key: string; value: string }>
+    return new Map(rows.map(({ key, value }) => [key.slice(prefix.length), value]))
   }
 
   async purgeBefore(cutoff: number, batchSize: number): Promise<number> {
