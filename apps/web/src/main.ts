@@ -3,6 +3,12 @@ import 'ant-design-vue/dist/reset.css'
 import { createPinia } from 'pinia'
 import { createApp } from 'vue'
 import App from './App.vue'
-import { router } from './router/index.ts'
+import { i18n } from './i18n/index.ts'
+import { createAppRouter, rememberMesh } from './router/index.ts'
+import { usePreferencesStore } from './stores/preferences.ts'
 
-createApp(App).use(createPinia()).use(router).mount('#app')
+const pinia = createPinia()
+const router = createAppRouter()
+rememberMesh(router, usePreferencesStore(pinia))
+
+createApp(App).use(pinia).use(i18n).use(router).mount('#app')

@@ -43,6 +43,8 @@ export interface Instance {
   phase?: string
   registered: boolean
   sources: string[]
+  /** Pod labels, or registry metadata, as last reported. */
+  labels?: Record<string, string>
 }
 
 export interface ApplicationDetail {

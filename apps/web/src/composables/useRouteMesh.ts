@@ -4,7 +4,7 @@ import { useRoute, useRouter } from 'vue-router'
 
 /**
  * The selected mesh, kept in the URL as `?mesh=` so every route deep-links and reloads with it.
- * `undefined` means all meshes. Setting it pushes a history entry and keeps the other query values.
+ * `undefined` means all meshes. Setting it pushes a history entry and keeps the page and its filters.
  */
 export function useRouteMesh(): WritableComputedRef<string | undefined> {
   const route = useRoute()
@@ -17,7 +17,8 @@ export function useRouteMesh(): WritableComputedRef<string | undefined> {
       return mesh ? mesh : undefined
     },
     set: (mesh) => {
-      void router.push({ query: { ...route.query, mesh: mesh || undefined } })
+      // The page stays; a list cursor belongs to the old mesh's list and starts over.
+      void router.push({ query: { ...route.query, mesh: mesh || undefined, cursor: undefined } })
     },
   })
 }

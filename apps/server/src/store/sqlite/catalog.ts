@@ -14,9 +14,10 @@ interface InstanceRow {
   phase: string | null
   registered: number
   sources: string
+  labels: string | null
 }
 
-const INSTANCE_COLUMNS = 'mesh, name, ip, port, application, namespace, node, phase, registered, sources'
+const INSTANCE_COLUMNS = 'mesh, name, ip, port, application, namespace, node, phase, registered, sources, labels'
 const DAY_MS = 86_400_000
 
 function toInstance(row: InstanceRow): Instance {
@@ -27,6 +28,7 @@ function toInstance(row: InstanceRow): Instance {
   if (row.namespace !== null) instance.namespace = row.namespace
   if (row.node !== null) instance.node = row.node
   if (row.phase !== null) instance.phase = row.phase
+  if (row.labels !== null) instance.labels = JSON.parse(row.labels) as Record<string, string>
   return instance
 }
 
