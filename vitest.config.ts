@@ -7,6 +7,8 @@ export default defineConfig({
       { test: { name: 'shared', root: 'packages/shared', include: ['src/**/*.spec.ts'] } },
       { test: { name: 'server', root: 'apps/server', include: ['src/**/*.spec.ts'], testTimeout: 30_000, hookTimeout: 60_000 } },
       { test: { name: 'repo', root: 'test', include: ['**/*.spec.ts'] } },
+      // The console's components and stores, with the app's own Vite config (Vue plugin, aliases) in a DOM.
+      { extends: './apps/web/vite.config.ts', test: { name: 'web', root: 'apps/web', include: ['src/**/*.spec.ts'], environment: 'happy-dom' } },
     ],
   },
 })

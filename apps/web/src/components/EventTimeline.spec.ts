@@ -1,0 +1,157 @@
+import type { EventItem } from '@eventline/shared'
+import { mount } from '@vue/test-utils'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { nextTick } from 'vue'
+import { ApiError } from '../api/client.ts'
+import { i18n } from '../i18n/index.ts'
+import { TestIntersectionObserver } from '../testing/intersectionObserver.ts'
+import EventTimeline from './EventTimeline.vue'
+
+const NOW = Date.now()
+
+function event(id: string, overrides: Partial<EventItem> = {}): EventItem {
+  const time = new Date(NOW - 5 * 60_000).toISOString()
+  return {
+    id,
+    time,
+    firstTime: time,
+    count: 1,
+    type: 'normal',
+    reason: 'Started',
+    message: `message of ${id}`,
+    source: 'kubernetes',
+    component: 'kubelet',
+    mesh: 'prod',
+    object: { kind: 'Pod', name: `pod-${id}`, namespace: 'shop' },
+    ...overrides,
+  }
+}
+
+type Props = InstanceType<typeof EventTimeline>['$props']
+
+function render(props: Partial<Props> = {}) {
+  return mount(EventTimeline, {
+    props: { items: [], loading: false, loaded: true, hasMore: false, error: null, ...props },
+    global: { plugins: [i18n] },
+    attachTo: document.body,
+  })
+}
+
+beforeAll(() => {
+  globalThis.IntersectionObserver = TestIntersectionObserver
+  i18n.global.locale.value = 'en'
+})
+
+afterEach(() => {
+  document.body.innerHTML = ''
+})
+
+describe('EventTimeline', () => {
+  it('renders the items in the order given, keyed by id, with their type', () => {
+    const wrapper = render({ items: [event('b', { type: 'warning', reason: 'BackOff' }), event('a')] })
+    const items = wrapper.findAll('[data-testid="event-item"]')
+    expect(items.map((item) => item.attributes('data-event-id'))).toEqual(['b', 'a'])
+    expect(items.map((item) => item.attributes('data-type'))).toEqual(['warning', 'normal'])
+    expect(items[0]!.text()).toContain('BackOff')
+    expect(items[0]!.find('[aria-label="Warning"]').exists()).toBe(true)
+    expect(items[1]!.find('[aria-label="Normal"]').exists()).toBe(true)
+  })
+
+  it('shows the time relative to now and the exact time on hover', () => {
+    const wrapper = render({ items: [event('a')] })
+    const time = wrapper.find('time')
+    expect(time.text()).toBe('5 minutes ago')
+    expect(time.attributes('datetime')).toBe(event('a').time)
+    expect(time.attributes('title')).toMatch(/\d{2}:\d{2}:\d{2}/)
+  })
+
+  it('renders markup in a message as text', () => {
+    const wrapper = render({ items: [event('x', { message: '<img src=x onerror=alert(1)>' })] })
+    const message = wrapper.find('.event-message')
+    expect(message.text()).toBe('<img src=x onerror=alert(1)>')
+    expect(wrapper.find('img').exists()).toBe(false)
+  })
+
+  it('says how often an event repeated and since when, with its source, component and object', () => {
+    const first = new Date(NOW - 3_600_000).toISOString()
+    const wrapper = render({ items: [event('a', { count: 7, firstTime: first })] })
+    const meta = wrapper.find('.event-meta').text()
+    expect(meta).toContain('×7 since')
+    expect(meta).toContain('Kubernetes')
+    expect(meta).toContain('kubelet')
+    expect(meta).toContain('Pod/pod-a')
+    expect(render({ items: [event('b')] }).find('.event-meta').text()).not.toContain('since')
+  })
+
+  it('folds a long message and unfolds it on request', async () => {
+    const wrapper = render({ items: [event('long', { message: 'x'.repeat(1000) }), event('short')] })
+    const [long, short] = wrapper.findAll('[data-testid="event-item"]')
+    expect(long!.find('.event-message-folded').exists()).toBe(true)
+    expect(short!.find('.event-fold').exists()).toBe(false)
+    const toggle = long!.find('.event-fold')
+    expect(toggle.attributes('aria-expanded')).toBe('false')
+    await toggle.trigger('click')
+    expect(long!.find('.event-message-folded').exists()).toBe(false)
+    expect(toggle.text()).toBe('Show less')
+  })
+
+  it('shows the empty state only once loaded, saying when filters narrow the view', async () => {
+    const wrapper = render({ loaded: false, loading: true })
+    expect(wrapper.find('[data-testid="event-empty"]').exists()).toBe(false)
+    await wrapper.setProps({ loaded: true, loading: false })
+    expect(wrapper.find('[data-testid="event-empty"]').text()).toContain('No events match')
+    await wrapper.setProps({ filtered: true })
+    expect(wrapper.find('[data-testid="event-empty"]').text()).toContain('No events match these filters')
+  })
+
+  it('asks for the next page when the sentinel nears the viewport, and again after each page while it stays there', async () => {
+    const wrapper = render({ items: [event('a')], hasMore: true })
+    await nextTick()
+    expect(wrapper.emitted('loadMore')).toBeUndefined()
+
+    TestIntersectionObserver.setVisible('[data-testid="event-load-more"]', true)
+    await nextTick()
+    expect(wrapper.emitted('loadMore')).toHaveLength(1)
+
+    // While the page loads, nothing more is asked; once it landed and the sentinel is still in view, the next one is.
+    await wrapper.setProps({ loading: true })
+    expect(wrapper.find('[data-testid="event-load-more"]').text()).toContain('Loading older events')
+    await wrapper.setProps({ loading: false, items: [event('a'), event('b')] })
+    expect(wrapper.emitted('loadMore')).toHaveLength(2)
+
+    TestIntersectionObserver.setVisible('[data-testid="event-load-more"]', false)
+    await wrapper.setProps({ loading: true })
+    await wrapper.setProps({ loading: false, items: [event('a'), event('b'), event('c')] })
+    expect(wrapper.emitted('loadMore')).toHaveLength(2)
+  })
+
+  it('ends with the end-of-history row when no older page exists', () => {
+    const wrapper = render({ items: [event('a')], hasMore: false })
+    expect(wrapper.find('[data-testid="event-load-more"]').exists()).toBe(false)
+    expect(wrapper.find('.event-end').text()).toContain('Kubernetes itself keeps events for only about an hour')
+  })
+
+  it('shows an error with a retry instead of the sentinel, and asks for no page meanwhile', async () => {
+    const error = new ApiError(400, { error: { code: 'invalid_argument', message: 'since: not a time', field: 'since' } })
+    const wrapper = render({ items: [], loaded: false, hasMore: false, error })
+    const alert = wrapper.find('[role="alert"]')
+    expect(alert.text()).toContain('The server refused the request (400 invalid_argument)')
+    expect(alert.text()).toContain('since: not a time')
+    expect(wrapper.find('[data-testid="event-load-more"]').exists()).toBe(false)
+    await alert.find('button').trigger('click')
+    expect(wrapper.emitted('retry')).toHaveLength(1)
+  })
+
+  it('speaks Chinese when the locale is zh-CN', async () => {
+    i18n.global.locale.value = 'zh-CN'
+    try {
+      const wrapper = render({ items: [event('a', { count: 2 })] })
+      await nextTick()
+      expect(wrapper.find('time').text()).toBe('5分钟前')
+      expect(wrapper.find('.event-end').text()).toContain('已到达存储历史的起点')
+      expect(wrapper.find('.event-meta').text()).toContain('首次发生于')
+    } finally {
+      i18n.global.locale.value = 'en'
+    }
+  })
+})
