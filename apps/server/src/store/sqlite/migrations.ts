@@ -136,4 +136,8 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // 2: the live stream resumes from a store sequence (`Last-Event-ID`): events by seq.
+  `
+  CREATE UNIQUE INDEX events_by_seq ON events (seq);
+  `,
 ]
