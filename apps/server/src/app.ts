@@ -16,6 +16,7 @@ import { resourcesRouter } from './api/resources.ts'
 import type { Logger } from './log.ts'
 import type { Metrics } from './metrics.ts'
 import type { IngestService } from './services/ingest.ts'
+import type { StreamService } from './services/stream.ts'
 import type { MeshStatusBoard } from './services/meshStatus.ts'
 import type { TimelineService } from './services/timeline.ts'
 import type { EventStore } from './store/types.ts'
@@ -24,6 +25,7 @@ export interface AppDependencies {
   store: EventStore
   timeline: TimelineService
   ingest: IngestService
+  stream: StreamService
   meshStatus: MeshStatusBoard
   metrics: Metrics
   log: Logger
@@ -47,7 +49,7 @@ export function createApp(deps: AppDependencies): Express {
     res.set('Cache-Control', 'no-store')
     next()
   })
-  api.use(eventsRouter(deps.timeline, deps.ingest, deps.token))
+  api.use(eventsRouter(deps.timeline, deps.ingest, deps.stream, deps.token))
   api.use(resourcesRouter(deps.store, deps.meshStatus))
   api.use(dubboAdminRouter(deps.timeline))
   api.use(apiNotFound)

@@ -12,6 +12,8 @@ import { Retention } from './ingest/retention.ts'
 import type { Logger } from './log.ts'
 import { createMetrics } from './metrics.ts'
 import { IngestService } from './services/ingest.ts'
+import { StreamService } from './services/stream.ts'
+import type { StreamOptions } from './services/stream.ts'
 import { MeshStatusBoard } from './services/meshStatus.ts'
 import { TimelineService } from './services/timeline.ts'
 import type { KubernetesSourceOptions } from './sources/kubernetes/kubernetesSource.ts'
@@ -34,6 +36,8 @@ export type EventlineConfig = Pick<Config, 'port' | 'host' | 'db' | 'retentionMs
   Partial<Pick<Config, 'token' | 'webDir' | 'registries' | 'kubernetes' | 'cluster'>> & {
     /** Watchdog, backoff and paging of the Kubernetes source (tests shorten them). */
     kubernetesTuning?: Omit<KubernetesSourceOptions, 'kubeConfig' | 'cluster'>
+    /** Limits and timings of the live stream (tests shorten them). */
+    stream?: StreamOptions
     /** Reconnect, poll and timeout settings of the registry sources (tests shorten them). */
     registryTuning?: RegistryTuning
   }
@@ -87,10 +91,12 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     await source.start(context)
   }
 
+  const stream = new StreamService(store, bus, log.child({ component: 'stream' }), config.stream)
   const app = createApp({
     store,
     timeline: new TimelineService(store),
     ingest: new IngestService(bus),
+    stream,
     meshStatus,
     metrics,
     log: log.child({ component: 'http' }),
@@ -107,6 +113,8 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     (stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
+      // Live streams never go idle on their own: end them so the server can close.
+      stream.close()
       await Promise.all(sources.map((source) => source.stop()))
       await retention.stop()
       await writer.close()

@@ -2,14 +2,36 @@
 import { postEventListSchema, postEventSchema, timelineQuerySchema } from '@eventline/shared'
 import type { PostEventsResponse } from '@eventline/shared'
 import { Router } from 'express'
+import { invalidArgument } from '../errors.ts'
 import type { IngestService } from '../services/ingest.ts'
-import { instanceScope } from '../services/timeline.ts'
+import { StreamLimitError } from '../services/stream.ts'
+import type { StreamService } from '../services/stream.ts'
+import { instanceScope, toFilter } from '../services/timeline.ts'
 import type { TimelineService } from '../services/timeline.ts'
 import { requireConfiguredToken } from './auth.ts'
 import { parse } from './validate.ts'
 
-export function eventsRouter(timeline: TimelineService, ingest: IngestService, token: string | undefined): Router {
+/** `Last-Event-ID`: the store sequence of the last event a reconnecting client saw. */
+function lastEventId(header: string | undefined): number | undefined {
+  if (header === undefined || header === '') return undefined
+  if (!/^\d{1,15}$/.test(header)) throw invalidArgument('Last-Event-ID', 'must be the id of an event this stream sent (a non-negative integer)')
+  return Number(header)
+}
+
+export function eventsRouter(timeline: TimelineService, ingest: IngestService, stream: StreamService, token: string | undefined): Router {
   const router = Router()
+
+  router.get('/events/stream', async (req, res) => {
+    const { limit: _limit, cursor: _cursor, ...query } = parse(timelineQuerySchema, req.query)
+    const filter = toFilter(query)
+    try {
+      await stream.open(res, filter, lastEventId(req.get('last-event-id')))
+    } catch (error) {
+      if (!(error instanceof StreamLimitError)) throw error
+      // Not the client's fault nor a failure: the server is at its limit, so say when to come back.
+      res.status(503).set('Retry-After', '10').json({ error: { code: 'internal', message: error.message } })
+    }
+  })
 
   router.get('/events', async (req, res) => {
     res.json(await timeline.page(parse(timelineQuerySchema, req.query)))

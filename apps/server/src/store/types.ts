@@ -16,6 +16,7 @@ import type {
   ServiceDetail,
   ServiceSummary,
 } from '@eventline/shared'
+import type { View } from './eventViews.ts'
 
 /** A normalised event as sources publish it: times in epoch milliseconds. */
 export interface IngestEvent {
@@ -100,8 +101,10 @@ export interface WriteBatch {
 export interface StoredEvent {
   seq: number
   item: EventItem
-  /** Whether the write created the event (false: an update of a known id). */
+  /** Whether the write created the event (false: an update of a known id, or unknown when read back). */
   created: boolean
+  /** The timeline views it is linked under, so a live stream can tell whose timeline it is in. */
+  views: View[]
 }
 
 export const ENTITY_KINDS = ['application', 'instance', 'ip', 'service'] as const
@@ -169,6 +172,8 @@ export interface EventStore {
   timeline(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<TimelineResult>
   /** Offset paging, only for the Dubbo admin compatible endpoints, whose clients send offsets. */
   timelineByOffset(filter: TimelineFilter, offset: number, limit: number): Promise<{ items: EventItem[]; total: number }>
+  /** Events whose store sequence is above `seq`, in sequence order: how a live stream resumes. */
+  eventsAfter(seq: number, limit: number): Promise<StoredEvent[]>
   readCheckpoint(key: string): Promise<string | undefined>
   /** Every checkpoint whose key starts with `prefix`, keyed by the rest of the key. */
   readCheckpoints(prefix: string): Promise<Map<string, string>>

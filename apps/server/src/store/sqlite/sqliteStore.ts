@@ -197,21 +197,18 @@ export class SqliteStore implements EventStore {
       row = merge(storedRow, incoming, event.count !== undefined)
       if (sameRow(storedRow, row)) return undefined // a retry or re-list of what we have: nothing to do
       this.unlink(storedRow, storedViews)
-      const views = this.views(row, event.services)
-      this.statements.get(UPDATE_EVENT).run({ ...row, seq: ++this.seq, views: JSON.stringify(views) })
-      this.link(row, views)
       if (stored.mesh !== row.mesh) {
         add(meshDeltas, stored.mesh, -1)
         add(meshDeltas, row.mesh, 1)
       }
     } else {
-      const views = this.views(row, event.services)
-      this.statements.get(INSERT_EVENT).run({ ...row, seq: ++this.seq, views: JSON.stringify(views) })
-      this.link(row, views)
       add(meshDeltas, row.mesh, 1)
     }
+    const views = this.views(row, event.services)
+    this.statements.get(stored ? UPDATE_EVENT : INSERT_EVENT).run({ ...row, seq: ++this.seq, views: JSON.stringify(views) })
+    this.link(row, views)
     this.fillCatalog(row)
-    return { seq: this.seq, item: rowToItem(row), created: !stored }
+    return { seq: this.seq, item: rowToItem(row), created: !stored, views }
   }
 
   private views(row: EventRow, services: readonly string[] | undefined): View[] {
@@ -280,6 +277,13 @@ export class SqliteStore implements EventStore {
     const page = offsetPageSql(filter, offset, limit)
     const rows = this.statements.get(page.sql).all(page.params) as EventRow[]
     return { items: rows.map(rowToItem), total: this.count(filter).total }
+  }
+
+  async eventsAfter(seq: number, limit: number): Promise<StoredEvent[]> {
+    const rows = this.statements
+      .get(`SELECT ${EVENT_COLUMNS}, e.seq, e.views FROM events AS e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`)
+      .all(seq, limit) as Array<EventRow & { seq: number; views: string }>
+    return rows.map(({ seq: rowSeq, views, ...row }) => ({ seq: rowSeq, item: rowToItem(row), created: false, views: JSON.parse(views) as View[] }))
   }
 
   async readCheckpoint(key: string): Promise<string | undefined> {
