@@ -1,5 +1,5 @@
 import type { EventPage, TimelineQueryInput } from '@eventline/shared'
-import { getJson } from './client.ts'
+import { apiUrl, getJson } from './client.ts'
 
 /** Whose timeline: the whole mesh, or one application, instance or service (CONTRACT section 3). */
 export type TimelineScope =
@@ -10,4 +10,29 @@ export type TimelineScope =
 export function listEvents(scope: TimelineScope, query: TimelineQueryInput, signal?: AbortSignal): Promise<EventPage> {
   const path = scope.kind === 'all' ? '/events' : `/${scope.kind}/${encodeURIComponent(scope.name)}/events`
   return getJson<EventPage>(path, { query, signal })
+}
+
+const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/
+const IPV6 = /^[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*$/
+
+/**
+ * The scope as timeline query parameters, as the per-entity routes read it: an instance named by
+ * a bare IP is that IP's timeline (`/instances/10.0.0.7`), any other name (pod, `ip:port`) the instance's.
+ */
+export function scopeQuery(scope: TimelineScope): TimelineQueryInput {
+  switch (scope.kind) {
+    case 'all':
+      return {}
+    case 'applications':
+      return { application: scope.name }
+    case 'services':
+      return { service: scope.name }
+    case 'instances':
+      return IPV4.test(scope.name) || (IPV6.test(scope.name) && scope.name.split(':').length > 2) ? { ip: scope.name } : { instance: scope.name }
+  }
+}
+
+/** `GET /api/v1/events/stream` for a scope and filters: the URL an EventSource opens. */
+export function streamUrl(scope: TimelineScope, query: TimelineQueryInput): string {
+  return apiUrl('/events/stream', { ...query, ...scopeQuery(scope) })
 }

@@ -101,4 +101,16 @@ describe('useTimeline', () => {
     expect(timeline.items.value.map((event) => event.id)).toEqual(['a', 'b', 'c'])
     timeline.stop()
   })
+
+  it('puts live events on top, moving an updated one up instead of showing it twice', async () => {
+    server = await startApiServer({ '/api/v1/events': () => ({ body: page(['b', 'a'], null, 2) }) })
+    const timeline = inScope(() => useTimeline({ kind: 'all' }, {}))
+    await until(() => timeline.loaded.value)
+    const later = (id: string, minute: number) => ({ ...item(id), time: `2026-11-24T10:${String(minute).padStart(2, '0')}:00.000Z` })
+    expect(timeline.prepend([later('c', 5)])).toEqual(['c'])
+    expect(timeline.prepend([later('a', 6)])).toEqual([])
+    expect(timeline.items.value.map((event) => event.id)).toEqual(['a', 'c', 'b'])
+    expect(timeline.total.value).toBe(3)
+    timeline.stop()
+  })
 })

@@ -76,9 +76,35 @@ export function useTimeline(
     return !loaded.value ? reset() : fetchPage(nextCursor.value ?? undefined)
   }
 
+  /**
+   * Puts events at the top, newest first: a live event, or the head of the timeline refetched
+   * after the live stream may have missed some. A known id is an update (a repeat): it moves up.
+   * Resolves with the ids that were new.
+   */
+  function prepend(incoming: readonly EventItem[]): string[] {
+    if (incoming.length === 0) return []
+    const fresh = incoming.filter((item) => !seen.has(item.id)).map((item) => item.id)
+    const updated = new Set(incoming.map((item) => item.id))
+    for (const id of fresh) seen.add(id)
+    const merged = [...incoming].sort((a, b) => (a.time === b.time ? (a.id < b.id ? 1 : -1) : a.time < b.time ? 1 : -1))
+    items.value = [...merged, ...items.value.filter((item) => !updated.has(item.id))]
+    total.value += fresh.length
+    return fresh
+  }
+
+  /** Refetches the newest page and merges it in, keeping the pages already loaded. */
+  async function refreshHead(): Promise<void> {
+    try {
+      const page = await listEvents(toValue(scope), { ...toValue(query), limit: String(pageSize) })
+      prepend(page.items)
+    } catch {
+      // The next live event or a reload will do; the timeline shown stays as it is.
+    }
+  }
+
   watch(() => [toValue(scope), toValue(query)], reset, { immediate: true, deep: true })
   onScopeDispose(() => controller?.abort())
 
   const hasMore = computed(() => nextCursor.value !== null)
-  return { items, total, totalCapped, hasMore, loading, loaded, error, loadMore, retry, reset }
+  return { items, total, totalCapped, hasMore, loading, loaded, error, loadMore, retry, reset, prepend, refreshHead }
 }

@@ -52,6 +52,16 @@ export default {
       warning: 'Warning',
     },
   },
+  live: {
+    toggle: 'Live',
+    newEvents: '{count} new events — show',
+    status: {
+      off: 'off',
+      connecting: 'connecting',
+      open: 'live',
+      reconnecting: 'reconnecting',
+    },
+  },
   filters: {
     label: 'Filters',
     type: 'Type',

@@ -54,6 +54,16 @@ const zhCN: typeof en = {
       warning: '警告',
     },
   },
+  live: {
+    toggle: '实时',
+    newEvents: '{count} 条新事件 — 查看',
+    status: {
+      off: '关闭',
+      connecting: '连接中',
+      open: '实时',
+      reconnecting: '重新连接中',
+    },
+  },
   filters: {
     label: '筛选',
     type: '类型',
