@@ -6,9 +6,12 @@ import App from './App.vue'
 import { i18n } from './i18n/index.ts'
 import { createAppRouter, rememberMesh } from './router/index.ts'
 import { usePreferencesStore } from './stores/preferences.ts'
+import { useSessionStore } from './stores/session.ts'
 
 const pinia = createPinia()
 const router = createAppRouter()
 rememberMesh(router, usePreferencesStore(pinia))
+// Before the first request: a token kept in this tab is sent from the start.
+useSessionStore(pinia)
 
 createApp(App).use(pinia).use(i18n).use(router).mount('#app')

@@ -8,6 +8,24 @@ import type { ErrorBody, ErrorCode } from '@eventline/shared'
 // package's runtime schemas (zod) into the browser bundle.
 const API_PREFIX = '/api/v1'
 
+let accessToken: string | undefined
+const unauthorizedListeners = new Set<() => void>()
+
+/** The bearer token sent with every request (`EVENTLINE_TOKEN` of the server), or none. */
+export function setAccessToken(token: string | undefined): void {
+  accessToken = token || undefined
+}
+
+export function getAccessToken(): string | undefined {
+  return accessToken
+}
+
+/** Calls `listener` whenever the server answers 401; returns the unsubscribe function. */
+export function onUnauthorized(listener: () => void): () => void {
+  unauthorizedListeners.add(listener)
+  return () => unauthorizedListeners.delete(listener)
+}
+
 /** Query parameters; `undefined` and empty values are left out, so callers can pass optional filters as they are. */
 export type QueryParams = Record<string, string | number | undefined>
 
@@ -43,11 +61,14 @@ export class ApiError extends Error {
  * browser's own error (`TypeError`, `AbortError`), since they carry no contract body.
  */
 export async function getJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const response = await fetch(apiUrl(path, options.query), {
-    headers: { Accept: 'application/json' },
-    signal: options.signal,
-  })
-  if (!response.ok) throw new ApiError(response.status, await readErrorBody(response))
+  const headers: Record<string, string> = { Accept: 'application/json' }
+  if (accessToken) headers.Authorization = `Bearer ${accessToken}`
+  const response = await fetch(apiUrl(path, options.query), { headers, signal: options.signal })
+  if (!response.ok) {
+    const error = new ApiError(response.status, await readErrorBody(response))
+    if (response.status === 401) for (const listener of unauthorizedListeners) listener()
+    throw error
+  }
   return (await response.json()) as T
 }
 

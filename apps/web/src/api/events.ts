@@ -1,5 +1,5 @@
 import type { EventPage, TimelineQueryInput } from '@eventline/shared'
-import { apiUrl, getJson } from './client.ts'
+import { apiUrl, getAccessToken, getJson } from './client.ts'
 
 /** Whose timeline: the whole mesh, or one application, instance or service (CONTRACT section 3). */
 export type TimelineScope =
@@ -32,7 +32,10 @@ export function scopeQuery(scope: TimelineScope): TimelineQueryInput {
   }
 }
 
-/** `GET /api/v1/events/stream` for a scope and filters: the URL an EventSource opens. */
+/**
+ * `GET /api/v1/events/stream` for a scope and filters: the URL an EventSource opens. EventSource
+ * cannot send headers, so the token, when there is one, rides in the query (CONTRACT `?token=`).
+ */
 export function streamUrl(scope: TimelineScope, query: TimelineQueryInput): string {
-  return apiUrl('/events/stream', { ...query, ...scopeQuery(scope) })
+  return apiUrl('/events/stream', { ...query, ...scopeQuery(scope), token: getAccessToken() })
 }

@@ -140,6 +140,13 @@ export default {
     none: 'None',
     details: 'Details',
   },
+  signIn: {
+    title: 'Access token required',
+    hint: 'This Eventline server was started with EVENTLINE_TOKEN. Enter that token to use the console; it is kept for this browser tab only.',
+    token: 'Access token',
+    submit: 'Sign in',
+    refused: 'The server refused this token.',
+  },
   notFound: {
     title: 'Page not found',
     hint: 'There is nothing at this address.',

@@ -142,6 +142,13 @@ const zhCN: typeof en = {
     none: '无',
     details: '详情',
   },
+  signIn: {
+    title: '需要访问令牌',
+    hint: '此 Eventline 服务器设置了 EVENTLINE_TOKEN。请输入该令牌以使用控制台；令牌只保存在当前浏览器标签页中。',
+    token: '访问令牌',
+    submit: '登录',
+    refused: '服务器拒绝了此令牌。',
+  },
   notFound: {
     title: '页面不存在',
     hint: '这个地址没有内容。',
