@@ -106,6 +106,8 @@ function httpMetrics(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const stop = metrics.httpRequestSeconds.startTimer()
     res.on('finish', () => {
+      // A live stream lasts as long as its reader: its duration would drown the latencies.
+      if (res.getHeader('content-type')?.toString().startsWith('text/event-stream')) return
       // Route patterns, never raw paths: entity names must not become label values.
       const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : req.baseUrl.startsWith('/api') ? 'api-unmatched' : 'static'
       stop({ method: req.method, route, status: String(res.statusCode) })

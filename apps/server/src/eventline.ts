@@ -91,7 +91,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     await source.start(context)
   }
 
-  const stream = new StreamService(store, bus, log.child({ component: 'stream' }), config.stream)
+  const stream = new StreamService(store, bus, log.child({ component: 'stream' }), metrics, config.stream)
   const app = createApp({
     store,
     timeline: new TimelineService(store),

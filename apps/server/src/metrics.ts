@@ -9,6 +9,8 @@ export interface Metrics {
   writeQueueDepth: Gauge
   httpRequestSeconds: Histogram<'method' | 'route' | 'status'>
   eventsPurged: Counter
+  liveStreams: Gauge
+  liveStreamsCutOff: Counter
 }
 
 export function createMetrics(): Metrics {
@@ -49,6 +51,16 @@ export function createMetrics(): Metrics {
     eventsPurged: new Counter({
       name: 'eventline_events_purged_total',
       help: 'Events deleted by retention',
+      registers: [registry],
+    }),
+    liveStreams: new Gauge({
+      name: 'eventline_live_streams',
+      help: 'Open live streams (GET /api/v1/events/stream)',
+      registers: [registry],
+    }),
+    liveStreamsCutOff: new Counter({
+      name: 'eventline_live_streams_cut_off_total',
+      help: 'Live streams disconnected because the client did not keep up',
       registers: [registry],
     }),
   }

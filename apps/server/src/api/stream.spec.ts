@@ -92,6 +92,9 @@ describe('GET /api/v1/events/stream', () => {
     await slow.ended
     expect(slow.events().length).toBeLessThan(1000)
     expect(slow.frames.at(-1)?.retry).toBe(12_345)
+    const metrics = await (await fetch(`${eventline.url}/metrics`)).text()
+    expect(metrics).toMatch(/^eventline_live_streams_cut_off_total 1$/m)
+    expect(metrics).toMatch(/^eventline_live_streams 1$/m)
   })
 
   it('accepts the token in the query, since EventSource cannot send headers, and refuses a stream without one', async () => {

@@ -8,6 +8,7 @@
 import type { Response } from 'express'
 import type { EventBus } from '../bus.ts'
 import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
 import type { EventStore, StoredEvent, TimelineFilter } from '../store/types.ts'
 import { streamFilter } from './streamFilter.ts'
 
@@ -125,6 +126,7 @@ export class StreamService {
     private readonly store: EventStore,
     bus: EventBus,
     private readonly log: Logger,
+    private readonly metrics: Pick<Metrics, 'liveStreams' | 'liveStreamsCutOff'>,
     options: StreamOptions = {},
   ) {
     this.options = {
@@ -163,10 +165,16 @@ export class StreamService {
       'X-Accel-Buffering': 'no',
     })
     res.write(`retry: ${this.options.retryMs}\n\n`)
-    const client = new StreamClient(res, streamFilter(filter), this.options, (reason) => this.log.warn('live stream cut off', { reason }), lastEventId)
+    const cutOff = (reason: string) => {
+      this.metrics.liveStreamsCutOff.inc()
+      this.log.warn('live stream cut off', { reason })
+    }
+    const client = new StreamClient(res, streamFilter(filter), this.options, cutOff, lastEventId)
     this.clients.add(client)
+    this.metrics.liveStreams.set(this.clients.size)
     res.once('close', () => {
       this.clients.delete(client)
+      this.metrics.liveStreams.set(this.clients.size)
       client.close()
     })
     if (lastEventId !== undefined) {
@@ -185,5 +193,6 @@ export class StreamService {
     this.unsubscribe()
     for (const client of this.clients) client.close()
     this.clients.clear()
+    this.metrics.liveStreams.set(0)
   }
 }
