@@ -1,8 +1,9 @@
 import type { Page } from '@eventline/shared'
-import { computed, onScopeDispose, ref, shallowRef, watch } from 'vue'
+import { computed, ref, shallowRef, watch } from 'vue'
 import { useRoute, useRouter } from 'vue-router'
 import { listResources } from '../api/resources.ts'
 import type { ResourceKind, ResourceTypes } from '../api/resources.ts'
+import { useLatestRequest } from './useLatestRequest.ts'
 import { useRouteMesh } from './useRouteMesh.ts'
 
 export const LIST_PAGE_SIZE = 50
@@ -24,25 +25,12 @@ export function useResourceList<K extends ResourceKind>(kind: K) {
   const cursor = computed(() => text(route.query.cursor))
 
   const page = shallowRef<Page<ResourceTypes[K]['summary']> | null>(null)
-  const loading = ref(false)
-  const error = shallowRef<Error | null>(null)
   const previous = ref<Array<string | undefined>>([])
-  let controller: AbortController | null = null
+  const { loading, error, run } = useLatestRequest()
 
   async function load(): Promise<void> {
-    controller?.abort()
-    const current = new AbortController()
-    controller = current
-    loading.value = true
-    error.value = null
-    try {
-      page.value = await listResources(kind, { mesh: mesh.value, q: q.value, cursor: cursor.value, limit: LIST_PAGE_SIZE }, current.signal)
-    } catch (cause) {
-      if (current.signal.aborted) return
-      error.value = cause instanceof Error ? cause : new Error(String(cause))
-    } finally {
-      if (controller === current) loading.value = false
-    }
+    const outcome = await run((signal) => listResources(kind, { mesh: mesh.value, q: q.value, cursor: cursor.value, limit: LIST_PAGE_SIZE }, signal))
+    if (outcome.ok) page.value = outcome.value
   }
 
   watch([mesh, q, cursor], load, { immediate: true })
@@ -50,7 +38,6 @@ export function useResourceList<K extends ResourceKind>(kind: K) {
   watch([mesh, q], () => {
     previous.value = []
   })
-  onScopeDispose(() => controller?.abort())
 
   function go(next: string | undefined): void {
     void router.push({ query: { ...route.query, cursor: next } })

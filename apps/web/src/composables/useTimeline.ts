@@ -1,8 +1,9 @@
 import type { EventItem, TimelineQueryInput } from '@eventline/shared'
-import { computed, onScopeDispose, ref, shallowRef, toValue, watch } from 'vue'
+import { computed, ref, shallowRef, toValue, watch } from 'vue'
 import type { MaybeRefOrGetter } from 'vue'
 import { listEvents } from '../api/events.ts'
 import type { TimelineScope } from '../api/events.ts'
+import { useLatestRequest } from './useLatestRequest.ts'
 
 export const TIMELINE_PAGE_SIZE = 50
 
@@ -21,37 +22,24 @@ export function useTimeline(
   const total = ref(0)
   const totalCapped = ref(false)
   const nextCursor = ref<string | null>(null)
-  const loading = ref(false)
   const loaded = ref(false)
-  const error = shallowRef<Error | null>(null)
+  const { loading, error, run } = useLatestRequest()
   let seen = new Set<string>()
-  let controller: AbortController | null = null
 
   async function fetchPage(cursor: string | undefined): Promise<void> {
-    controller?.abort()
-    const current = new AbortController()
-    controller = current
-    loading.value = true
-    error.value = null
-    try {
-      const page = await listEvents(toValue(scope), { ...toValue(query), limit: String(pageSize), cursor }, current.signal)
-      if (current.signal.aborted) return
-      const fresh = page.items.filter((item) => !seen.has(item.id))
-      for (const item of fresh) seen.add(item.id)
-      items.value = cursor === undefined ? fresh : [...items.value, ...fresh]
-      nextCursor.value = page.nextCursor
-      // Counted with the first page, for the query as a whole; later pages count the same set.
-      if (cursor === undefined) {
-        total.value = page.total
-        totalCapped.value = page.totalCapped
-      }
-      loaded.value = true
-    } catch (cause) {
-      if (current.signal.aborted) return
-      error.value = cause instanceof Error ? cause : new Error(String(cause))
-    } finally {
-      if (controller === current) loading.value = false
+    const outcome = await run((signal) => listEvents(toValue(scope), { ...toValue(query), limit: String(pageSize), cursor }, signal))
+    if (!outcome.ok) return
+    const page = outcome.value
+    const fresh = page.items.filter((item) => !seen.has(item.id))
+    for (const item of fresh) seen.add(item.id)
+    items.value = cursor === undefined ? fresh : [...items.value, ...fresh]
+    nextCursor.value = page.nextCursor
+    // Counted with the first page, for the query as a whole; later pages count the same set.
+    if (cursor === undefined) {
+      total.value = page.total
+      totalCapped.value = page.totalCapped
     }
+    loaded.value = true
   }
 
   /** Starts over from the newest event. */
@@ -103,7 +91,6 @@ export function useTimeline(
   }
 
   watch(() => [toValue(scope), toValue(query)], reset, { immediate: true, deep: true })
-  onScopeDispose(() => controller?.abort())
 
   const hasMore = computed(() => nextCursor.value !== null)
   return { items, total, totalCapped, hasMore, loading, loaded, error, loadMore, retry, reset, prepend, refreshHead }
