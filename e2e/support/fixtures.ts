@@ -10,7 +10,13 @@ interface WorkerFixtures {
   server: RunningServer
 }
 
-export const test = base.extend<object, WorkerFixtures>({
+interface TestFixtures {
+  /** Console errors a test expects (a 404 the page shows as its not-found state); any other fails it. */
+  expectedConsoleErrors: RegExp[]
+}
+
+export const test = base.extend<TestFixtures, WorkerFixtures>({
+  expectedConsoleErrors: [[], { option: true }],
   server: [
     // The empty pattern is how Playwright learns this fixture depends on no other.
     async ({}, use) => {
@@ -32,10 +38,10 @@ export const test = base.extend<object, WorkerFixtures>({
     await use({ Authorization: `Bearer ${server.token}` })
   },
   // A page that logged an error (a script failure, a request the CSP blocked) fails its test.
-  page: async ({ page }, use) => {
+  page: async ({ page, expectedConsoleErrors }, use) => {
     const errors: string[] = []
     page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text())
+      if (message.type() === 'error' && !expectedConsoleErrors.some((pattern) => pattern.test(message.text()))) errors.push(message.text())
     })
     page.on('pageerror', (error) => errors.push(error.message))
     await use(page)
