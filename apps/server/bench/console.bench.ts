@@ -1,0 +1,173 @@
+/**
+ * `pnpm bench` (alone: `BENCH=console pnpm bench`): the console in headless Chromium on loopback,
+ * against Eventline holding 1,000,000 stored events (`BENCH_EVENTS` to change).
+ *
+ * 1. First event: a fresh browser context (empty cache, as a link opened from a chat message)
+ *    navigates to the deep-linked Events tab of the application with the most events; the time
+ *    from starting the navigation to the first `event-item` being visible. Median of 10.
+ * 2. Further pages: on one page, the time from scrolling the `event-load-more` sentinel into view
+ *    to the next 50 items being rendered, for 10 pages in a row.
+ * 3. For context, the API's own answer time for the same first page (`limit=50`).
+ *
+ * The seeded database is cached in the temp directory per event count and schema version (the
+ * first run writes 1M events through the real store, a few minutes); the server runs in this
+ * process with its writer thread, the browser in its own processes. Not part of CI.
+ */
+import { existsSync, renameSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import type { Page } from 'playwright-core'
+import { startEventline } from '../src/eventline.ts'
+import { silentLogger } from '../src/log.ts'
+import { openDatabase } from '../src/store/sqlite/db.ts'
+import { MIGRATIONS } from '../src/store/sqlite/migrations.ts'
+import { SqliteStore } from '../src/store/sqlite/sqliteStore.ts'
+import { createWorld, generateEvents, inChunks } from './generate.ts'
+import { mergeResults, printTable, RESULTS_FILE } from './results.ts'
+
+const DAY_MS = 86_400_000
+const WORLD_SEED = 20_240_601
+const EVENT_SEED = 7
+const SAMPLES = 10
+const PAGES = 10
+const PAGE_SIZE = 50
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
+
+function eventCount(): number {
+  const n = Number(process.env.BENCH_EVENTS ?? 1_000_000)
+  if (!Number.isInteger(n) || n < 1000) throw new Error(`BENCH_EVENTS must be an integer >= 1000, got "${process.env.BENCH_EVENTS}"`)
+  return n
+}
+
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+/**
+ * A database with `count` generated events over the 7 days before now (retention keeps 14), written
+ * through the real store; reused while its event count and schema match. Time moves on between runs:
+ * the events age, which changes nothing the console measures.
+ */
+async function seededDatabase(count: number): Promise<{ path: string; seededMs: number | undefined }> {
+  const path = join(tmpdir(), `eventline-bench-console-${count}-schema${MIGRATIONS.length}.db`)
+  if (existsSync(path)) return { path, seededMs: undefined }
+  const partial = `${path}.partial`
+  rmSync(partial, { force: true })
+  const started = performance.now()
+  const store = new SqliteStore(partial)
+  const world = createWorld(WORLD_SEED)
+  const end = Date.now() - 60_000
+  let written = 0
+  for (const events of inChunks(generateEvents(world, { count, seed: EVENT_SEED, end, spanMs: 7 * DAY_MS }), 5000)) {
+    await store.writeBatch({ events, catalog: [], checkpoints: [] })
+    written += events.length
+    if (written % 100_000 === 0) process.stdout.write(`  seeded ${written.toLocaleString('en')} events\n`)
+  }
+  await store.close()
+  for (const suffix of ['-wal', '-shm']) rmSync(`${partial}${suffix}`, { force: true })
+  renameSync(partial, path)
+  return { path, seededMs: performance.now() - started }
+}
+
+/** The application whose timeline is longest: the heaviest deep link there is. */
+function largestApplication(path: string): { mesh: string; name: string; events: number } {
+  const db = openDatabase(path)
+  try {
+    const row = db
+      .prepare("SELECT mesh, entity AS name, count(*) AS events FROM event_links WHERE kind = 'a' AND mesh <> '' GROUP BY mesh, entity ORDER BY events DESC LIMIT 1")
+      .get() as { mesh: string; name: string; events: number }
+    return row
+  } finally {
+    db.close()
+  }
+}
+
+async function firstItemMs(browser: Awaited<ReturnType<typeof chromium.launch>>, url: string): Promise<number> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+  const page = await context.newPage()
+  const started = performance.now()
+  await page.goto(url, { waitUntil: 'commit' })
+  await page.getByTestId('event-item').first().waitFor({ state: 'visible' })
+  const elapsed = performance.now() - started
+  await context.close()
+  return elapsed
+}
+
+async function nextPagesMs(page: Page): Promise<number[]> {
+  const items = page.getByTestId('event-item')
+  await items.first().waitFor({ state: 'visible' })
+  // The sentinel prefetches a screen ahead: let the pages it asked for on arrival land first.
+  await page.waitForLoadState('networkidle')
+  const timings: number[] = []
+  for (let index = 0; index < PAGES; index++) {
+    const before = await items.count()
+    const started = performance.now()
+    await page.getByTestId('event-load-more').scrollIntoViewIfNeeded()
+    // A string: it runs in the page, where `document` exists (this file is type-checked for Node).
+    await page.waitForFunction(`document.querySelectorAll('[data-testid="event-item"]').length >= ${before + PAGE_SIZE}`)
+    timings.push(performance.now() - started)
+  }
+  return timings
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(WEB_DIR, 'index.html'))) throw new Error('apps/web/dist is missing: run `pnpm build` first')
+  const count = eventCount()
+  console.log(`console benchmark: ${count.toLocaleString('en')} events, headless Chromium on loopback`)
+  const { path, seededMs } = await seededDatabase(count)
+  console.log(seededMs === undefined ? `  reusing ${path}` : `  seeded ${path} in ${round(seededMs / 1000)} s`)
+  const target = largestApplication(path)
+
+  const eventline = await startEventline({ port: 0, host: '127.0.0.1', db: path, retentionMs: 14 * DAY_MS, demo: false, webDir: WEB_DIR }, silentLogger)
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+  try {
+    const url = `${eventline.url}/applications/${encodeURIComponent(target.name)}/events?mesh=${encodeURIComponent(target.mesh)}`
+    await firstItemMs(browser, url) // warm the server's page cache and statements, as a running console would be
+
+    const first: number[] = []
+    for (let sample = 0; sample < SAMPLES; sample++) first.push(await firstItemMs(browser, url))
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    const page = await context.newPage()
+    await page.goto(url)
+    const pages = await nextPagesMs(page)
+    await context.close()
+
+    const api: number[] = []
+    const apiUrl = `${eventline.url}/api/v1/applications/${encodeURIComponent(target.name)}/events?mesh=${encodeURIComponent(target.mesh)}&limit=${PAGE_SIZE}`
+    for (let sample = 0; sample < 20; sample++) {
+      const started = performance.now()
+      await (await fetch(apiUrl)).json()
+      api.push(performance.now() - started)
+    }
+
+    printTable([
+      ['figure', 'median', 'max', 'samples'],
+      [`first event-item visible, deep link (${target.name}, ${target.events.toLocaleString('en')} events)`, `${round(median(first))} ms`, `${round(Math.max(...first))} ms`, String(first.length)],
+      [`each further page of ${PAGE_SIZE} by scrolling`, `${round(median(pages))} ms`, `${round(Math.max(...pages))} ms`, String(pages.length)],
+      [`API first page (limit ${PAGE_SIZE}), for context`, `${round(median(api))} ms`, `${round(Math.max(...api))} ms`, String(api.length)],
+    ])
+    mergeResults({
+      console: {
+        events: count,
+        application: { mesh: target.mesh, name: target.name, events: target.events },
+        firstItemMs: { median: round(median(first)), max: round(Math.max(...first)), samples: first },
+        nextPageMs: { median: round(median(pages)), max: round(Math.max(...pages)), samples: pages },
+        apiFirstPageMs: { median: round(median(api)), max: round(Math.max(...api)) },
+      },
+    })
+    console.log(`results merged into ${RESULTS_FILE}`)
+  } finally {
+    await browser.close()
+    await eventline.stop()
+  }
+}
+
+await main()
