@@ -47,6 +47,11 @@ export interface IngestEvent {
   services?: string[]
   category?: string
   action?: string
+  /**
+   * Labels of the involved pod, when the source knows them (Kubernetes pod events). Not stored or
+   * served: only the rules of `eventline.yaml` (ingestion filter, routes, alerts) read them.
+   */
+  labels?: Record<string, string>
 }
 
 export interface InstanceRecord {

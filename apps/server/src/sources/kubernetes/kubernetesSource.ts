@@ -214,6 +214,8 @@ export class KubernetesSource implements Source {
       return undefined
     }
     if (involved?.kind === 'Pod' && !pod && involved.name) this.rememberUnattached(key(involved.namespace, involved.name), result.value)
+    // For the rules only (not stored); shared, not copied: a pod update replaces its labels object.
+    if (pod && Object.keys(pod.labels).length > 0) result.value.labels = pod.labels
     return result.value
   }
 
@@ -295,6 +297,7 @@ export class KubernetesSource implements Source {
       const enriched: IngestEvent = { ...event }
       if (pod.ip) enriched.ip = pod.ip
       if (pod.application) enriched.application = pod.application
+      if (Object.keys(pod.labels).length > 0) enriched.labels = pod.labels
       if (services.length > 0) {
         enriched.service = services[0]!
         enriched.services = services
