@@ -10,4 +10,6 @@ export const CONTRACT_VARIABLES: readonly string[] = [
   'EVENTLINE_TOKEN',
   'EVENTLINE_DEMO',
   'EVENTLINE_LOG_LEVEL',
+  // Issue 6: the config file (sinks, rules, alerts); a deployment mounts it and points here.
+  'EVENTLINE_CONFIG',
 ]

@@ -100,6 +100,41 @@ describe('loadConfig', () => {
     }
   })
 
+  it('loads EVENTLINE_CONFIG, else ./eventline.yaml when it exists, else none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eventline-config-'))
+    try {
+      expect(loadConfig([], {}, dir).file).toBeUndefined()
+      writeFileSync(join(dir, 'eventline.yaml'), 'sinks:\n  - { name: bus, type: nats, servers: nats:4222 }\n')
+      expect(loadConfig([], {}, dir).file).toMatchObject({ file: './eventline.yaml', sinks: [{ name: 'bus', type: 'nats' }], sinkEvents: { bus: 'all' } })
+      mkdirSync(join(dir, 'etc'))
+      writeFileSync(join(dir, 'etc', 'rules.yaml'), 'ingest:\n  drop: [{ namespace: kube-system }]\n')
+      expect(loadConfig([], { EVENTLINE_CONFIG: 'etc/rules.yaml' }, dir).file).toMatchObject({ file: 'etc/rules.yaml', sinks: [], ingest: { drop: [{ namespace: ['kube-system'] }] } })
+      expect(loadConfig(['--config', join(dir, 'etc', 'rules.yaml')], {}, dir).file?.ingest).toBeDefined()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses a config file that does not exist or does not validate, naming the file and the path in it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eventline-config-'))
+    try {
+      expect(() => loadConfig([], { EVENTLINE_CONFIG: 'missing.yaml' }, dir)).toThrow('EVENTLINE_CONFIG: config file "missing.yaml" does not exist')
+      expect(() => loadConfig(['--config', 'missing.yaml'], {}, dir)).toThrow(/^--config: /)
+      writeFileSync(join(dir, 'eventline.yaml'), 'sinks:\n  - name: hook\n    type: webhook\n    urll: https://example.com\n')
+      const error = (() => {
+        try {
+          loadConfig([], {}, dir)
+        } catch (caught) {
+          return caught
+        }
+      })()
+      expect(error).toBeInstanceOf(ConfigError)
+      expect((error as ConfigError).message).toMatch(/^\.\/eventline\.yaml: sinks\[0\]\.urll \(line 4\): unknown field "urll"/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('never shows a registry password in an error', () => {
     const error = refusal([], { EVENTLINE_REGISTRIES: 'nacos://h:8848,bad host?password=hunter2' })
     expect(error.message).not.toContain('hunter2')

@@ -4,10 +4,15 @@
  * prints it as one line and exits with code 2.
  */
 import { existsSync } from 'node:fs'
-import { delimiter, join } from 'node:path'
+import { delimiter, join, resolve } from 'node:path'
 import { parseDuration } from '@eventline/shared'
+import { ConfigError } from './configError.ts'
 import { LOG_LEVELS } from './log.ts'
 import type { LogLevel } from './log.ts'
+import { loadFileConfig } from './rules/fileConfig.ts'
+import type { FileConfig } from './rules/fileConfig.ts'
+
+export { ConfigError } from './configError.ts'
 
 /**
  * The Kubernetes source's configuration, resolved: `auto` becomes the first of `$KUBECONFIG`,
@@ -45,18 +50,10 @@ export interface Config {
   token?: string
   demo: boolean
   logLevel: LogLevel
+  /** `eventline.yaml` (sinks, routes, ingestion filter, alerts), validated; absent when there is none. */
+  file?: FileConfig
   /** Directory of the built SPA; not a contract setting, derived from the install layout. */
   webDir?: string
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    readonly reason: string,
-  ) {
-    super(`${variable}: ${reason}`)
-    this.name = 'ConfigError'
-  }
 }
 
 interface Setting {
@@ -77,14 +74,22 @@ const SETTINGS = {
   token: { variable: 'EVENTLINE_TOKEN', flag: 'token' },
   demo: { variable: 'EVENTLINE_DEMO', flag: 'demo', boolean: true },
   logLevel: { variable: 'EVENTLINE_LOG_LEVEL', flag: 'log-level' },
+  config: { variable: 'EVENTLINE_CONFIG', flag: 'config' },
 } satisfies Record<string, Setting>
 type SettingName = keyof typeof SETTINGS
 
 const MESH_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
 const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/
 
-/** Parses argv (without `node main.js`) and the environment into a validated `Config`. */
-export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
+/** The config file read when `EVENTLINE_CONFIG` is not set, if it exists (relative to `cwd`). */
+export const DEFAULT_CONFIG_FILE = './eventline.yaml'
+
+/**
+ * Parses argv (without `node main.js`) and the environment into a validated `Config`, and loads the
+ * config file (`EVENTLINE_CONFIG`, else `./eventline.yaml` when present). `cwd` resolves relative
+ * paths of the config file.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Config {
   const flags = parseFlags(argv)
   // A flag wins over its variable; a repeated flag (`--registry`) joins its values.
   const raw = (name: SettingName): string | undefined => {
@@ -112,6 +117,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   if (cluster !== undefined) config.cluster = parseMeshName(cluster, label('cluster'))
   const token = raw('token')
   if (token !== undefined) config.token = parseToken(token, label('token'))
+  const file = parseConfigFile(raw('config'), label('config'), env, cwd)
+  if (file) config.file = file
 
   const meshNames = new Set<string>(cluster ? [cluster] : [])
   for (const registry of config.registries) {
@@ -182,6 +189,20 @@ function parseKubernetes(text: string, label: string, env: NodeJS.ProcessEnv): K
   if (home && existsSync(home)) return { mode: 'kubeconfig', path: home }
   if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) return { mode: 'in-cluster' }
   return { mode: 'off', reason: 'auto: no $KUBECONFIG, ~/.kube/config or in-cluster service account found' }
+}
+
+/**
+ * An explicit path must exist; the default is read only when present, so a plain start needs no
+ * file. The file is validated here, so a bad one stops start-up like any other bad setting.
+ */
+function parseConfigFile(text: string | undefined, label: string, env: NodeJS.ProcessEnv, cwd: string): FileConfig | undefined {
+  if (text === undefined) {
+    const path = resolve(cwd, DEFAULT_CONFIG_FILE)
+    return existsSync(path) ? loadFileConfig(path, env, DEFAULT_CONFIG_FILE) : undefined
+  }
+  const path = resolve(cwd, text)
+  if (!existsSync(path)) throw new ConfigError(label, `config file "${text}" does not exist`)
+  return loadFileConfig(path, env, text)
 }
 
 function parseRetention(text: string, label: string): number {
