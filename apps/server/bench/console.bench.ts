@@ -110,8 +110,9 @@ async function nextPagesMs(page: Page): Promise<number[]> {
     const before = await items.count()
     const started = performance.now()
     await page.getByTestId('event-load-more').scrollIntoViewIfNeeded()
-    // A string: it runs in the page, where `document` exists (this file is type-checked for Node).
-    await page.waitForFunction(`document.querySelectorAll('[data-testid="event-item"]').length >= ${before + PAGE_SIZE}`)
+    // A locator wait, not waitForFunction: the console's CSP (script-src 'self') forbids the eval
+    // that waitForFunction needs in the page, and Playwright's locators run in their own world.
+    await items.nth(before + PAGE_SIZE - 1).waitFor({ state: 'attached' })
     timings.push(performance.now() - started)
   }
   return timings
