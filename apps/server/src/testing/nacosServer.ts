@@ -1,0 +1,324 @@
+/**
+ * Test Nacos server: an in-process stand-in for a Nacos server's open API v1 (naming and auth),
+ * for testing the Nacos source over real HTTP without a JVM. Listens on 127.0.0.1, port 0.
+ *
+ * What it models, the way Nacos 1.x/2.x answer:
+ * - `POST /nacos/v1/auth/login` (form or query `username`, `password`) ->
+ *   `{ accessToken, tokenTtl, globalAdmin, username }` when auth is on; wrong credentials answer
+ *   403 with the text `user not found!`. Other calls then need `accessToken` (query): missing ->
+ *   403 `user not found!`, unknown -> 403 `token invalid!`, past its `tokenTtl` or revoked with
+ *   `expireTokens()` -> 403 `token expired!`.
+ * - `GET /nacos/v1/ns/service/list?pageNo&pageSize[&namespaceId][&groupName]` ->
+ *   `{ count, doms }`, names sorted, of one namespace (default `public`) and group (default
+ *   `DEFAULT_GROUP`). Missing `pageNo`/`pageSize` -> 400. A service stays listed after its last
+ *   instance leaves, until `deleteService()` (Nacos keeps empty services for a while too).
+ * - `GET /nacos/v1/ns/instance/list?serviceName[&namespaceId][&groupName][&clusters][&healthyOnly]`
+ *   -> `{ name: "GROUP@@svc", groupName, clusters, cacheMillis, hosts, lastRefTime, checksum,
+ *   allIPs, reachProtectionThreshold, valid }`; `serviceName` may carry its `GROUP@@` prefix;
+ *   an unknown service lists with empty `hosts`; `clusters` (comma list) and `healthyOnly=true`
+ *   filter. Health protection as Nacos does it: when the healthy share of the selected hosts is at
+ *   or below the service's protection threshold (default 0: none healthy), every host is served
+ *   marked healthy and `reachProtectionThreshold` is true. Hosts carry `instanceId` (`ip#port#cluster#GROUP@@svc`), `ip`, `port`, `weight`,
+ *   `healthy`, `enabled`, `ephemeral`, `clusterName`, `serviceName`, `metadata` and the heartbeat
+ *   fields.
+ *
+ * Test controls on the handle: register / deregister / update instances, delete services,
+ * inject a malformed host, fail with an HTTP status, hang (accept and never answer), answer
+ * invalid JSON, expire tokens, and a record of every request.
+ *
+ * What it deliberately does not model (candidly): writes over HTTP (instance registration,
+ * heartbeats; tests mutate through the handle), health checking (health is what the test sets),
+ * the v2 API and gRPC, config (`/v1/cs`), namespaces and users management, and the real servers' habit of leaving disabled instances out of `instance/list`:
+ * here they stay listed with `enabled: false`, as the documented shape allows.
+ */
+import { createHash, randomUUID } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+
+export interface NacosHost {
+  ip: string
+  port: number
+  weight: number
+  healthy: boolean
+  enabled: boolean
+  ephemeral: boolean
+  clusterName: string
+  metadata: Record<string, string>
+}
+
+export interface NacosServerOptions {
+  /** Turns auth on with this one user. */
+  auth?: { username: string; password: string }
+  /** `tokenTtl` of logins, seconds. Default 18,000 (Nacos's default). */
+  tokenTtlSeconds?: number
+  /** `cacheMillis` of instance lists. Default 10,000. */
+  cacheMillis?: number
+}
+
+export interface ServiceRef {
+  namespace?: string
+  group?: string
+}
+
+export interface RecordedNacosRequest {
+  method: string
+  path: string
+  query: Record<string, string>
+  status?: number
+}
+
+export type NacosFailure = { kind: 'status'; status: number; body?: string } | { kind: 'hang' } | { kind: 'bad-json' }
+
+export interface NacosServer {
+  url: string
+  /** `127.0.0.1:PORT`, for a `nacos://` registry URL. */
+  address: string
+  port: number
+  requests: RecordedNacosRequest[]
+  clearRequests(): void
+  /** Requests to a path (`/nacos/v1/ns/instance/list`), optionally only those answered with `status`. */
+  count(path: string, status?: number): number
+  /** Adds (or replaces) an instance; creates the service. */
+  register(service: string, host: Partial<NacosHost> & Pick<NacosHost, 'ip' | 'port'>, ref?: ServiceRef): void
+  deregister(service: string, ip: string, port: number, ref?: ServiceRef & { cluster?: string }): void
+  /** Changes fields of a registered instance (metadata is replaced when given). */
+  update(service: string, ip: string, port: number, patch: Partial<Omit<NacosHost, 'ip' | 'port' | 'clusterName'>>, ref?: ServiceRef & { cluster?: string }): void
+  /** Sets a service's protection threshold (0..1; Nacos's default, and this server's, is 0). */
+  setProtectThreshold(service: string, threshold: number, ref?: ServiceRef): void
+  /** Removes a service and its instances from the service list. */
+  deleteService(service: string, ref?: ServiceRef): void
+  /** Adds a raw entry to a service's `hosts`, as given, until `clearInjected()`. */
+  injectHost(service: string, raw: unknown, ref?: ServiceRef): void
+  clearInjected(): void
+  /** Answers every call (or those to `path`) with the failure, until `heal()`. */
+  fail(failure: NacosFailure, path?: string): void
+  heal(): void
+  /** Revokes every token issued so far: the next call with one answers 403 `token expired!`. */
+  expireTokens(): void
+  /** Logins answered with a token. */
+  logins: number
+  close(): Promise<void>
+}
+
+const DEFAULT_NAMESPACE = 'public'
+const DEFAULT_GROUP = 'DEFAULT_GROUP'
+
+interface Service {
+  hosts: Map<string, NacosHost>
+  injected: unknown[]
+  lastRefTime: number
+  protectThreshold: number
+}
+
+export async function startNacosServer(options: NacosServerOptions = {}): Promise<NacosServer> {
+  const services = new Map<string, Service>()
+  const tokens = new Map<string, { expiresAt: number; revoked: boolean }>()
+  const requests: RecordedNacosRequest[] = []
+  const sockets = new Set<Socket>()
+  let failure: { failure: NacosFailure; path?: string } | undefined
+  let logins = 0
+  const cacheMillis = options.cacheMillis ?? 10_000
+  const tokenTtl = options.tokenTtlSeconds ?? 18_000
+
+  const serviceKey = (name: string, ref: ServiceRef = {}) => `${ref.namespace ?? DEFAULT_NAMESPACE}\n${ref.group ?? DEFAULT_GROUP}\n${name}`
+  const hostKey = (ip: string, port: number, cluster: string) => `${ip}#${port}#${cluster}`
+  const serviceOf = (name: string, ref?: ServiceRef, create = false) => {
+    const key = serviceKey(name, ref)
+    let service = services.get(key)
+    if (!service && create) services.set(key, (service = { hosts: new Map(), injected: [], lastRefTime: Date.now(), protectThreshold: 0 }))
+    return service
+  }
+
+  const send = (response: ServerResponse, status: number, body: unknown, contentType = 'application/json') => {
+    const text = typeof body === 'string' ? body : JSON.stringify(body)
+    response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) })
+    response.end(text)
+  }
+  const text = (response: ServerResponse, status: number, body: string) => send(response, status, body, 'text/plain;charset=UTF-8')
+
+  const readBody = (request: IncomingMessage) =>
+    new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = []
+      request.on('data', (chunk: Buffer) => chunks.push(chunk))
+      request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+      request.on('error', reject)
+    })
+
+  /** The auth check of every non-login call: undefined when allowed, else the 403 text. */
+  const denied = (query: URLSearchParams): string | undefined => {
+    if (!options.auth) return undefined
+    const token = query.get('accessToken')
+    if (!token) return 'user not found!'
+    const known = tokens.get(token)
+    if (!known) return 'token invalid!'
+    if (known.revoked || Date.now() >= known.expiresAt) return 'token expired!'
+    return undefined
+  }
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? '/', 'http://localhost')
+    const query = url.searchParams
+    if (failure && (failure.path === undefined || failure.path === url.pathname)) {
+      const { failure: current } = failure
+      if (current.kind === 'hang') return // never answered; the socket is closed with the server
+      if (current.kind === 'status') return text(response, current.status, current.body ?? 'server error')
+      return send(response, 200, '{"count": 3, "doms": [')
+    }
+
+    if (url.pathname === '/nacos/v1/auth/login') {
+      if (request.method !== 'POST') return text(response, 405, "Request method 'GET' not supported")
+      const form = new URLSearchParams(await readBody(request))
+      const username = form.get('username') ?? query.get('username')
+      const password = form.get('password') ?? query.get('password')
+      if (!options.auth || username !== options.auth.username || password !== options.auth.password) return text(response, 403, 'user not found!')
+      const accessToken = randomUUID().replace(/-/g, '')
+      tokens.set(accessToken, { expiresAt: Date.now() + tokenTtl * 1000, revoked: false })
+      logins++
+      return send(response, 200, { accessToken, tokenTtl, globalAdmin: true, username })
+    }
+
+    if (url.pathname === '/nacos/v1/ns/service/list') {
+      if (request.method !== 'GET') return text(response, 405, 'method not allowed')
+      const reason = denied(query)
+      if (reason) return text(response, 403, reason)
+      const pageNo = Number(query.get('pageNo'))
+      const pageSize = Number(query.get('pageSize'))
+      if (!query.get('pageNo') || !query.get('pageSize') || !Number.isInteger(pageNo) || !Number.isInteger(pageSize) || pageNo < 1 || pageSize < 1) {
+        return text(response, 400, "Required parameter 'pageNo' and 'pageSize' are not present or not valid")
+      }
+      const prefix = serviceKey('', { namespace: query.get('namespaceId') || DEFAULT_NAMESPACE, group: query.get('groupName') || DEFAULT_GROUP })
+      const names = [...services.keys()].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length)).sort()
+      return send(response, 200, { count: names.length, doms: names.slice((pageNo - 1) * pageSize, pageNo * pageSize) })
+    }
+
+    if (url.pathname === '/nacos/v1/ns/instance/list') {
+      if (request.method !== 'GET') return text(response, 405, 'method not allowed')
+      const reason = denied(query)
+      if (reason) return text(response, 403, reason)
+      const given = query.get('serviceName')
+      if (!given) return text(response, 400, "Param 'serviceName' is required.")
+      const split = given.indexOf('@@')
+      const group = split >= 0 ? given.slice(0, split) : query.get('groupName') || DEFAULT_GROUP
+      const name = split >= 0 ? given.slice(split + 2) : given
+      const namespace = query.get('namespaceId') || DEFAULT_NAMESPACE
+      const clusters = (query.get('clusters') ?? '').split(',').filter(Boolean)
+      const healthyOnly = query.get('healthyOnly') === 'true'
+      const service = serviceOf(name, { namespace, group })
+      const grouped = `${group}@@${name}`
+      const selected = [...(service?.hosts.values() ?? [])].filter((host) => clusters.length === 0 || clusters.includes(host.clusterName))
+      // Health protection: with too few healthy instances every one is served, marked healthy.
+      const protection = selected.length > 0 && selected.filter((host) => host.healthy).length / selected.length <= (service?.protectThreshold ?? 0)
+      const hosts = selected
+        .filter((host) => protection || !healthyOnly || host.healthy)
+        .map((host) => ({
+          instanceId: `${host.ip}#${host.port}#${host.clusterName}#${grouped}`,
+          ip: host.ip,
+          port: host.port,
+          weight: host.weight,
+          healthy: protection || host.healthy,
+          enabled: host.enabled,
+          ephemeral: host.ephemeral,
+          clusterName: host.clusterName,
+          serviceName: grouped,
+          metadata: host.metadata,
+          instanceHeartBeatInterval: 5000,
+          instanceHeartBeatTimeOut: 15000,
+          ipDeleteTimeout: 30000,
+          instanceIdGenerator: 'simple',
+        }))
+      const allHosts: unknown[] = [...hosts, ...(service?.injected ?? [])]
+      return send(response, 200, {
+        name: grouped,
+        groupName: group,
+        clusters: clusters.join(','),
+        cacheMillis,
+        hosts: allHosts,
+        lastRefTime: service?.lastRefTime ?? Date.now(),
+        checksum: createHash('md5').update(JSON.stringify(allHosts)).digest('hex'),
+        allIPs: false,
+        reachProtectionThreshold: protection,
+        valid: true,
+      })
+    }
+    return text(response, 404, `No endpoint ${request.method} ${url.pathname}.`)
+  }
+
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost')
+    const record: RecordedNacosRequest = { method: request.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams) }
+    requests.push(record)
+    response.on('finish', () => (record.status = response.statusCode))
+    handle(request, response).catch(() => {
+      if (!response.headersSent) text(response, 500, 'server error')
+    })
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+
+  const findHost = (service: string, ip: string, port: number, ref: ServiceRef & { cluster?: string } = {}) => {
+    const key = hostKey(ip, port, ref.cluster ?? 'DEFAULT')
+    const found = serviceOf(service, ref)
+    const host = found?.hosts.get(key)
+    if (!found || !host) throw new Error(`no instance ${ip}:${port} (cluster ${ref.cluster ?? 'DEFAULT'}) in ${service}`)
+    return { service: found, key, host }
+  }
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    address: `127.0.0.1:${port}`,
+    port,
+    requests,
+    get logins() {
+      return logins
+    },
+    clearRequests: () => void requests.splice(0),
+    count: (path, status) => requests.filter((request) => request.path === path && (status === undefined || request.status === status)).length,
+    register(service, host, ref) {
+      const full: NacosHost = { weight: 1, healthy: true, enabled: true, ephemeral: true, clusterName: 'DEFAULT', metadata: {}, ...host }
+      const found = serviceOf(service, ref, true)!
+      found.hosts.set(hostKey(full.ip, full.port, full.clusterName), full)
+      found.lastRefTime = Date.now()
+    },
+    deregister(service, ip, hostPort, ref) {
+      const found = findHost(service, ip, hostPort, ref)
+      found.service.hosts.delete(found.key)
+      found.service.lastRefTime = Date.now()
+    },
+    update(service, ip, hostPort, patch, ref) {
+      const found = findHost(service, ip, hostPort, ref)
+      found.service.hosts.set(found.key, { ...found.host, ...patch })
+      found.service.lastRefTime = Date.now()
+    },
+    setProtectThreshold(service, threshold, ref) {
+      serviceOf(service, ref, true)!.protectThreshold = threshold
+    },
+    deleteService(service, ref) {
+      services.delete(serviceKey(service, ref))
+    },
+    injectHost(service, raw, ref) {
+      serviceOf(service, ref, true)!.injected.push(raw)
+    },
+    clearInjected() {
+      for (const service of services.values()) service.injected = []
+    },
+    fail(next, path) {
+      failure = path === undefined ? { failure: next } : { failure: next, path }
+    },
+    heal() {
+      failure = undefined
+    },
+    expireTokens() {
+      for (const token of tokens.values()) token.revoked = true
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const socket of sockets) socket.destroy()
+      await closed
+    },
+  }
+}
