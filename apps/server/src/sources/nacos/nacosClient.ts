@@ -1,0 +1,184 @@
+/**
+ * A small client of the Nacos open API v1 (naming) over Node's global `fetch`: login and token
+ * renewal, request timeouts, and failover across the configured servers. Every failure is a
+ * `NacosError` saying what went wrong in words an operator can act on; the caller decides what a
+ * failure means (never "every instance left").
+ */
+
+export type NacosErrorKind = 'auth' | 'http' | 'timeout' | 'network' | 'bad-answer' | 'aborted'
+
+export class NacosError extends Error {
+  constructor(
+    readonly kind: NacosErrorKind,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'NacosError'
+  }
+}
+
+export interface NacosClientOptions {
+  /** `host:port` of each Nacos server; requests go to one, the next after a failure. */
+  hosts: string[]
+  /** Context path of the Nacos web app. Default `/nacos`. */
+  contextPath?: string
+  username?: string
+  password?: string
+  /** Per request, including reading the body. */
+  requestTimeoutMs: number
+  /** Aborts every request in flight (the source stopping). */
+  signal: AbortSignal
+}
+
+/** Token lifetime assumed when a login answer carries none: Nacos's default of 5 hours. */
+const DEFAULT_TOKEN_TTL_S = 18_000
+const MAX_BODY_IN_MESSAGE = 200
+
+interface Token {
+  value: string
+  /** Renew from this time on: a tenth of the lifetime early, as the Nacos Java client does. */
+  renewAt: number
+}
+
+/** The first characters of an answer body, on one line, for error messages. */
+function excerpt(body: string): string {
+  const line = body.replace(/\s+/g, ' ').trim()
+  return line.length > MAX_BODY_IN_MESSAGE ? `${line.slice(0, MAX_BODY_IN_MESSAGE)}…` : line
+}
+
+export class NacosClient {
+  private hostIndex = 0
+  private token: Token | undefined
+  private login: Promise<Token> | undefined
+  private readonly contextPath: string
+
+  constructor(private readonly options: NacosClientOptions) {
+    // `nacos`, `/nacos` and `/nacos/` all mean the same path.
+    this.contextPath = (options.contextPath ?? '/nacos').replace(/^\/*/, '/').replace(/\/+$/, '')
+  }
+
+  private get host(): string {
+    return this.options.hosts[this.hostIndex % this.options.hosts.length]!
+  }
+
+  private get hasCredentials(): boolean {
+    return this.options.username !== undefined && this.options.username !== ''
+  }
+
+  /**
+   * GET of an open API path (below the context path) answering JSON. A 403 with credentials
+   * configured means the token expired early or was revoked: log in again once and retry once.
+   */
+  async getJson(path: string, params: Record<string, string | number>): Promise<unknown> {
+    let token = this.hasCredentials ? await this.currentToken() : undefined
+    let response = await this.request('GET', path, params, token?.value)
+    // Nacos answers 403 (`token expired!`, `token invalid!`); some gateways in front of it answer 401.
+    if ((response.status === 403 || response.status === 401) && token) {
+      if (this.token === token) this.token = undefined
+      token = await this.currentToken()
+      response = await this.request('GET', path, params, token.value)
+    }
+    if (response.status === 403 || response.status === 401) {
+      throw new NacosError(
+        'auth',
+        this.hasCredentials
+          ? `Nacos at ${response.host} denied ${path} for user "${this.options.username}" after a fresh login: ${excerpt(response.body)}`
+          : `Nacos at ${response.host} denied ${path} (authentication is enabled there; set username and password in the registry URL): ${excerpt(response.body)}`,
+      )
+    }
+    if (response.status < 200 || response.status > 299) {
+      this.failover()
+      throw new NacosError('http', `Nacos at ${response.host} answered ${path} with HTTP ${response.status}: ${excerpt(response.body)}`)
+    }
+    try {
+      return JSON.parse(response.body) as unknown
+    } catch {
+      throw new NacosError('bad-answer', `Nacos at ${response.host} answered ${path} with invalid JSON: ${excerpt(response.body)}`)
+    }
+  }
+
+  /** A token that is not due for renewal; one login at a time however many requests wait. */
+  private async currentToken(): Promise<Token> {
+    if (this.token && Date.now() < this.token.renewAt) return this.token
+    this.login ??= this.logIn().finally(() => (this.login = undefined))
+    return this.login
+  }
+
+  private async logIn(): Promise<Token> {
+    const form = new URLSearchParams({ username: this.options.username ?? '', password: this.options.password ?? '' })
+    const started = Date.now()
+    const response = await this.request('POST', '/v1/auth/login', {}, undefined, form)
+    if (response.status === 403 || response.status === 401) {
+      throw new NacosError('auth', `Nacos login failed for user "${this.options.username}" at ${response.host} (HTTP ${response.status}): ${excerpt(response.body)}`)
+    }
+    // A Nacos older than 1.2 has no auth module at all: nothing to log in to, calls go without a token.
+    if (response.status === 404) return this.noToken(started)
+    if (response.status < 200 || response.status > 299) {
+      this.failover()
+      throw new NacosError('http', `Nacos login at ${response.host} answered HTTP ${response.status}: ${excerpt(response.body)}`)
+    }
+    let answer: unknown
+    try {
+      answer = JSON.parse(response.body)
+    } catch {
+      throw new NacosError('bad-answer', `Nacos login at ${response.host} answered invalid JSON: ${excerpt(response.body)}`)
+    }
+    if (typeof answer !== 'object' || answer === null) throw new NacosError('bad-answer', `Nacos login at ${response.host} answered ${excerpt(response.body)}`)
+    const { accessToken, tokenTtl } = answer as { accessToken?: unknown; tokenTtl?: unknown }
+    // With auth switched off the login answers without a token: calls need none.
+    if (accessToken === undefined || accessToken === null || accessToken === '') return this.noToken(started)
+    if (typeof accessToken !== 'string') throw new NacosError('bad-answer', `Nacos login at ${response.host} answered a non-string accessToken`)
+    const ttlMs = (typeof tokenTtl === 'number' && tokenTtl > 0 ? tokenTtl : DEFAULT_TOKEN_TTL_S) * 1000
+    this.token = { value: accessToken, renewAt: started + ttlMs - ttlMs / 10 }
+    return this.token
+  }
+
+  /** A token-less "token", asked for again after the default lifetime, should auth be switched on. */
+  private noToken(started: number): Token {
+    this.token = { value: '', renewAt: started + DEFAULT_TOKEN_TTL_S * 100 }
+    return this.token
+  }
+
+  /** The next server takes the following requests: this one failed in a way another may not. */
+  private failover(): void {
+    this.hostIndex = (this.hostIndex + 1) % this.options.hosts.length
+  }
+
+  private async request(
+    method: 'GET' | 'POST',
+    path: string,
+    params: Record<string, string | number>,
+    accessToken: string | undefined,
+    form?: URLSearchParams,
+  ): Promise<{ host: string; status: number; body: string }> {
+    const host = this.host
+    const query = new URLSearchParams(Object.entries(params).map(([key, value]): [string, string] => [key, String(value)]))
+    if (accessToken) query.set('accessToken', accessToken)
+    const url = `http://${host}${this.contextPath}${path}${query.size > 0 ? `?${query}` : ''}`
+    if (this.options.signal.aborted) throw new NacosError('aborted', 'stopped')
+    // One controller per request, aborted by its timeout or by the source stopping; the listeners
+    // go with the request (AbortSignal.any would tie every request to the long-lived stop signal).
+    const controller = new AbortController()
+    const timeout = AbortSignal.timeout(this.options.requestTimeoutMs)
+    const abort = () => controller.abort()
+    this.options.signal.addEventListener('abort', abort)
+    timeout.addEventListener('abort', abort)
+    try {
+      const response = await fetch(url, {
+        method,
+        signal: controller.signal,
+        ...(form ? { body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
+      })
+      return { host, status: response.status, body: await response.text() }
+    } catch (error) {
+      if (this.options.signal.aborted) throw new NacosError('aborted', 'stopped')
+      this.failover()
+      if (timeout.aborted) throw new NacosError('timeout', `Nacos at ${host} did not answer ${path} within ${this.options.requestTimeoutMs} ms`)
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error)
+      throw new NacosError('network', `cannot reach Nacos at ${host}: ${cause}`)
+    } finally {
+      this.options.signal.removeEventListener('abort', abort)
+      timeout.removeEventListener('abort', abort)
+    }
+  }
+}

@@ -1,0 +1,368 @@
+import type { EventItem, EventPage, Instance, Mesh, ServiceDetail, ServiceSummary, ApplicationDetail } from '@eventline/shared'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { parseRegistries } from '../../config.ts'
+import { startNacosServer } from '../../testing/nacosServer.ts'
+import type { NacosServer, NacosServerOptions } from '../../testing/nacosServer.ts'
+import { startTestServer, tempDir } from '../../testing/testServer.ts'
+import type { TestServer } from '../../testing/testServer.ts'
+import { missedChangeNote } from '../registry/registryState.ts'
+import type { NacosTuning } from './nacosSource.ts'
+
+const MESH = 'nacos-test'
+const DEMO = 'providers:org.apache.dubbo.demo.DemoService:1.0.0:'
+const CART = 'providers:com.shop.CartService::blue'
+const INSTANCE_LIST = '/nacos/v1/ns/instance/list'
+const SERVICE_LIST = '/nacos/v1/ns/service/list'
+// A generous request timeout: a loaded test machine must not turn slow answers into failures.
+const TUNING: NacosTuning = { requestTimeoutMs: 2_000, minPollMs: 20, serviceListIntervalMs: 150, backoff: { initialMs: 20, maxMs: 100 } }
+
+/** Polls `check` until it passes or `timeoutMs` runs out (then its last failure is thrown). */
+async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await check()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+}
+
+describe('Nacos source', () => {
+  let nacos: NacosServer
+  let tmp: ReturnType<typeof tempDir>
+  let eventline: TestServer | undefined
+
+  const startNacos = async (options: NacosServerOptions = {}) => {
+    nacos = await startNacosServer({ cacheMillis: 30, ...options })
+  }
+  beforeEach(() => {
+    tmp = tempDir()
+  })
+  afterEach(async () => {
+    await eventline?.stop()
+    eventline = undefined
+    await nacos?.close()
+    tmp.cleanup()
+  })
+
+  const start = async (query = '', tuning: NacosTuning = TUNING) => {
+    eventline = await startTestServer({
+      db: `${tmp.dir}/eventline.db`,
+      registries: parseRegistries(`nacos://${nacos.address}?name=${MESH}${query}`),
+      registryTuning: { nacos: tuning },
+    })
+    return eventline
+  }
+  const stop = async () => {
+    await eventline!.stop()
+    eventline = undefined
+  }
+  const events = async (query = '') => (await eventline!.get<EventPage>(`/api/v1/events?mesh=${MESH}&limit=200${query}`)).body
+  const mesh = async () => (await eventline!.get<{ items: Mesh[] }>('/api/v1/meshes')).body.items.find((item) => item.name === MESH)
+  const one = async (reason: string): Promise<EventItem> => {
+    const { items } = await events(`&reason=${reason}`)
+    expect(items).toHaveLength(1)
+    return items[0]!
+  }
+  const provider = (ip: string, extra: Record<string, string> = {}) => ({ ip, port: 20880, metadata: { application: 'demo-provider', version: '1.0', ...extra } })
+  /** Starts against a registry with one provider and waits for the first sync. */
+  const startSynced = async (query = '', tuning = TUNING) => {
+    nacos.register(DEMO, provider('10.0.0.7'))
+    await start(query, tuning)
+    await eventually(async () => expect((await events()).items.map((item) => item.reason)).toEqual(['RegistrySynced']))
+    await eventually(async () => expect((await mesh())?.status).toBe('connected'))
+  }
+
+  it('records the first sync of a new mesh as one RegistrySynced event and fills the catalog', async () => {
+    await startNacos()
+    nacos.register(DEMO, provider('10.0.0.7'))
+    nacos.register(DEMO, provider('10.0.0.8'))
+    nacos.register(CART, { ip: '10.0.0.7', port: 20880, metadata: { application: 'demo-provider' } })
+    nacos.register('consumers:com.shop.CartService::blue', { ip: '10.0.1.1', port: 0, metadata: { application: 'web' } })
+    nacos.register('shop-cart', { ip: '10.0.2.1', port: 20880, metadata: {} })
+    await start()
+    const synced = await eventually(async () => one('RegistrySynced'))
+    expect(synced).toMatchObject({ type: 'normal', category: 'registry', source: 'nacos', mesh: MESH })
+    expect(synced.message).toContain('3 applications, 4 instances, 2 services')
+    // Nothing more arrives: the registry as found is not history we saw happen.
+    await eventually(async () => expect(nacos.count(INSTANCE_LIST)).toBeGreaterThan(20))
+    expect((await events()).total).toBe(1)
+
+    const current = await eventually(async () => {
+      const found = await mesh()
+      expect(found).toMatchObject({ kind: 'nacos', status: 'connected', counts: { applications: 3, instances: 4, services: 2 } })
+      return found!
+    })
+    expect(current.address).toBe(`nacos://${nacos.address}?name=${MESH}`)
+    expect(current.lastSyncAt).toBeDefined()
+
+    const services = (await eventline!.get<{ items: ServiceSummary[] }>(`/api/v1/services?mesh=${MESH}`)).body.items
+    expect(services).toEqual([
+      { name: 'com.shop.CartService', mesh: MESH, group: 'blue', providers: 1, consumers: 1, applications: ['demo-provider', 'web'] },
+      { name: 'org.apache.dubbo.demo.DemoService', mesh: MESH, version: '1.0.0', providers: 2, consumers: 0, applications: ['demo-provider'] },
+    ])
+    const demo = (await eventline!.get<ServiceDetail>(`/api/v1/services/org.apache.dubbo.demo.DemoService?mesh=${MESH}`)).body
+    expect(demo.providerInstances.map((instance) => instance.name)).toEqual(['10.0.0.7:20880', '10.0.0.8:20880'])
+    const application = (await eventline!.get<ApplicationDetail>(`/api/v1/applications/demo-provider?mesh=${MESH}`)).body
+    expect(application.instances.map((instance) => instance.name)).toEqual(['10.0.0.7:20880', '10.0.0.8:20880'])
+    expect(application.services).toEqual(['com.shop.CartService', 'org.apache.dubbo.demo.DemoService'])
+    const instance = (await eventline!.get<Instance>(`/api/v1/instances/10.0.2.1:20880?mesh=${MESH}`)).body
+    expect(instance).toMatchObject({ name: '10.0.2.1:20880', ip: '10.0.2.1', port: 20880, application: 'shop-cart', registered: true, sources: ['nacos'] })
+    const applications = (await eventline!.get<{ items: Array<{ name: string }> }>(`/api/v1/applications?mesh=${MESH}`)).body.items.map((item) => item.name)
+    expect(applications).toEqual(['demo-provider', 'shop-cart', 'web'])
+  })
+
+  it('records registration, deregistration, health flips, weight and metadata changes', async () => {
+    await startNacos()
+    await startSynced()
+    const base = { application: 'demo-provider', instance: '10.0.0.9:20880', ip: '10.0.0.9', service: 'org.apache.dubbo.demo.DemoService', source: 'nacos', mesh: MESH, category: 'instance' }
+
+    nacos.register(DEMO, provider('10.0.0.9'))
+    expect(await eventually(async () => one('InstanceRegistered'))).toMatchObject({
+      ...base,
+      type: 'normal',
+      action: 'registered',
+      message: 'Instance registered: demo-provider 10.0.0.9:20880 -> org.apache.dubbo.demo.DemoService',
+    })
+    await eventually(async () => expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.9:20880?mesh=${MESH}`)).body.registered).toBe(true))
+
+    nacos.update(DEMO, '10.0.0.9', 20880, { healthy: false })
+    expect(await eventually(async () => one('InstanceUnhealthy'))).toMatchObject({ ...base, type: 'warning', action: 'updated', message: 'Instance unhealthy: demo-provider 10.0.0.9:20880 -> org.apache.dubbo.demo.DemoService' })
+    nacos.update(DEMO, '10.0.0.9', 20880, { healthy: true })
+    expect(await eventually(async () => one('InstanceHealthy'))).toMatchObject({ ...base, type: 'normal', action: 'updated' })
+
+    nacos.update(DEMO, '10.0.0.9', 20880, { weight: 0.5 })
+    expect(await eventually(async () => one('InstanceUpdated'))).toMatchObject({
+      ...base,
+      type: 'normal',
+      action: 'updated',
+      message: 'Instance updated: demo-provider 10.0.0.9:20880 -> org.apache.dubbo.demo.DemoService: weight 1 -> 0.5',
+    })
+    nacos.update(DEMO, '10.0.0.9', 20880, { metadata: { application: 'demo-provider', version: '1.1' } })
+    await eventually(async () => expect((await events('&reason=InstanceUpdated')).items[0]?.message).toBe('Instance updated: demo-provider 10.0.0.9:20880 -> org.apache.dubbo.demo.DemoService: metadata version 1.0 -> 1.1'))
+    nacos.update(DEMO, '10.0.0.9', 20880, { enabled: false })
+    await eventually(async () => expect((await events('&reason=InstanceUpdated')).items[0]?.message).toMatch(/: enabled true -> false$/))
+
+    nacos.deregister(DEMO, '10.0.0.9', 20880)
+    expect(await eventually(async () => one('InstanceUnregistered'))).toMatchObject({
+      ...base,
+      type: 'warning',
+      action: 'deregistered',
+      message: 'Instance unregistered: demo-provider 10.0.0.9:20880 -> org.apache.dubbo.demo.DemoService',
+    })
+    await eventually(async () => expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.9:20880?mesh=${MESH}`)).body.registered).toBe(false))
+    const timeline = (await eventline!.get<EventPage>(`/api/v1/instances/10.0.0.9:20880/events?mesh=${MESH}`)).body
+    expect(timeline.items.map((item) => item.reason)).toEqual(['InstanceUnregistered', 'InstanceUpdated', 'InstanceUpdated', 'InstanceUpdated', 'InstanceHealthy', 'InstanceUnhealthy', 'InstanceRegistered'])
+    expect(timeline.items.every((item) => !item.message.includes('detected'))).toBe(true)
+  })
+
+  it('invents no health change while Nacos serves every instance as healthy under protection', async () => {
+    await startNacos()
+    await startSynced()
+    nacos.register(DEMO, provider('10.0.0.8'))
+    await eventually(async () => one('InstanceRegistered'))
+    nacos.update(DEMO, '10.0.0.8', 20880, { healthy: false })
+    await eventually(async () => expect((await one('InstanceUnhealthy')).instance).toBe('10.0.0.8:20880'))
+    // The last healthy one fails too: at the (default 0) threshold Nacos answers "all healthy".
+    nacos.update(DEMO, '10.0.0.7', 20880, { healthy: false })
+    const protectedAnswers = nacos.count(INSTANCE_LIST)
+    await eventually(async () => expect(nacos.count(INSTANCE_LIST)).toBeGreaterThan(protectedAnswers + 5))
+    nacos.update(DEMO, '10.0.0.7', 20880, { healthy: true })
+    const recovered = nacos.count(INSTANCE_LIST)
+    await eventually(async () => expect(nacos.count(INSTANCE_LIST)).toBeGreaterThan(recovered + 5))
+    expect((await events('&reason=InstanceHealthy,InstanceUnhealthy')).items.map((item) => `${item.reason} ${item.instance}`)).toEqual(['InstanceUnhealthy 10.0.0.8:20880'])
+    nacos.update(DEMO, '10.0.0.8', 20880, { healthy: true })
+    await eventually(async () => expect((await one('InstanceHealthy')).instance).toBe('10.0.0.8:20880'))
+  })
+
+  it('finds new services and deleted ones by listing the services again', async () => {
+    await startNacos()
+    await startSynced()
+    nacos.register(CART, { ip: '10.0.0.20', port: 20880, metadata: { application: 'cart' } })
+    await eventually(async () => expect((await one('InstanceRegistered')).service).toBe('com.shop.CartService'))
+    nacos.deleteService(CART)
+    await eventually(async () => expect((await one('InstanceUnregistered')).instance).toBe('10.0.0.20:20880'))
+    await eventually(async () => expect((await eventline!.get<ServiceSummary>(`/api/v1/services/com.shop.CartService?mesh=${MESH}`)).body.providers).toBe(0))
+  })
+
+  it('pages through more than 100 services', async () => {
+    await startNacos()
+    for (let i = 0; i < 250; i++) nacos.register(`providers:com.shop.Service${String(i).padStart(3, '0')}::`, { ip: `10.1.${Math.floor(i / 200)}.${i % 200}`, port: 20880, metadata: { application: `app-${i % 5}` } })
+    await start()
+    expect((await eventually(async () => one('RegistrySynced'))).message).toContain('5 applications, 250 instances, 250 services')
+    const pages = nacos.requests.filter((request) => request.path === SERVICE_LIST)
+    expect(pages.slice(0, 3).map((request) => request.query)).toEqual([1, 2, 3].map((pageNo) => ({ pageNo: String(pageNo), pageSize: '100', namespaceId: 'public', groupName: 'DEFAULT_GROUP' })))
+    await eventually(async () => expect((await eventline!.get<{ total: number }>(`/api/v1/services?mesh=${MESH}`)).body.total).toBe(250))
+    nacos.register('providers:com.shop.Service249::', { ip: '10.9.9.9', port: 1, metadata: { application: 'late' } })
+    await eventually(async () => expect((await one('InstanceRegistered')).application).toBe('late'))
+  })
+
+  it.each([
+    ['HTTP 503', { kind: 'status', status: 503, body: 'server is DOWN now, please try again later!' } as const, /HTTP 503: server is DOWN now/],
+    ['a timeout', { kind: 'hang' } as const, /did not answer .* within 300 ms/],
+    ['invalid JSON', { kind: 'bad-json' } as const, /invalid JSON/],
+  ])('reads %s as an error, never as deregistration, and recovers', async (_name, failure, reason) => {
+    await startNacos()
+    await startSynced('', { ...TUNING, requestTimeoutMs: 300 })
+    nacos.fail(failure)
+    const failed = await eventually(async () => {
+      const found = await mesh()
+      expect(found?.status).toBe('error')
+      return found!
+    })
+    expect(failed.error).toMatch(reason)
+    // Changes while it keeps failing: retries back off, and nothing is read as gone.
+    nacos.register(DEMO, provider('10.0.0.10'))
+    nacos.deregister(DEMO, '10.0.0.7', 20880)
+    const failedRequests = nacos.requests.length
+    await eventually(async () => expect(nacos.requests.length).toBeGreaterThan(failedRequests + 3))
+    expect((await events()).total).toBe(1)
+    expect((await mesh())?.status).toBe('error')
+    expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.7:20880?mesh=${MESH}`)).body.registered).toBe(true)
+
+    nacos.heal()
+    await eventually(async () => expect((await mesh())?.status).toBe('connected'))
+    // What changed meanwhile is recorded once Nacos answers, with the note saying when it was found.
+    const registered = await eventually(async () => one('InstanceRegistered'))
+    const unregistered = await eventually(async () => one('InstanceUnregistered'))
+    expect(registered.message).toBe(`Instance registered: demo-provider 10.0.0.10:20880 -> org.apache.dubbo.demo.DemoService${missedChangeNote('reconnect')}`)
+    expect(unregistered.instance).toBe('10.0.0.7:20880')
+    expect((await mesh())?.error).toBeUndefined()
+  })
+
+  it('does not read a failing instance list of one service as its instances leaving', async () => {
+    await startNacos()
+    await startSynced()
+    nacos.fail({ kind: 'status', status: 500 }, INSTANCE_LIST)
+    await eventually(async () => expect((await mesh())?.error).toMatch(/instance\/list with HTTP 500/))
+    await eventually(async () => expect(nacos.count(INSTANCE_LIST, 500)).toBeGreaterThan(3))
+    expect((await events()).total).toBe(1)
+    nacos.heal()
+    await eventually(async () => expect((await mesh())?.status).toBe('connected'))
+    expect((await events()).total).toBe(1)
+  })
+
+  it('logs in, renews the token before it runs out, and logs in again when it expires early', async () => {
+    await startNacos({ auth: { username: 'eventline', password: 's3cret' }, tokenTtlSeconds: 1 })
+    await startSynced('&username=eventline&password=s3cret')
+    expect((await mesh())?.address).toBe(`nacos://${nacos.address}?name=${MESH}&username=eventline&password=***`)
+    // Renewed ahead of the 1 s lifetime: no call is refused for an expired token.
+    await eventually(async () => expect(nacos.logins).toBeGreaterThanOrEqual(3), 5_000)
+    expect(nacos.requests.filter((request) => request.status === 403)).toEqual([])
+
+    nacos.expireTokens()
+    nacos.register(DEMO, provider('10.0.0.11'))
+    await eventually(async () => expect((await one('InstanceRegistered')).instance).toBe('10.0.0.11:20880'))
+    expect(nacos.requests.some((request) => request.status === 403)).toBe(true)
+    expect((await events('&reason=InstanceUnregistered')).total).toBe(0)
+    expect((await mesh())?.status).toBe('connected')
+  })
+
+  it('shows wrong credentials as an auth error', async () => {
+    await startNacos({ auth: { username: 'eventline', password: 's3cret' } })
+    nacos.register(DEMO, provider('10.0.0.7'))
+    await start('&username=eventline&password=wrong')
+    const failed = await eventually(async () => {
+      const found = await mesh()
+      expect(found?.status).toBe('error')
+      return found!
+    })
+    expect(failed.error).toBe(`Nacos login failed for user "eventline" at ${nacos.address} (HTTP 403): user not found!`)
+    expect((await events()).total).toBe(0)
+  })
+
+  it('tells that a Nacos with auth needs credentials when none are given', async () => {
+    await startNacos({ auth: { username: 'eventline', password: 's3cret' } })
+    await start()
+    await eventually(async () => expect((await mesh())?.error).toMatch(/denied .*set username and password.*user not found!/))
+  })
+
+  it('after a restart records what changed while it was down, and nothing else', async () => {
+    await startNacos()
+    nacos.register(DEMO, provider('10.0.0.7'))
+    nacos.register(DEMO, provider('10.0.0.8'))
+    nacos.register(DEMO, provider('10.0.0.12'))
+    nacos.register(CART, { ip: '10.0.0.30', port: 20880, metadata: { application: 'cart' } })
+    await start()
+    await eventually(async () => one('RegistrySynced'))
+    await stop()
+
+    nacos.deregister(DEMO, '10.0.0.8', 20880)
+    nacos.register(DEMO, provider('10.0.0.9'))
+    nacos.update(DEMO, '10.0.0.7', 20880, { weight: 2 })
+    nacos.deleteService(CART)
+    const restartedAt = Date.now()
+    await start()
+    await eventually(async () => expect((await events()).total).toBe(5))
+    // Let a few more rounds run: an unchanged registry adds nothing.
+    const seen = nacos.count(SERVICE_LIST)
+    await eventually(async () => expect(nacos.count(SERVICE_LIST)).toBeGreaterThan(seen + 2))
+    const { items } = await events()
+    expect(items.map((item) => `${item.reason} ${item.instance ?? ''}`.trim()).sort()).toEqual([
+      'InstanceRegistered 10.0.0.9:20880',
+      'InstanceUnregistered 10.0.0.30:20880',
+      'InstanceUnregistered 10.0.0.8:20880',
+      'InstanceUpdated 10.0.0.7:20880',
+      'RegistrySynced',
+    ])
+    for (const item of items.filter((event) => event.reason !== 'RegistrySynced')) {
+      expect(item.message.endsWith(missedChangeNote('restart'))).toBe(true)
+      expect(Date.parse(item.time)).toBeGreaterThanOrEqual(restartedAt - 1000)
+    }
+    expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.8:20880?mesh=${MESH}`)).body.registered).toBe(false)
+    expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.30:20880?mesh=${MESH}`)).body.registered).toBe(false)
+    expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.9:20880?mesh=${MESH}`)).body.registered).toBe(true)
+
+    // A restart with nothing changed records nothing.
+    await stop()
+    await start()
+    await eventually(async () => expect((await mesh())?.status).toBe('connected'))
+    const later = nacos.count(SERVICE_LIST)
+    await eventually(async () => expect(nacos.count(SERVICE_LIST)).toBeGreaterThan(later + 2))
+    expect((await events()).total).toBe(5)
+  })
+
+  it('skips and counts a malformed host and keeps the rest', async () => {
+    await startNacos()
+    await startSynced()
+    nacos.injectHost(DEMO, { ip: '10.0.0.50', metadata: {} })
+    nacos.injectHost(DEMO, { ip: '10.0.0.7', port: 20880, clusterName: 'DEFAULT', metadata: 'not an object' })
+    nacos.register(DEMO, provider('10.0.0.51'))
+    await eventually(async () => expect((await one('InstanceRegistered')).instance).toBe('10.0.0.51:20880'))
+    const metrics = await (await fetch(`${eventline!.url}/metrics`)).text()
+    expect(metrics).toMatch(/eventline_events_rejected_total\{source="nacos",reason="host without a valid port"\} [1-9]/)
+    expect(metrics).toMatch(/eventline_events_rejected_total\{source="nacos",reason="host metadata is not an object"\} [1-9]/)
+    // The known instance whose entry turned unreadable is not taken for deregistered.
+    expect((await events('&reason=InstanceUnregistered')).total).toBe(0)
+  })
+
+  it('fails over to the next server of the URL when one cannot be reached', async () => {
+    await startNacos()
+    nacos.register(DEMO, provider('10.0.0.7'))
+    const unreachable = await startNacosServer()
+    const deadAddress = unreachable.address
+    await unreachable.close()
+    eventline = await startTestServer({
+      db: `${tmp.dir}/eventline.db`,
+      registries: parseRegistries(`nacos://${deadAddress},${nacos.address}?name=${MESH}`),
+      registryTuning: { nacos: TUNING },
+    })
+    await eventually(async () => one('RegistrySynced'))
+    await eventually(async () => expect((await mesh())?.status).toBe('connected'))
+  })
+
+  it('reads the configured namespace and group, and stops polling on stop', async () => {
+    await startNacos()
+    nacos.register('demo-app', { ip: '10.3.0.1', port: 8080 }, { namespace: 'dev', group: 'SHOP' })
+    nacos.register(DEMO, provider('10.0.0.7'))
+    await start('&namespace=dev&group=SHOP')
+    expect((await eventually(async () => one('RegistrySynced'))).message).toContain('1 applications, 1 instances, 0 services')
+    expect(nacos.requests.find((request) => request.path === INSTANCE_LIST)?.query).toEqual({ serviceName: 'demo-app', namespaceId: 'dev', groupName: 'SHOP', clusters: '', healthyOnly: 'false' })
+    await stop()
+    const after = nacos.requests.length
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(nacos.requests.length).toBe(after)
+  })
+})

@@ -1,0 +1,439 @@
+/**
+ * The Nacos source: one namespace and group of a Nacos registry (mesh = the registry's name).
+ * Nacos keeps no history and its v1 open API has no watch, so the source polls: `service/list`
+ * (paged) every `serviceListIntervalMs` to find services that came or went, and
+ * `instance/list` of every service as often as the server's `cacheMillis` asks, a few at a time.
+ * Each answer is diffed against the state remembered per instance (checkpoints under
+ * `STATE_PREFIX`, written with the events they explain), so a restart picks up where it left off.
+ *
+ * URL parameters: `namespace` (default `public`), `group` (default `DEFAULT_GROUP`), `username` and
+ * `password` (log in, renew the token), and `contextPath` (default `/nacos`) for a server deployed
+ * under another path. Several `host:port` are tried in turn, the next after a failure.
+ *
+ * Only a successful answer can remove an instance: a timeout, a 5xx, an unreadable body or an
+ * auth failure leaves the remembered state alone, puts the mesh in `error` and backs off.
+ *
+ * Known limitations:
+ * - Polling sees states, not transitions: an instance that left and came back between two polls
+ *   is not seen to have left.
+ * - Real Nacos servers leave disabled instances out of `instance/list` (they are for consumers),
+ *   so disabling an instance there reads as `InstanceUnregistered` rather than `InstanceUpdated`.
+ * - Only the configured group is read (`service/list` is per group).
+ * - While a service is at its protection threshold (by default: no instance healthy) Nacos reports
+ *   every instance healthy. The last health seen is kept meanwhile (no invented `InstanceHealthy`),
+ *   so a failure that tips the service over the threshold is only reported if the instance is
+ *   still unhealthy once the service's answers leave protection.
+ */
+import type { Publication } from '../../bus.ts'
+import type { RegistryConfig } from '../../config.ts'
+import type { CatalogChange } from '../../store/types.ts'
+import { missedChangeNote, registrySyncedEvent, STATE_PREFIX, SYNCED_KEY } from '../registry/registryState.ts'
+import type { Source, SourceContext } from '../source.ts'
+import { NacosClient, NacosError } from './nacosClient.ts'
+import { address, diffEvents, goneCatalog, holdHealth, instanceCatalog, parseInstance, readInstanceList, readServicePage, serializeInstance, syncCounts } from './normalize.ts'
+import type { NacosInstance } from './normalize.ts'
+
+/** Timings and limits of the Nacos source (`RegistryTuning.nacos`); defaults suit production. */
+export interface NacosTuning {
+  /** Per request, body included. Default 5 s. */
+  requestTimeoutMs?: number
+  /** Poll interval of a service whose answer carries no `cacheMillis`. Default 10 s. */
+  defaultPollMs?: number
+  /** Floor of the poll interval, whatever `cacheMillis` says. Default 1 s. */
+  minPollMs?: number
+  /** How often the service list is read again, to find new and deleted services. Default 30 s. */
+  serviceListIntervalMs?: number
+  /** `pageSize` of `service/list`. Default 100. */
+  pageSize?: number
+  /** `instance/list` requests in flight at once. Default 8. */
+  concurrency?: number
+  /** Retry delay after a failed round: doubles from `initialMs` up to `maxMs`. Default 1 s to 30 s. */
+  backoff?: { initialMs?: number; maxMs?: number }
+}
+
+type Note = 'restart' | 'reconnect'
+
+interface ServiceSchedule {
+  dueAt: number
+  /** Set when what the next successful poll finds happened while nobody looked. */
+  note?: Note
+}
+
+/** Services listed per round at most: a safety stop should `count` never be reached. */
+const MAX_PAGES = 10_000
+const LIST_ATTEMPTS = 3
+
+export class NacosSource implements Source {
+  readonly kind = 'nacos' as const
+  readonly mesh: string
+  readonly address: string
+  private readonly namespace: string
+  private readonly group: string
+  private readonly client: NacosClient
+  private readonly abort = new AbortController()
+  private readonly tuning: Required<Omit<NacosTuning, 'backoff'>> & { backoff: { initialMs: number; maxMs: number } }
+  private context: SourceContext | undefined
+  /** Remembered state of every instance, as stored: key -> serialised instance. */
+  private readonly state = new Map<string, string>()
+  /** The same state read back, for catalog work without parsing it again. */
+  private readonly parsed = new Map<string, NacosInstance>()
+  /** Keys of `state` per Nacos service. */
+  private readonly keysOf = new Map<string, Set<string>>()
+  private readonly schedule = new Map<string, ServiceSchedule>()
+  private synced = false
+  /** Whether this run has published the whole catalog once (after its first full round). */
+  private catalogPublished = false
+  /** Note for services found gone by the next successful service list. */
+  private listNote: Note | undefined
+  private stopped = false
+  private loop: Promise<void> | undefined
+  private wake: () => void = () => {}
+
+  constructor(registry: RegistryConfig, tuning: NacosTuning = {}) {
+    this.mesh = registry.name
+    this.address = registry.address
+    this.namespace = registry.params.namespace || 'public'
+    this.group = registry.params.group || 'DEFAULT_GROUP'
+    this.tuning = {
+      requestTimeoutMs: tuning.requestTimeoutMs ?? 5_000,
+      defaultPollMs: tuning.defaultPollMs ?? 10_000,
+      minPollMs: tuning.minPollMs ?? 1_000,
+      serviceListIntervalMs: tuning.serviceListIntervalMs ?? 30_000,
+      pageSize: tuning.pageSize ?? 100,
+      concurrency: tuning.concurrency ?? 8,
+      backoff: { initialMs: tuning.backoff?.initialMs ?? 1_000, maxMs: tuning.backoff?.maxMs ?? 30_000 },
+    }
+    this.client = new NacosClient({
+      hosts: registry.hosts,
+      ...(registry.params.username ? { username: registry.params.username } : {}),
+      ...(registry.params.password !== undefined ? { password: registry.params.password } : {}),
+      ...(registry.params.contextPath ? { contextPath: registry.params.contextPath } : {}),
+      requestTimeoutMs: this.tuning.requestTimeoutMs,
+      signal: this.abort.signal,
+    })
+  }
+
+  async start(context: SourceContext): Promise<void> {
+    this.context = context
+    const [stored, synced] = await Promise.all([context.readCheckpoints(STATE_PREFIX), context.readCheckpoint(SYNCED_KEY)])
+    this.synced = synced !== undefined
+    for (const [key, value] of stored) this.remember(key, value)
+    // Whatever the first look finds changed happened while Eventline was not running.
+    if (this.synced) {
+      this.listNote = 'restart'
+      for (const service of this.keysOf.keys()) this.schedule.set(service, { dueAt: 0, note: 'restart' })
+    }
+    // In the background: start() returns at once so the console serves while Nacos is slow.
+    this.loop = this.run().catch((error: unknown) => context.log.error('the Nacos poll loop failed', { error }))
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.abort.abort()
+    this.wake()
+    await this.loop
+  }
+
+  // --- the loop ----------------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    const context = this.context!
+    let failures = 0
+    let nextList = 0
+    while (!this.stopped) {
+      const full = Date.now() >= nextList
+      const error = full ? await this.fullRound() : await this.pollRound()
+      if (this.stopped) break
+      let delay: number
+      if (error) {
+        failures++
+        // After a failure the next round lists everything again: the services may have moved on.
+        nextList = 0
+        delay = Math.min(this.tuning.backoff.initialMs * 2 ** (failures - 1), this.tuning.backoff.maxMs)
+        context.setStatus('error', error)
+        context.log.warn('Nacos round failed; retrying', { error, retryInMs: delay, failures })
+      } else {
+        if (failures > 0) context.log.info('Nacos answers again', { failures })
+        if (failures > 0 || full) context.setStatus('connected')
+        failures = 0
+        if (full) nextList = Date.now() + this.tuning.serviceListIntervalMs
+        let due = nextList
+        for (const entry of this.schedule.values()) due = Math.min(due, entry.dueAt)
+        delay = Math.max(0, due - Date.now())
+      }
+      await this.sleep(delay)
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.wake = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+
+  /**
+   * Lists the services, removes those that are gone, polls every listed one. The first sync of a
+   * mesh publishes it all at once as one `RegistrySynced`. Resolves with the first failure's
+   * reason, or undefined when everything answered.
+   */
+  private async fullRound(): Promise<string | undefined> {
+    let services: string[]
+    try {
+      services = await this.listServices()
+    } catch (error) {
+      // Whatever the next successful look finds happened while Nacos could not be read.
+      this.listNote ??= 'reconnect'
+      for (const entry of this.schedule.values()) entry.note ??= 'reconnect'
+      return this.failure(error)
+    }
+    if (!this.synced) return this.firstSync(services)
+
+    const listed = new Set(services)
+    const gone = [...new Set([...this.keysOf.keys(), ...this.schedule.keys()])].filter((service) => !listed.has(service))
+    const note = this.listNote
+    this.listNote = undefined
+    const removals = await Promise.all(gone.map((service) => this.apply(service, new Map(), note)))
+    for (const service of gone) this.schedule.delete(service)
+    for (const service of services) if (!this.schedule.has(service)) this.schedule.set(service, { dueAt: 0, ...(note ? { note } : {}) })
+
+    const errors = [...removals, ...(await this.pollAll(services))].filter((error): error is string => error !== undefined)
+    if (errors.length > 0) return errors[0]
+    const catalog: CatalogChange[] = []
+    if (!this.catalogPublished) catalog.push(...this.wholeCatalog())
+    catalog.push(...this.listedCatalog())
+    try {
+      await this.publish({ catalog })
+      this.catalogPublished = true
+    } catch (error) {
+      return this.failure(error)
+    }
+    return undefined
+  }
+
+  /** Polls the services that are due. */
+  private async pollRound(): Promise<string | undefined> {
+    const now = Date.now()
+    const due = [...this.schedule].filter(([, entry]) => entry.dueAt <= now).map(([service]) => service)
+    const errors = (await this.pollAll(due)).filter((error): error is string => error !== undefined)
+    return errors[0]
+  }
+
+  private async pollAll(services: string[]): Promise<Array<string | undefined>> {
+    return pooled(services, this.tuning.concurrency, async (service) => {
+      try {
+        const { instances, pollMs } = await this.fetchInstances(service)
+        const entry = this.schedule.get(service)
+        const note = entry?.note
+        if (entry) {
+          entry.dueAt = Date.now() + pollMs
+          delete entry.note
+        }
+        return await this.apply(service, instances, note)
+      } catch (error) {
+        const entry = this.schedule.get(service)
+        // What the next successful poll of this service finds happened while it could not be read.
+        if (entry) {
+          entry.note ??= 'reconnect'
+          entry.dueAt = 0
+        }
+        this.listNote ??= 'reconnect'
+        return this.failure(error)
+      }
+    })
+  }
+
+  /**
+   * The first sync of a mesh never seen before: every instance list must answer, then the whole
+   * registry is stored at once with one summary event instead of an event per instance.
+   */
+  private async firstSync(services: string[]): Promise<string | undefined> {
+    const found = new Map<string, Map<string, string>>()
+    const results = await pooled(services, this.tuning.concurrency, async (service) => {
+      try {
+        const { instances, pollMs } = await this.fetchInstances(service)
+        found.set(service, instances)
+        this.schedule.set(service, { dueAt: Date.now() + pollMs })
+        return undefined
+      } catch (error) {
+        return this.failure(error)
+      }
+    })
+    const error = results.find((result) => result !== undefined)
+    if (error) {
+      this.schedule.clear()
+      return error
+    }
+    const time = Date.now()
+    const instances: NacosInstance[] = []
+    const checkpoints = [{ key: SYNCED_KEY, value: new Date(time).toISOString() }]
+    for (const states of found.values()) {
+      for (const [key, value] of states) {
+        checkpoints.push({ key: STATE_PREFIX + key, value })
+        const instance = parseInstance(value)
+        if (instance) instances.push(instance)
+      }
+    }
+    const catalog = instances.flatMap((instance) => instanceCatalog(this.mesh, instance))
+    catalog.push(
+      { op: 'instances-listed', mesh: this.mesh, source: 'nacos', names: [...new Set(instances.map(address))] },
+      { op: 'mesh-synced', name: this.mesh, at: time },
+    )
+    const event = registrySyncedEvent({ source: 'nacos', mesh: this.mesh, time, ...syncCounts(instances) })
+    try {
+      await this.publish({ events: [event], catalog, checkpoints })
+    } catch (error) {
+      this.schedule.clear()
+      return this.failure(error)
+    }
+    for (const states of found.values()) for (const [key, value] of states) this.remember(key, value)
+    this.synced = true
+    this.catalogPublished = true
+    this.context!.log.info('first sync of the Nacos registry', { nacosServices: services.length, ...syncCounts(instances) })
+    return undefined
+  }
+
+  // --- reading Nacos -----------------------------------------------------------------------
+
+  /**
+   * Every service name of the namespace and group, page by page. Paging is not a snapshot: when
+   * the count moves while paging, or the pages do not add up to it, the list is read again, since
+   * a service missing from a torn listing would be taken for deleted.
+   */
+  private async listServices(): Promise<string[]> {
+    for (let attempt = 1; ; attempt++) {
+      const names = new Set<string>()
+      let count: number | undefined
+      let consistent = true
+      for (let pageNo = 1; pageNo <= MAX_PAGES; pageNo++) {
+        const params = { pageNo, pageSize: this.tuning.pageSize, namespaceId: this.namespace, groupName: this.group }
+        const page = readServicePage(await this.client.getJson('/v1/ns/service/list', params))
+        if (!page.ok) throw new NacosError('bad-answer', `Nacos answered /v1/ns/service/list with ${page.reason}`)
+        if (count === undefined) count = page.count
+        else if (count !== page.count) consistent = false
+        for (const name of page.names) names.add(name)
+        if (page.names.length < this.tuning.pageSize || names.size >= count) break
+      }
+      if (consistent && names.size === count) return [...names].sort()
+      if (attempt >= LIST_ATTEMPTS) {
+        throw new NacosError('bad-answer', `the service list of Nacos kept changing while it was paged (${names.size} names read, count ${count}); not trusting it`)
+      }
+    }
+  }
+
+  /** One service's instances as checkpoint values, and when to poll it next. */
+  private async fetchInstances(service: string): Promise<{ instances: Map<string, string>; pollMs: number }> {
+    const params = { serviceName: service, namespaceId: this.namespace, groupName: this.group, clusters: '', healthyOnly: 'false' }
+    const result = readInstanceList(service, await this.client.getJson('/v1/ns/instance/list', params))
+    if (!result.ok) throw new NacosError('bad-answer', `Nacos answered /v1/ns/instance/list for ${service} with ${result.reason}`)
+    const read = result.protectionReached ? holdHealth(result.instances, (key) => this.parsed.get(key)) : result.instances
+    const instances = new Map<string, string>()
+    for (const [key, instance] of read) instances.set(key, serializeInstance(instance))
+    for (const bad of result.malformed) {
+      this.context!.reportMalformed(bad.reason, { service, host: JSON.stringify(bad.host)?.slice(0, 500) })
+      // A known instance that turned unreadable is not a deregistration: keep what we knew.
+      const known = bad.key === undefined ? undefined : this.state.get(bad.key)
+      if (bad.key !== undefined && known !== undefined) instances.set(bad.key, known)
+    }
+    const pollMs = Math.max(this.tuning.minPollMs, result.cacheMillis ?? this.tuning.defaultPollMs)
+    return { instances, pollMs }
+  }
+
+  // --- state, events, publishing -----------------------------------------------------------
+
+  /**
+   * Makes one service's remembered state `after`: publishes the events of the difference with the
+   * checkpoints and catalog changes it implies. Memory moves first (so concurrent polls of other
+   * services see it) and moves back if the write fails, so the next poll finds the change again.
+   */
+  private async apply(service: string, after: Map<string, string>, note: Note | undefined): Promise<string | undefined> {
+    const before = new Map<string, string>()
+    for (const key of this.keysOf.get(service) ?? []) before.set(key, this.state.get(key)!)
+    const time = Date.now()
+    const { diff, events, checkpoints } = diffEvents(before, after, { mesh: this.mesh, time, ...(note ? { note: missedChangeNote(note) } : {}) })
+    if (checkpoints.length === 0) return undefined
+    for (const { key } of diff.removed) this.forget(key)
+    for (const { key, value } of [...diff.added, ...diff.changed]) this.remember(key, value)
+    const present = [...diff.added, ...diff.changed].map(({ value }) => parseInstance(value)).filter((instance) => instance !== undefined)
+    const removed = diff.removed.map(({ before: value }) => parseInstance(value)).filter((instance) => instance !== undefined)
+    const catalog = [...present.flatMap((instance) => instanceCatalog(this.mesh, instance))]
+    if (removed.length > 0) catalog.push(...goneCatalog(this.mesh, removed, this.instances()))
+    try {
+      await this.publish({ events, catalog, checkpoints })
+      return undefined
+    } catch (error) {
+      for (const { key } of [...diff.added, ...diff.changed]) this.forget(key)
+      for (const [key, value] of before) this.remember(key, value)
+      return this.failure(error)
+    }
+  }
+
+  private remember(key: string, value: string): void {
+    this.state.set(key, value)
+    const instance = parseInstance(value)
+    if (instance) this.parsed.set(key, instance)
+    else this.parsed.delete(key)
+    // The service is in the value; a value we cannot read keeps the key's own prefix.
+    const service = instance?.service ?? key.slice(0, key.indexOf('#'))
+    let keys = this.keysOf.get(service)
+    if (!keys) this.keysOf.set(service, (keys = new Set()))
+    keys.add(key)
+  }
+
+  private forget(key: string): void {
+    const value = this.state.get(key)
+    if (value === undefined) return
+    const service = this.parsed.get(key)?.service ?? key.slice(0, key.indexOf('#'))
+    this.state.delete(key)
+    this.parsed.delete(key)
+    const keys = this.keysOf.get(service)
+    keys?.delete(key)
+    if (keys?.size === 0) this.keysOf.delete(service)
+  }
+
+  private instances(): Iterable<NacosInstance> {
+    return this.parsed.values()
+  }
+
+  /** Everything known, for the catalog of a run's first full round (the store may predate it). */
+  private wholeCatalog(): CatalogChange[] {
+    return [...this.instances()].flatMap((instance) => instanceCatalog(this.mesh, instance))
+  }
+
+  /** After a complete round: what is not listed any more left, and the mesh is synced. */
+  private listedCatalog(): CatalogChange[] {
+    const names = new Set([...this.instances()].map(address))
+    return [
+      { op: 'instances-listed', mesh: this.mesh, source: 'nacos', names: [...names] },
+      { op: 'mesh-synced', name: this.mesh, at: Date.now() },
+    ]
+  }
+
+  private publish(publication: Publication): Promise<void> {
+    return this.context!.publish(publication)
+  }
+
+  /** The reason a failure is shown with in `/meshes`. */
+  private failure(error: unknown): string {
+    if (error instanceof NacosError) return error.message
+    this.context!.log.error('Nacos source failure', { error })
+    return error instanceof Error ? `storing Nacos data failed: ${error.message}` : String(error)
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` at once; resolves with every result, in order. */
+async function pooled<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await work(items[index]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}
