@@ -66,7 +66,7 @@ async function seededDatabase(count: number): Promise<{ path: string; seededMs: 
   const end = Date.now() - 60_000
   let written = 0
   for (const events of inChunks(generateEvents(world, { count, seed: EVENT_SEED, end, spanMs: 7 * DAY_MS }), 5000)) {
-    await store.writeBatch({ events, catalog: [], checkpoints: [] })
+    await store.writeBatch({ events, catalog: [], checkpoints: [], outbox: [] })
     written += events.length
     if (written % 100_000 === 0) process.stdout.write(`  seeded ${written.toLocaleString('en')} events\n`)
   }

@@ -1,7 +1,9 @@
+import type { EventItem } from '@eventline/shared'
 import { describe, expect, it } from 'vitest'
 import { EventBus } from '../bus.ts'
 import { silentLogger } from '../log.ts'
 import { createMetrics } from '../metrics.ts'
+import type { AlertNotice } from '../sinks/types.ts'
 import { SqliteStore } from '../store/sqlite/sqliteStore.ts'
 import type { IngestEvent, StoredEvent, WriteBatch } from '../store/types.ts'
 import { BatchWriter } from './batchWriter.ts'
@@ -72,5 +74,37 @@ describe('BatchWriter', () => {
     await expect(bus.publish({ events: [{ ...event(1), type: 'fatal' as 'normal' }] })).rejects.toThrow()
     await bus.publish({ events: [event(2)] })
     expect((await store.timeline({}, 10)).items.map((item) => item.id)).toEqual(['e2'])
+  })
+
+  it('adds an outbox entry per routed sink and event to the same batch, then nudges those sinks', async () => {
+    const store = new SqliteStore(':memory:')
+    const bus = new EventBus()
+    const written: WriteBatch[] = []
+    const write = store.writeBatch.bind(store)
+    store.writeBatch = (batch: WriteBatch) => {
+      written.push(batch)
+      return write(batch)
+    }
+    const routeEvent = (e: IngestEvent) => (e.id === 'e1' ? ['nats', 'hook'] : e.id === 'e2' ? ['hook'] : [])
+    new BatchWriter(store, bus, silentLogger, createMetrics(), { flushIntervalMs: 20, routeEvent })
+    const nudges: string[][] = []
+    bus.onOutbox((sinks) => nudges.push([...sinks].sort()))
+    const item: EventItem = { id: 'e0', time: '2026-11-20T08:00:00.000Z', firstTime: '2026-11-20T08:00:00.000Z', count: 1, type: 'warning', reason: 'R', message: 'm', source: 'api', component: 'test', mesh: 'm', object: { kind: 'Event', name: 'e0' } }
+    const alert: AlertNotice = { rule: 'r', sink: 'chat', kind: 'first', group: 'g', count: 1, windowStart: 0, windowEnd: 1, event: item, title: 't', text: 'x' }
+    // An alert notice rides along with the events published in the same flush interval.
+    await Promise.all([bus.publish({ events: [event(1), event(2), event(3)] }), bus.publish({ outbox: [{ sink: 'chat', alert }] })])
+    expect(written).toHaveLength(1)
+    expect(written[0]!.outbox.map((entry) => ('eventId' in entry ? `${entry.sink}:${entry.eventId}` : `${entry.sink}:alert`))).toEqual(['nats:e1', 'hook:e1', 'hook:e2', 'chat:alert'])
+    expect(nudges).toEqual([['chat', 'hook', 'nats']])
+    expect((await store.pendingOutbox('hook', 10)).map((entry) => ('eventId' in entry ? entry.eventId : 'alert'))).toEqual(['e1', 'e2'])
+  })
+
+  it('stores an event whose routing throws, forwarded nowhere', async () => {
+    const store = new SqliteStore(':memory:')
+    const bus = new EventBus()
+    new BatchWriter(store, bus, silentLogger, createMetrics(), { flushIntervalMs: 1, routeEvent: () => { throw new Error('bad rule') } })
+    await bus.publish({ events: [event(1)] })
+    expect((await store.timeline({}, 10)).total).toBe(1)
+    expect(await store.outboxCounts()).toEqual(new Map())
   })
 })

@@ -7,11 +7,16 @@ import type { Publication } from '../bus.ts'
 import type { EventBus } from '../bus.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
-import type { EventStore, WriteBatch } from '../store/types.ts'
+import type { EventStore, IngestEvent, WriteBatch } from '../store/types.ts'
 
 export interface BatchWriterOptions {
   flushIntervalMs?: number
   maxBatchEvents?: number
+  /**
+   * The sinks each event is forwarded to (the routes). Runs on this thread before the batch goes
+   * to the writer, and its outbox entries commit with the event. Must be fast and synchronous.
+   */
+  routeEvent?: (event: IngestEvent) => string[]
 }
 
 interface Pending {
@@ -24,6 +29,7 @@ interface Pending {
 export class BatchWriter {
   private readonly flushIntervalMs: number
   private readonly maxBatchEvents: number
+  private readonly routeEvent: ((event: IngestEvent) => string[]) | undefined
   private queue: Pending[] = []
   private queuedEvents = 0
   private timer: NodeJS.Timeout | undefined
@@ -39,6 +45,7 @@ export class BatchWriter {
   ) {
     this.flushIntervalMs = options.flushIntervalMs ?? 100
     this.maxBatchEvents = options.maxBatchEvents ?? 1000
+    this.routeEvent = options.routeEvent
     bus.attachWriter((publication) => this.enqueue(publication))
   }
 
@@ -76,13 +83,17 @@ export class BatchWriter {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const taken = this.take()
-      const batch: WriteBatch = { events: [], catalog: [], checkpoints: [] }
+      const batch: WriteBatch = { events: [], catalog: [], checkpoints: [], outbox: [] }
       // A watch publishes its resourceVersion with every event: only the last value per key matters.
       const checkpoints = new Map<string, string | null>()
       for (const { publication } of taken) {
-        if (publication.events) batch.events.push(...publication.events)
+        if (publication.events) {
+          batch.events.push(...publication.events)
+          this.route(publication.events, batch)
+        }
         if (publication.catalog) batch.catalog.push(...publication.catalog)
         for (const { key, value } of publication.checkpoints ?? []) checkpoints.set(key, value)
+        if (publication.outbox) batch.outbox.push(...publication.outbox)
       }
       batch.checkpoints = [...checkpoints].map(([key, value]) => ({ key, value }))
       const stopTimer = this.metrics.batchWriteSeconds.startTimer()
@@ -92,6 +103,7 @@ export class BatchWriter {
         for (const { item } of stored) this.metrics.eventsIngested.inc({ source: item.source })
         for (const pending of taken) pending.resolve()
         this.bus.emitStored(stored)
+        if (batch.outbox.length > 0) this.bus.emitOutbox(new Set(batch.outbox.map(({ sink }) => sink)))
       } catch (error) {
         stopTimer()
         this.log.error('batch write failed', { events: batch.events.length, error })
@@ -99,6 +111,22 @@ export class BatchWriter {
       }
       // SQLite writes synchronously: let waiting HTTP requests run between two transactions.
       if (this.queue.length > 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+
+  /** Adds one outbox entry per (routed sink, event) to the batch. */
+  private route(events: readonly IngestEvent[], batch: WriteBatch): void {
+    if (!this.routeEvent) return
+    for (const event of events) {
+      let sinks: string[]
+      try {
+        sinks = this.routeEvent(event)
+      } catch (error) {
+        // A routing bug must not cost the event itself: store it, forward it nowhere, say so loudly.
+        this.log.error('routing an event failed; it is stored but not forwarded', { id: event.id, error })
+        continue
+      }
+      for (const sink of sinks) batch.outbox.push({ sink, eventId: event.id })
     }
   }
 

@@ -26,9 +26,9 @@ describe('Retention', () => {
     const store = new SqliteStore(':memory:')
     const old = Array.from({ length: 1234 }, (_, i) => event(`old-${i}`, 25 + i / 100))
     const fresh = Array.from({ length: 10 }, (_, i) => event(`fresh-${i}`, i))
-    await store.writeBatch({ events: [...old, ...fresh], catalog: [], checkpoints: [] })
+    await store.writeBatch({ events: [...old, ...fresh], catalog: [], checkpoints: [], outbox: [] })
     // An old event that occurred again recently is kept: retention looks at the last occurrence.
-    await store.writeBatch({ events: [{ ...event('old-0', 1), count: 2 }], catalog: [], checkpoints: [] })
+    await store.writeBatch({ events: [{ ...event('old-0', 1), count: 2 }], catalog: [], checkpoints: [], outbox: [] })
 
     const batches: number[] = []
     const purgeBefore = store.purgeBefore.bind(store)
@@ -54,7 +54,7 @@ describe('Retention', () => {
 
 it('shrinks purge batches that take longer than the budget', async () => {
   const store = new SqliteStore(':memory:')
-  await store.writeBatch({ events: Array.from({ length: 300 }, (_, i) => event(`old-${i}`, 48)), catalog: [], checkpoints: [] })
+  await store.writeBatch({ events: Array.from({ length: 300 }, (_, i) => event(`old-${i}`, 48)), catalog: [], checkpoints: [], outbox: [] })
   const batches: number[] = []
   const purgeBefore = store.purgeBefore.bind(store)
   store.purgeBefore = async (cutoff, size) => {

@@ -16,6 +16,7 @@ import type {
   ServiceDetail,
   ServiceSummary,
 } from '@eventline/shared'
+import type { AlertNotice, OutboxEntry } from '../sinks/types.ts'
 import type { View } from './eventViews.ts'
 
 /** A normalised event as sources publish it: times in epoch milliseconds. */
@@ -95,12 +96,25 @@ export interface Checkpoint {
   value: string | null
 }
 
-/** One write: events, catalog changes and source checkpoints, persisted in one transaction. */
+/** One write: events, catalog changes, source checkpoints and outbox entries, persisted in one transaction. */
 export interface WriteBatch {
   events: IngestEvent[]
   catalog: CatalogChange[]
   checkpoints: Checkpoint[]
+  /**
+   * What the sinks must deliver. An event entry of an event this batch writes is kept only when the
+   * write changed the event: a retry or re-list that changes nothing forwards nothing again. An event
+   * already pending for the same sink keeps one entry, moved to the end of the sink's queue.
+   */
+  outbox: OutboxEntry[]
 }
+
+/**
+ * A pending outbox entry as a sink's delivery loop reads it. `seq` orders a sink's entries and
+ * names the entry when it is deleted. An event entry carries the event in its current state,
+ * or `undefined` when retention purged the event before it was delivered.
+ */
+export type PendingEntry = { seq: number; eventId: string; event: EventItem | undefined } | { seq: number; alert: AlertNotice }
 
 /** An event as stored, with the store sequence that grows with every insert and update. */
 export interface StoredEvent {
@@ -184,6 +198,18 @@ export interface EventStore {
   readCheckpoints(prefix: string): Promise<Map<string, string>>
   /** Deletes up to `batchSize` events whose last occurrence is before `cutoff`; resolves with how many. */
   purgeBefore(cutoff: number, batchSize: number): Promise<number>
+
+  /** Up to `limit` pending outbox entries of `sink`, oldest first, with their events joined. */
+  pendingOutbox(sink: string, limit: number): Promise<PendingEntry[]>
+  /**
+   * Deletes entries of `sink` by `seq` (delivered, or dropped). An event updated since it was read
+   * has moved to a new `seq`, so its entry stays and the newer state is delivered too.
+   */
+  deleteOutbox(sink: string, seqs: readonly number[]): Promise<void>
+  /** Pending entries per sink (sinks with none are absent). */
+  outboxCounts(): Promise<Map<string, number>>
+  /** Deletes the entries of `sink` written before `createdBefore` (epoch ms); resolves with how many. */
+  discardOutbox(sink: string, createdBefore: number): Promise<number>
 
   meshes(): Promise<MeshRecord[]>
   applications(filter: ResourceListFilter, now: number): Promise<ResourceListResult<ApplicationSummary>>

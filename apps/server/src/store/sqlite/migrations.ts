@@ -140,4 +140,21 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE UNIQUE INDEX events_by_seq ON events (seq);
   `,
+  // 3: the outbox of at-least-once forwarding, written in the same transaction as the events.
+  // Each sink reads its queue in seq order from the primary key and deletes what it delivered by
+  // key. An event entry names the event (read back at delivery, so it carries the current state)
+  // and is unique per (sink, event): a repeat while pending moves the one entry to a new seq rather
+  // than queueing the same state twice. An alert entry carries its notice as JSON.
+  `
+  CREATE TABLE outbox (
+    sink       TEXT    NOT NULL,
+    seq        INTEGER NOT NULL,
+    event_id   TEXT,
+    alert      TEXT,
+    created_at INTEGER NOT NULL,  -- epoch ms of the first write: how long the entry has waited
+    CHECK ((event_id IS NULL) <> (alert IS NULL)),
+    PRIMARY KEY (sink, seq)
+  ) STRICT, WITHOUT ROWID;
+  CREATE UNIQUE INDEX outbox_by_event ON outbox (sink, event_id) WHERE event_id IS NOT NULL;
+  `,
 ]

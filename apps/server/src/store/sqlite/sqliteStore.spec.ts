@@ -21,7 +21,7 @@ function podEvent(overrides: Partial<IngestEvent> & { id: string }): IngestEvent
   }
 }
 
-const batch = (parts: Partial<WriteBatch>): WriteBatch => ({ events: [], catalog: [], checkpoints: [], ...parts })
+const batch = (parts: Partial<WriteBatch>): WriteBatch => ({ events: [], catalog: [], checkpoints: [], outbox: [], ...parts })
 const ids = async (store: SqliteStore, filter: Parameters<SqliteStore['timeline']>[0]) => (await store.timeline(filter, 200)).items.map((item) => item.id)
 
 describe('SqliteStore upsert', () => {

@@ -1,11 +1,13 @@
 /** `EventStore` on SQLite (better-sqlite3): one connection, synchronous transactions. */
 import type { EventItem, EventSource, MeshKind } from '@eventline/shared'
 import { TOTAL_COUNT_CAP } from '@eventline/shared'
+import type { AlertNotice, OutboxEntry } from '../../sinks/types.ts'
 import { eventViews, LINK_KIND } from '../eventViews.ts'
 import type { View } from '../eventViews.ts'
 import type {
   EventStore,
   IngestEvent,
+  PendingEntry,
   StoredEvent,
   TimelineFilter,
   TimelinePosition,
@@ -133,12 +135,23 @@ const UPDATE_EVENT = `UPDATE events SET time = @time, first_time = @first_time, 
 /** An event row with the views it is linked under (JSON), for updates and re-correlation. */
 const READ_EVENT_WITH_VIEWS = `SELECT ${EVENT_COLUMNS}, e.views FROM events AS e WHERE e.id = ?`
 const INSERT_LINK = 'INSERT OR IGNORE INTO event_links (mesh, kind, entity, time, event_id, type, source) VALUES (?, ?, ?, ?, ?, ?, ?)'
+/** An event entry: one per (sink, event); a repeat while pending moves it to the end of the queue. */
+const UPSERT_OUTBOX_EVENT = `INSERT INTO outbox (sink, seq, event_id, alert, created_at) VALUES (?, ?, ?, NULL, ?)
+  ON CONFLICT (sink, event_id) WHERE event_id IS NOT NULL DO UPDATE SET seq = excluded.seq`
+const INSERT_OUTBOX_ALERT = 'INSERT INTO outbox (sink, seq, event_id, alert, created_at) VALUES (?, ?, NULL, ?, ?)'
+/** A sink's queue in order, each event joined by its unique id (null columns: the event was purged). */
+export const PENDING_OUTBOX = `SELECT o.seq, o.event_id, o.alert, ${EVENT_COLUMNS}
+  FROM outbox AS o LEFT JOIN events AS e ON e.id = o.event_id WHERE o.sink = ? ORDER BY o.seq LIMIT ?`
+
+type PendingRow = { seq: number; event_id: string | null; alert: string | null } & { [K in keyof EventRow]: EventRow[K] | null }
 
 export class SqliteStore implements EventStore {
   private readonly db: Db
   private readonly statements: Statements
   private readonly catalog: SqliteCatalog
   private seq: number
+  /** Last outbox sequence; only the writing connection allocates them. */
+  private outboxSeq: number
   private open = true
   private readonly writeTransaction: (batch: WriteBatch) => StoredEvent[]
 
@@ -147,6 +160,10 @@ export class SqliteStore implements EventStore {
     this.statements = new Statements(this.db)
     this.catalog = new SqliteCatalog(this.statements)
     this.seq = (this.db.prepare('SELECT coalesce(max(seq), 0) FROM events').pluck().get() as number) ?? 0
+    // A scan of the outbox (no index leads with seq), once per open; it holds only what is pending.
+    // After a restart with an empty outbox numbering starts over, which is harmless: entries are
+    // named by (sink, seq) only while they exist.
+    this.outboxSeq = (this.db.prepare('SELECT coalesce(max(seq), 0) FROM outbox').pluck().get() as number) ?? 0
     // Nothing async inside: the whole batch commits or none of it does.
     this.writeTransaction = this.db.transaction((batch: WriteBatch) => {
       for (const change of batch.catalog) {
@@ -159,6 +176,7 @@ export class SqliteStore implements EventStore {
         if (result) stored.push(result)
       }
       this.applyMeshDeltas(meshDeltas)
+      this.writeOutbox(batch, stored)
       for (const { key, value } of batch.checkpoints) {
         if (value === null) this.statements.get('DELETE FROM checkpoints WHERE key = ?').run(key)
         else
@@ -177,6 +195,23 @@ export class SqliteStore implements EventStore {
 
   async writeBatch(batch: WriteBatch): Promise<StoredEvent[]> {
     return this.writeTransaction(batch)
+  }
+
+  /** Outbox entries of the batch, in the batch's transaction; see `WriteBatch.outbox`. */
+  private writeOutbox(batch: WriteBatch, stored: readonly StoredEvent[]): void {
+    if (batch.outbox.length === 0) return
+    const changed = new Set(stored.map(({ item }) => item.id))
+    const unchanged = new Set(batch.events.map(({ id }) => id).filter((id) => !changed.has(id)))
+    const now = Date.now()
+    for (const entry of batch.outbox) this.writeOutboxEntry(entry, unchanged, now)
+  }
+
+  private writeOutboxEntry(entry: OutboxEntry, unchanged: ReadonlySet<string>, now: number): void {
+    if ('eventId' in entry) {
+      if (!unchanged.has(entry.eventId)) this.statements.get(UPSERT_OUTBOX_EVENT).run(entry.sink, ++this.outboxSeq, entry.eventId, now)
+    } else {
+      this.statements.get(INSERT_OUTBOX_ALERT).run(entry.sink, ++this.outboxSeq, JSON.stringify(entry.alert), now)
+    }
   }
 
   private applyMeshDeltas(deltas: Map<string, number>): void {
@@ -313,6 +348,31 @@ export class SqliteStore implements EventStore {
       this.applyMeshDeltas(meshDeltas)
       return rows.length
     })()
+  }
+
+  async pendingOutbox(sink: string, limit: number): Promise<PendingEntry[]> {
+    const rows = this.statements.get(PENDING_OUTBOX).all(sink, limit) as PendingRow[]
+    return rows.map(({ seq, event_id: eventId, alert, ...row }): PendingEntry => {
+      if (eventId === null) return { seq, alert: JSON.parse(alert!) as AlertNotice }
+      return { seq, eventId, event: row.id === null ? undefined : rowToItem(row as EventRow) }
+    })
+  }
+
+  async deleteOutbox(sink: string, seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return
+    const remove = this.statements.get('DELETE FROM outbox WHERE sink = ? AND seq = ?')
+    this.db.transaction(() => {
+      for (const seq of seqs) remove.run(sink, seq)
+    })()
+  }
+
+  async outboxCounts(): Promise<Map<string, number>> {
+    const rows = this.statements.get('SELECT sink, count(*) AS n FROM outbox GROUP BY sink').all() as Array<{ sink: string; n: number }>
+    return new Map(rows.map(({ sink, n }) => [sink, n]))
+  }
+
+  async discardOutbox(sink: string, createdBefore: number): Promise<number> {
+    return this.statements.get('DELETE FROM outbox WHERE sink = ? AND created_at < ?').run(sink, createdBefore).changes
   }
 
   async meshes() {

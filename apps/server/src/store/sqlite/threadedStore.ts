@@ -11,7 +11,12 @@ import { Worker } from 'node:worker_threads'
 import type { EventStore, StoredEvent, WriteBatch } from '../types.ts'
 import { SqliteStore } from './sqliteStore.ts'
 
-type WriterCall = { method: 'writeBatch'; batch: WriteBatch } | { method: 'purgeBefore'; cutoff: number; batchSize: number } | { method: 'close' }
+type WriterCall =
+  | { method: 'writeBatch'; batch: WriteBatch }
+  | { method: 'purgeBefore'; cutoff: number; batchSize: number }
+  | { method: 'deleteOutbox'; sink: string; seqs: readonly number[] }
+  | { method: 'discardOutbox'; sink: string; createdBefore: number }
+  | { method: 'close' }
 export type WriterRequest = { id: number } & WriterCall
 export interface WriterResponse {
   id: number
@@ -83,6 +88,17 @@ export class ThreadedSqliteStore extends SqliteStore implements EventStore {
 
   override purgeBefore(cutoff: number, batchSize: number): Promise<number> {
     return this.call({ method: 'purgeBefore', cutoff, batchSize })
+  }
+
+  // Outbox deletes are writes: they go to the writer thread too, so one connection writes. Reading
+  // pending entries stays on this thread; the writer commits before it answers, so what it wrote
+  // is visible here by then.
+  override deleteOutbox(sink: string, seqs: readonly number[]): Promise<void> {
+    return seqs.length === 0 ? Promise.resolve() : this.call({ method: 'deleteOutbox', sink, seqs })
+  }
+
+  override discardOutbox(sink: string, createdBefore: number): Promise<number> {
+    return this.call({ method: 'discardOutbox', sink, createdBefore })
   }
 
   override isOpen(): boolean {

@@ -19,6 +19,10 @@ port.on('message', (request: WriterRequest) => {
         return store.writeBatch(request.batch)
       case 'purgeBefore':
         return store.purgeBefore(request.cutoff, request.batchSize)
+      case 'deleteOutbox':
+        return store.deleteOutbox(request.sink, request.seqs)
+      case 'discardOutbox':
+        return store.discardOutbox(request.sink, request.createdBefore)
       case 'close':
         return store.close()
     }
