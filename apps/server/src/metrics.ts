@@ -11,12 +11,21 @@ export interface Metrics {
   eventsPurged: Counter
   liveStreams: Gauge
   liveStreamsCutOff: Counter
+  sinkSent: Counter<'sink'>
+  sinkFailed: Counter<'sink'>
+  sinkDropped: Counter<'sink' | 'reason'>
+  sinkPending: Gauge<'sink'>
+  /**
+   * Where `eventline_sink_pending` reads the outbox on each scrape: the configured sinks and their
+   * pending entries. Set when the delivery loops start; unset, the gauge reports nothing.
+   */
+  readSinkPending?: () => Promise<ReadonlyMap<string, number>>
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'eventline_' })
-  return {
+  const metrics: Metrics = {
     registry,
     eventsIngested: new Counter({
       name: 'eventline_events_ingested_total',
@@ -63,5 +72,41 @@ export function createMetrics(): Metrics {
       help: 'Live streams disconnected because the client did not keep up',
       registers: [registry],
     }),
+    sinkSent: new Counter({
+      name: 'eventline_sink_sent_total',
+      help: 'Outbox entries (events and alert notices) a sink accepted, by sink',
+      labelNames: ['sink'],
+      registers: [registry],
+    }),
+    sinkFailed: new Counter({
+      name: 'eventline_sink_failed_total',
+      help: 'Outbox entries in send attempts that failed, by sink; each retry counts again',
+      labelNames: ['sink'],
+      registers: [registry],
+    }),
+    sinkDropped: new Counter({
+      name: 'eventline_sink_dropped_total',
+      help: 'Outbox entries given up on, by sink and reason (purged: the event left retention first; rejected: the sink refused it)',
+      labelNames: ['sink', 'reason'],
+      registers: [registry],
+    }),
+    sinkPending: new Gauge({
+      name: 'eventline_sink_pending',
+      help: 'Outbox entries waiting for delivery, by sink (read from the outbox at scrape time)',
+      labelNames: ['sink'],
+      registers: [registry],
+      async collect() {
+        const read = metrics.readSinkPending
+        if (!read) return
+        try {
+          const pending = await read()
+          this.reset()
+          for (const [sink, count] of pending) this.set({ sink }, count)
+        } catch {
+          // The store is closing: keep the last figures rather than fail the whole scrape.
+        }
+      },
+    }),
   }
+  return metrics
 }

@@ -1,0 +1,12 @@
+/** Builds the sink a configuration describes. */
+import type { Logger } from '../log.ts'
+import { NatsSink } from './natsSink.ts'
+import type { NatsSinkOptions } from './natsSink.ts'
+import type { Sink } from './sink.ts'
+import type { SinkConfig } from './types.ts'
+import { WebhookSink } from './webhookSink.ts'
+
+/** A sink for `config`; nothing connects until its delivery loop opens it. */
+export function createSink(config: SinkConfig, log: Logger, nats: NatsSinkOptions = {}): Sink {
+  return config.type === 'nats' ? new NatsSink(config, log, nats) : new WebhookSink(config)
+}

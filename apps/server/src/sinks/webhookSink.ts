@@ -1,0 +1,210 @@
+/**
+ * The webhook sink: POSTs JSON to an HTTP endpoint, in one of three formats.
+ *
+ * - `json`: consecutive events go together as `{ "events": EventItem[] }` (up to 100 per request),
+ *   consecutive alert notices as `{ "alerts": AlertNotice[] }`. Outbox order is kept.
+ * - `slack`: one message per event or notice, `{ text, blocks }` as Slack incoming webhooks take
+ *   it. `text` is mrkdwn (the notification and fallback), so `&`, `<` and `>` are escaped as Slack
+ *   documents; the blocks are `plain_text`, shown as they are.
+ * - `dingtalk`: one `{ msgtype: "text", text: { content } }` message per event or notice. DingTalk's
+ *   markdown has no escaping, so plain text is the only way to show a message as it is.
+ *
+ * What a response means (an operator wants an outage to delay delivery, never to lose it, and one
+ * bad message not to block the rest behind it):
+ * - 2xx: delivered (for DingTalk, also `errcode` 0 in the body; DingTalk reports errors with 200).
+ * - 5xx, 408, 429, timeouts, connection errors, redirects and 4xx that point at the endpoint or its
+ *   credentials (401, 403, 404, 410, ...): retried with backoff (honouring `Retry-After`, capped at
+ *   `retry.maxMs`) for as long as it takes; the outbox holds the entries and
+ *   `eventline_sink_pending` shows them growing.
+ * - 400, 413, 415, 422: the receiver refuses the body itself. The loop narrows a refused batch down
+ *   to the one entry and drops it after 3 refusals, logged as an error and counted in
+ *   `eventline_sink_dropped_total{reason="rejected"}`.
+ *
+ * Duplicates: a request that timed out, or was cut off or abandoned on shutdown after the receiver
+ * got it, is sent again, so a receiver may see an event twice (at least once). It recognises a
+ * repeat by the event's `id` and `count` (an alert notice by rule, group, window and kind).
+ */
+import type { EventItem } from '@eventline/shared'
+import { reasonOf, SinkError } from './sink.ts'
+import type { Delivery, RetrySettings, SendOutcome, Sink } from './sink.ts'
+import type { AlertNotice, WebhookSinkConfig } from './types.ts'
+
+/** Statuses that refuse the body itself: sending it again cannot succeed. */
+const REFUSED_BODY = new Set([400, 413, 415, 422])
+const SLACK_HEADER_MAX = 150
+const SLACK_TEXT_MAX = 3000
+const DINGTALK_TEXT_MAX = 4000
+
+/** One request: its JSON body and how many deliveries (from the current position) it carries. */
+export interface WebhookRequest {
+  body: unknown
+  count: number
+}
+
+/** Title and plain-text body of a chat message about an event or an alert notice. */
+export function chatMessage(item: Delivery): { title: string; text: string } {
+  if ('alert' in item) return { title: item.alert.title, text: item.alert.text }
+  return eventMessage(item.event)
+}
+
+function eventMessage(event: EventItem): { title: string; text: string } {
+  const { kind, name, namespace } = event.object
+  const object = namespace === undefined ? `${kind} ${name}` : `${kind} ${namespace}/${name}`
+  const where = [`mesh ${event.mesh}`]
+  if (event.application !== undefined) where.push(`application ${event.application}`)
+  if (event.instance !== undefined) where.push(`instance ${event.instance}`)
+  const times = event.count === 1 ? `at ${event.time}` : `${event.count} times, last at ${event.time}`
+  return {
+    title: `${event.type === 'warning' ? 'Warning' : 'Normal'} ${event.reason}: ${object}`,
+    text: `${event.message}\n${where.join(', ')}; ${times}`,
+  }
+}
+
+/** Escapes the three characters Slack's mrkdwn gives meaning to (its "escaping text" rules). */
+export function slackEscape(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`
+}
+
+/** The Slack incoming-webhook message of one delivery. */
+export function slackBody(item: Delivery): unknown {
+  const { title, text } = chatMessage(item)
+  // Slack refuses empty plain_text objects: leave out a block with nothing to show.
+  const blocks: unknown[] = []
+  if (title !== '') blocks.push({ type: 'header', text: { type: 'plain_text', text: truncate(title, SLACK_HEADER_MAX), emoji: false } })
+  if (text !== '') blocks.push({ type: 'section', text: { type: 'plain_text', text: truncate(text, SLACK_TEXT_MAX), emoji: false } })
+  return { text: slackEscape([title, text].filter(Boolean).join('\n')), blocks }
+}
+
+/** The DingTalk robot message of one delivery. */
+export function dingtalkBody(item: Delivery): unknown {
+  const { title, text } = chatMessage(item)
+  return { msgtype: 'text', text: { content: truncate([title, text].filter(Boolean).join('\n'), DINGTALK_TEXT_MAX) } }
+}
+
+/** Splits deliveries into requests in the sink's format, in order. */
+export function webhookRequests(format: WebhookSinkConfig['format'], items: readonly Delivery[]): WebhookRequest[] {
+  if (format === 'slack') return items.map((item) => ({ body: slackBody(item), count: 1 }))
+  if (format === 'dingtalk') return items.map((item) => ({ body: dingtalkBody(item), count: 1 }))
+  const requests: WebhookRequest[] = []
+  let events: EventItem[] = []
+  let alerts: AlertNotice[] = []
+  const flush = () => {
+    if (events.length > 0) requests.push({ body: { events }, count: events.length })
+    if (alerts.length > 0) requests.push({ body: { alerts }, count: alerts.length })
+    events = []
+    alerts = []
+  }
+  for (const item of items) {
+    if ('event' in item) {
+      if (alerts.length > 0) flush()
+      events.push(item.event)
+    } else {
+      if (events.length > 0) flush()
+      alerts.push(item.alert)
+    }
+  }
+  flush()
+  return requests
+}
+
+/** `Retry-After` in ms: delay-seconds or an HTTP date. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (header === null) return undefined
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000
+  const date = Date.parse(header)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
+export class WebhookSink implements Sink {
+  readonly name: string
+  readonly maxBatch: number
+  readonly retry: RetrySettings
+
+  constructor(private readonly config: WebhookSinkConfig) {
+    this.name = config.name
+    // Chat messages go one per request; fewer per batch keeps a shutdown's wait short.
+    this.maxBatch = config.format === 'json' ? 100 : 20
+    this.retry = config.retry
+  }
+
+  /** Nothing to prepare: an endpoint is only known to work by posting to it. */
+  async open(): Promise<void> {}
+
+  async send(items: readonly Delivery[], signal: AbortSignal): Promise<SendOutcome> {
+    let delivered = 0
+    for (const request of webhookRequests(this.config.format, items)) {
+      try {
+        await this.post(request.body, signal)
+      } catch (error) {
+        return { delivered, error: error instanceof SinkError ? error : new SinkError(reasonOf(error)), failed: request.count }
+      }
+      delivered += request.count
+    }
+    return { delivered }
+  }
+
+  /** Nothing held open: requests use fetch's shared connection pool. */
+  async close(): Promise<void> {}
+
+  private async post(body: unknown, stop: AbortSignal): Promise<void> {
+    if (stop.aborted) throw new SinkError('abandoned on shutdown')
+    const timeout = AbortSignal.timeout(this.config.timeoutMs)
+    let response: Response
+    try {
+      response = await fetch(this.config.url, {
+        method: 'POST',
+        // Configured headers come last: they may replace the content type or the user agent.
+        headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'eventline', ...this.config.headers },
+        body: JSON.stringify(body),
+        signal: AbortSignal.any([stop, timeout]),
+        // A redirected POST turns into a GET elsewhere: report it rather than follow it.
+        redirect: 'manual',
+      })
+    } catch (error) {
+      if (stop.aborted) throw new SinkError('abandoned on shutdown')
+      if (timeout.aborted) throw new SinkError(`no answer within ${this.config.timeoutMs} ms`)
+      throw new SinkError(connectionReason(error))
+    }
+    let text: string
+    try {
+      text = await response.text()
+    } catch (error) {
+      throw new SinkError(timeout.aborted ? `no complete answer within ${this.config.timeoutMs} ms` : connectionReason(error))
+    }
+    const status = response.status
+    const excerpt = truncate(text.trim(), 200)
+    if (status >= 200 && status < 300) {
+      if (this.config.format === 'dingtalk') checkDingtalk(text)
+      return
+    }
+    if (status >= 300 && status < 400) throw new SinkError(`HTTP ${status}: redirected to ${response.headers.get('location') ?? '?'}; configure the final URL`)
+    if (REFUSED_BODY.has(status)) throw new SinkError(`HTTP ${status}: ${excerpt}`, true)
+    const wait = status === 429 || status === 503 ? retryAfterMs(response.headers.get('retry-after')) : undefined
+    // Not the message's fault but the endpoint's (a wrong URL, a revoked token): keep it until fixed.
+    const hint = status >= 400 && status < 500 && status !== 408 && status !== 429 ? ' (check the URL and credentials)' : ''
+    throw new SinkError(`HTTP ${status}${hint}: ${excerpt}`, false, wait)
+  }
+}
+
+/** DingTalk answers 200 with `errcode` set when it did not post the message (rate limit, keyword, token). */
+function checkDingtalk(text: string): void {
+  let answer: unknown
+  try {
+    answer = JSON.parse(text)
+  } catch {
+    return // not DingTalk's JSON (a proxy or a compatible receiver): the 2xx stands
+  }
+  if (typeof answer !== 'object' || answer === null || !('errcode' in answer)) return
+  const { errcode, errmsg } = answer as { errcode: unknown; errmsg?: unknown }
+  if (errcode !== 0) throw new SinkError(`DingTalk errcode ${String(errcode)}: ${String(errmsg ?? '')}`)
+}
+
+/** fetch reports every network failure as "fetch failed"; the cause names it (ECONNREFUSED, ...). */
+function connectionReason(error: unknown): string {
+  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined
+  return cause?.code ?? cause?.message ?? reasonOf(error)
+}
