@@ -16,12 +16,18 @@ import { StreamService } from './services/stream.ts'
 import type { StreamOptions } from './services/stream.ts'
 import { MeshStatusBoard } from './services/meshStatus.ts'
 import { TimelineService } from './services/timeline.ts'
+import { createSink } from './sinks/createSink.ts'
+import { checkSinkNames, SinkDeliveries } from './sinks/delivery.ts'
+import type { DeliveryTuning } from './sinks/delivery.ts'
+import type { NatsSinkOptions } from './sinks/natsSink.ts'
+import type { SinkConfig } from './sinks/types.ts'
 import type { KubernetesSourceOptions } from './sources/kubernetes/kubernetesSource.ts'
 import { createRegistrySource } from './sources/registry/createRegistrySource.ts'
 import type { RegistryTuning } from './sources/registry/createRegistrySource.ts'
 import type { Source, SourceContext } from './sources/source.ts'
 import type { SqliteStore } from './store/sqlite/sqliteStore.ts'
 import { openStore } from './store/sqlite/threadedStore.ts'
+import type { IngestEvent } from './store/types.ts'
 
 export interface Eventline {
   port: number
@@ -40,6 +46,12 @@ export type EventlineConfig = Pick<Config, 'port' | 'host' | 'db' | 'retentionMs
     stream?: StreamOptions
     /** Reconnect, poll and timeout settings of the registry sources (tests shorten them). */
     registryTuning?: RegistryTuning
+    /** Where events are forwarded (at least once, through the outbox). */
+    sinks?: SinkConfig[]
+    /** The sinks each event goes to (the routes); without it, only alert notices reach sinks. */
+    routeEvent?: (event: IngestEvent) => string[]
+    /** Backoff, polling and shutdown timings of the delivery loops, NATS timeouts (tests shorten them). */
+    sinkTuning?: DeliveryTuning & { nats?: NatsSinkOptions }
   }
 
 export async function startEventline(config: EventlineConfig, log: Logger): Promise<Eventline> {
@@ -59,11 +71,18 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     log.info('no Kubernetes source', { reason: config.kubernetes.reason })
   }
   for (const registry of config.registries ?? []) sources.push(await createRegistrySource(registry, config.registryTuning))
+  checkSinkNames(config.sinks ?? [])
+  const sinkLog = log.child({ component: 'sinks' })
+  const sinks = (config.sinks ?? []).map((sink) => createSink(sink, sinkLog, config.sinkTuning?.nats))
 
   const metrics = createMetrics()
   const store = openStore(config.db)
   const bus = new EventBus()
-  const writer = new BatchWriter(store, bus, log.child({ component: 'writer' }), metrics)
+  const writer = new BatchWriter(store, bus, log.child({ component: 'writer' }), metrics, config.routeEvent ? { routeEvent: config.routeEvent } : {})
+  // Before the sources: what the last run left in the outbox starts going out at once. A sink that
+  // cannot connect is logged and retried by its loop; start-up does not wait for it.
+  const deliveries = new SinkDeliveries(sinks, store, bus, sinkLog, metrics, { retentionMs: config.retentionMs, ...config.sinkTuning })
+  await deliveries.start()
   const meshStatus = new MeshStatusBoard()
   const retention = new Retention(store, log.child({ component: 'retention' }), metrics, { retentionMs: config.retentionMs })
   retention.start()
@@ -118,6 +137,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
       await Promise.all(sources.map((source) => source.stop()))
       await retention.stop()
       await writer.close()
+      await deliveries.stop()
       server.closeAllConnections()
       await closed
       await store.close()
