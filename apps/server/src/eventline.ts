@@ -15,6 +15,8 @@ import { IngestService } from './services/ingest.ts'
 import { StreamService } from './services/stream.ts'
 import type { StreamOptions } from './services/stream.ts'
 import { MeshStatusBoard } from './services/meshStatus.ts'
+import { Alerting } from './services/alerting.ts'
+import type { AlertingOptions } from './services/alerting.ts'
 import { TimelineService } from './services/timeline.ts'
 import { createSink } from './sinks/createSink.ts'
 import { checkSinkNames, SinkDeliveries } from './sinks/delivery.ts'
@@ -22,6 +24,7 @@ import type { DeliveryTuning } from './sinks/delivery.ts'
 import type { NatsSinkOptions } from './sinks/natsSink.ts'
 import type { SinkConfig } from './sinks/types.ts'
 import type { KubernetesSourceOptions } from './sources/kubernetes/kubernetesSource.ts'
+import { compileRules } from './rules/rules.ts'
 import { createRegistrySource } from './sources/registry/createRegistrySource.ts'
 import type { RegistryTuning } from './sources/registry/createRegistrySource.ts'
 import type { Source, SourceContext } from './sources/source.ts'
@@ -39,17 +42,19 @@ export interface Eventline {
 }
 
 export type EventlineConfig = Pick<Config, 'port' | 'host' | 'db' | 'retentionMs' | 'demo'> &
-  Partial<Pick<Config, 'token' | 'webDir' | 'registries' | 'kubernetes' | 'cluster'>> & {
+  Partial<Pick<Config, 'token' | 'webDir' | 'registries' | 'kubernetes' | 'cluster' | 'file'>> & {
     /** Watchdog, backoff and paging of the Kubernetes source (tests shorten them). */
     kubernetesTuning?: Omit<KubernetesSourceOptions, 'kubeConfig' | 'cluster'>
     /** Limits and timings of the live stream (tests shorten them). */
     stream?: StreamOptions
     /** Reconnect, poll and timeout settings of the registry sources (tests shorten them). */
     registryTuning?: RegistryTuning
-    /** Where events are forwarded (at least once, through the outbox). */
+    /** Where events are forwarded (at least once, through the outbox); default: the file's sinks. */
     sinks?: SinkConfig[]
-    /** The sinks each event goes to (the routes); without it, only alert notices reach sinks. */
+    /** The sinks each event goes to; default: the file's routes. */
     routeEvent?: (event: IngestEvent) => string[]
+    /** How often alert windows are closed (tests shorten it). */
+    alerting?: AlertingOptions
     /** Backoff, polling and shutdown timings of the delivery loops, NATS timeouts (tests shorten them). */
     sinkTuning?: DeliveryTuning & { nats?: NatsSinkOptions }
   }
@@ -71,17 +76,29 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     log.info('no Kubernetes source', { reason: config.kubernetes.reason })
   }
   for (const registry of config.registries ?? []) sources.push(await createRegistrySource(registry, config.registryTuning))
-  checkSinkNames(config.sinks ?? [])
+  // eventline.yaml: what is stored (ingestion filter), where it is forwarded (routes), what alerts.
+  const rules = compileRules(config.file)
+  const sinkConfigs = config.sinks ?? config.file?.sinks ?? []
+  checkSinkNames(sinkConfigs)
   const sinkLog = log.child({ component: 'sinks' })
-  const sinks = (config.sinks ?? []).map((sink) => createSink(sink, sinkLog, config.sinkTuning?.nats))
+  const sinks = sinkConfigs.map((sink) => createSink(sink, sinkLog, config.sinkTuning?.nats))
 
   const metrics = createMetrics()
   const store = openStore(config.db)
   const bus = new EventBus()
-  const writer = new BatchWriter(store, bus, log.child({ component: 'writer' }), metrics, config.routeEvent ? { routeEvent: config.routeEvent } : {})
+  const alerting = new Alerting(rules.alerts, bus, log.child({ component: 'alerts' }), metrics, config.alerting)
+  const writer = new BatchWriter(store, bus, log.child({ component: 'writer' }), metrics, {
+    keep: rules.keep,
+    routeEvent: config.routeEvent ?? rules.sinksFor,
+    onCommitted: alerting.observe,
+  })
   // Before the sources: what the last run left in the outbox starts going out at once. A sink that
   // cannot connect is logged and retried by its loop; start-up does not wait for it.
-  const deliveries = new SinkDeliveries(sinks, store, bus, sinkLog, metrics, { retentionMs: config.retentionMs, ...config.sinkTuning })
+  const deliveries = new SinkDeliveries(sinks, store, bus, sinkLog, metrics, {
+    retentionMs: config.retentionMs,
+    ...(config.file ? { locations: config.file.sinkLocations } : {}),
+    ...config.sinkTuning,
+  })
   await deliveries.start()
   const meshStatus = new MeshStatusBoard()
   const retention = new Retention(store, log.child({ component: 'retention' }), metrics, { retentionMs: config.retentionMs })
@@ -136,6 +153,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
       stream.close()
       await Promise.all(sources.map((source) => source.stop()))
       await retention.stop()
+      await alerting.stop()
       await writer.close()
       await deliveries.stop()
       server.closeAllConnections()

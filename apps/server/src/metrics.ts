@@ -9,6 +9,8 @@ export interface Metrics {
   writeQueueDepth: Gauge
   httpRequestSeconds: Histogram<'method' | 'route' | 'status'>
   eventsPurged: Counter
+  eventsFiltered: Counter<'source'>
+  alertNotices: Counter<'rule' | 'kind'>
   liveStreams: Gauge
   liveStreamsCutOff: Counter
   sinkSent: Counter<'sink'>
@@ -60,6 +62,18 @@ export function createMetrics(): Metrics {
     eventsPurged: new Counter({
       name: 'eventline_events_purged_total',
       help: 'Events deleted by retention',
+      registers: [registry],
+    }),
+    eventsFiltered: new Counter({
+      name: 'eventline_events_filtered_total',
+      help: 'Events the ingestion filter of eventline.yaml dropped before they were stored, by source',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    alertNotices: new Counter({
+      name: 'eventline_alert_notices_total',
+      help: 'Alert notices queued for their sink, by rule and kind (first, summary)',
+      labelNames: ['rule', 'kind'],
       registers: [registry],
     }),
     liveStreams: new Gauge({

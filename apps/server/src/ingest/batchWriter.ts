@@ -7,7 +7,7 @@ import type { Publication } from '../bus.ts'
 import type { EventBus } from '../bus.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
-import type { EventStore, IngestEvent, WriteBatch } from '../store/types.ts'
+import type { EventStore, IngestEvent, StoredEvent, WriteBatch } from '../store/types.ts'
 
 export interface BatchWriterOptions {
   flushIntervalMs?: number
@@ -17,6 +17,18 @@ export interface BatchWriterOptions {
    * to the writer, and its outbox entries commit with the event. Must be fast and synchronous.
    */
   routeEvent?: (event: IngestEvent) => string[]
+  /**
+   * The ingestion filter of `eventline.yaml`: an event it refuses is counted and not stored (nor
+   * forwarded, nor alerted); the publication's catalog changes and checkpoints still apply, so a
+   * source does not read the same noise again. Must be fast and synchronous.
+   */
+  keep?: (event: IngestEvent) => boolean
+  /**
+   * Called after each commit with what the write changed (`stored`) and the events as published,
+   * by id (the last of a batch wins, as in the store): alerts match on published fields the store
+   * does not keep, such as pod labels. A throwing callback is logged, never fails the write.
+   */
+  onCommitted?: (stored: readonly StoredEvent[], published: ReadonlyMap<string, IngestEvent>) => void
 }
 
 interface Pending {
@@ -30,6 +42,8 @@ export class BatchWriter {
   private readonly flushIntervalMs: number
   private readonly maxBatchEvents: number
   private readonly routeEvent: ((event: IngestEvent) => string[]) | undefined
+  private readonly keep: ((event: IngestEvent) => boolean) | undefined
+  private readonly onCommitted: BatchWriterOptions['onCommitted']
   private queue: Pending[] = []
   private queuedEvents = 0
   private timer: NodeJS.Timeout | undefined
@@ -46,6 +60,8 @@ export class BatchWriter {
     this.flushIntervalMs = options.flushIntervalMs ?? 100
     this.maxBatchEvents = options.maxBatchEvents ?? 1000
     this.routeEvent = options.routeEvent
+    this.keep = options.keep
+    this.onCommitted = options.onCommitted
     bus.attachWriter((publication) => this.enqueue(publication))
   }
 
@@ -88,8 +104,9 @@ export class BatchWriter {
       const checkpoints = new Map<string, string | null>()
       for (const { publication } of taken) {
         if (publication.events) {
-          batch.events.push(...publication.events)
-          this.route(publication.events, batch)
+          const events = this.filter(publication.events)
+          batch.events.push(...events)
+          this.route(events, batch)
         }
         if (publication.catalog) batch.catalog.push(...publication.catalog)
         for (const { key, value } of publication.checkpoints ?? []) checkpoints.set(key, value)
@@ -103,6 +120,7 @@ export class BatchWriter {
         for (const { item } of stored) this.metrics.eventsIngested.inc({ source: item.source })
         for (const pending of taken) pending.resolve()
         this.bus.emitStored(stored)
+        this.committed(stored, batch.events)
         if (batch.outbox.length > 0) this.bus.emitOutbox(new Set(batch.outbox.map(({ sink }) => sink)))
       } catch (error) {
         stopTimer()
@@ -111,6 +129,26 @@ export class BatchWriter {
       }
       // SQLite writes synchronously: let waiting HTTP requests run between two transactions.
       if (this.queue.length > 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+
+  /** The events the ingestion filter keeps; the others are counted by source and dropped. */
+  private filter(events: IngestEvent[]): IngestEvent[] {
+    if (!this.keep) return events
+    const keep = this.keep
+    return events.filter((event) => {
+      if (keep(event)) return true
+      this.metrics.eventsFiltered.inc({ source: event.source })
+      return false
+    })
+  }
+
+  private committed(stored: readonly StoredEvent[], events: readonly IngestEvent[]): void {
+    if (!this.onCommitted || stored.length === 0) return
+    try {
+      this.onCommitted(stored, new Map(events.map((event) => [event.id, event])))
+    } catch (error) {
+      this.log.error('a commit listener failed', { events: stored.length, error })
     }
   }
 

@@ -58,6 +58,11 @@ export class AlertGrouper {
     this.rules = rules.map((rule) => ({ name: rule.name, sink: rule.sink, windowMs: rule.windowMs, selects: compileSelector(rule) }))
   }
 
+  /** Alert rules compiled: zero when the file has none, and there is nothing to observe. */
+  get ruleCount(): number {
+    return this.rules.length
+  }
+
   /** Open groups, for metrics and tests. */
   get size(): number {
     return this.groups.size

@@ -32,6 +32,11 @@ export interface DeliveryTuning {
    * wipe them) until they are older than this, the event retention (default 14 days).
    */
   retentionMs?: number
+  /**
+   * Where each sink is configured (`eventline.yaml: sinks[1] (line 12)`), by name: every log line
+   * of its loop names it, so "sink unavailable" at start points at the entry to check.
+   */
+  locations?: Readonly<Record<string, string>>
 }
 
 const DEFAULT_RETRY: RetrySettings = { initialMs: 500, maxMs: 30_000 }
@@ -280,7 +285,8 @@ export class SinkDeliveries {
       // Zero rather than absent, so a dashboard shows every configured sink from the start.
       this.metrics.sinkSent.inc({ sink: sink.name }, 0)
       this.metrics.sinkFailed.inc({ sink: sink.name }, 0)
-      const loop = new DeliveryLoop(sink, this.store, this.log, this.metrics, this.tuning)
+      const location = this.tuning.locations?.[sink.name]
+      const loop = new DeliveryLoop(sink, this.store, location ? this.log.child({ config: location }) : this.log, this.metrics, this.tuning)
       this.loops.set(sink.name, loop)
       loop.start()
     }
