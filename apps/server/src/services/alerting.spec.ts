@@ -5,22 +5,10 @@ import type { AddressInfo } from 'node:net'
 import type { EventItem, EventPage, PostEvent } from '@eventline/shared'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../config.ts'
+import { eventually } from '../testing/eventually.ts'
 import type { AlertNotice } from '../sinks/types.ts'
 import { startTestServer, tempDir } from '../testing/testServer.ts'
 import type { TestServer } from '../testing/testServer.ts'
-
-/** Polls `check` until it passes or `timeoutMs` runs out (then its last failure is thrown). */
-async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      return await check()
-    } catch (error) {
-      if (Date.now() > deadline) throw error
-      await new Promise((resolve) => setTimeout(resolve, 25))
-    }
-  }
-}
 
 /** A webhook endpoint that keeps every JSON body it is sent. */
 async function receiver(): Promise<{ url: string; bodies: Array<{ events?: EventItem[]; alerts?: AlertNotice[] }>; close: () => Promise<void> }> {

@@ -1,25 +1,13 @@
 import type { EventPage, Instance, Mesh } from '@eventline/shared'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { writeKubeconfig } from '../../testing/kubeconfig.ts'
+import { eventually } from '../../testing/eventually.ts'
 import { makeEvent, makePod, makeService, startKubernetesApiServer } from '../../testing/kubernetesApiServer.ts'
 import type { KubernetesApiServer } from '../../testing/kubernetesApiServer.ts'
 import { startTestServer, tempDir } from '../../testing/testServer.ts'
 import type { TestServer } from '../../testing/testServer.ts'
 
 const CLUSTER = 'test-cluster'
-
-/** Polls `check` until it passes or `timeoutMs` runs out (then its last failure is thrown). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      return await check()
-    } catch (error) {
-      if (Date.now() > deadline) throw error
-      await new Promise((resolve) => setTimeout(resolve, 25))
-    }
-  }
-}
 
 const iso = (secondsAgo: number) => new Date(Math.floor(Date.now() / 1000 - secondsAgo) * 1000).toISOString().replace('.000', '')
 
