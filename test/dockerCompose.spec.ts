@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { loadFileConfig } from '../apps/server/src/rules/fileConfig.ts'
 import { CONTRACT_VARIABLES } from './contractVariables.ts'
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -80,6 +81,18 @@ describe('docker-compose.yml', () => {
         const host = address.split(':')[0]!
         expect(Object.keys(compose.services), `${registry} names a service`).toContain(host)
       }
+    }
+  })
+
+  it('mounts an EVENTLINE_CONFIG file from the repo that validates and forwards to services this file defines', () => {
+    const path = String(environment.EVENTLINE_CONFIG)
+    const mount = (eventline.volumes ?? []).map(volumeMount).find(({ target }) => target === path)
+    expect(mount?.source, `a file from the repo is mounted at ${path}`).toMatch(/^\.\//)
+    const file = loadFileConfig(join(REPO_ROOT, mount!.source!), {})
+    expect(file.sinks.length).toBeGreaterThan(0)
+    for (const sink of file.sinks) {
+      const hosts = sink.type === 'nats' ? sink.servers.map((server) => new URL(server).hostname) : [new URL(sink.url).hostname]
+      for (const host of hosts) expect(Object.keys(compose.services), `sink ${sink.name} names a service`).toContain(host)
     }
   })
 
