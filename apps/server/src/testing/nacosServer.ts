@@ -18,9 +18,23 @@
  *   an unknown service lists with empty `hosts`; `clusters` (comma list) and `healthyOnly=true`
  *   filter. Health protection as Nacos does it: when the healthy share of the selected hosts is at
  *   or below the service's protection threshold (default 0: none healthy), every host is served
- *   marked healthy and `reachProtectionThreshold` is true. Hosts carry `instanceId` (`ip#port#cluster#GROUP@@svc`), `ip`, `port`, `weight`,
+ *   marked healthy and `reachProtectionThreshold` is true. Disabled instances (`enabled: false`)
+ *   are left out, as real servers leave them out (they are for consumers); with `version: '2.x'`
+ *   (the default) the protection share counts enabled instances only, as 2.x does, with `'1.x'`
+ *   every selected instance, disabled ones too, as 1.x does.
+ *   Hosts carry `instanceId` (`ip#port#cluster#GROUP@@svc`), `ip`, `port`, `weight`,
  *   `healthy`, `enabled`, `ephemeral`, `clusterName`, `serviceName`, `metadata` and the heartbeat
  *   fields.
+ * - `GET /nacos/v1/ns/instance?serviceName&ip&port[&clusterName][&namespaceId][&groupName]` (one
+ *   instance's detail, disabled ones included) -> `{ service: "GROUP@@svc", ip, port, clusterName,
+ *   weight, healthy, instanceId, metadata }`: no `enabled` field, and the health is the real one
+ *   (no protection here), as both 1.x and 2.x answer. `clusterName` defaults to `DEFAULT`. A missing
+ *   `serviceName`, `ip` or `port` -> 400 `caused: Param 'ip' is required.;`. Not found, 2.x (the
+ *   exception reaches the console's catch-all handler): HTTP 500, text `caused: no ips found for
+ *   cluster DEFAULT in service GROUP@@svc;` when the service has no instance at all (or does not
+ *   exist), else `caused: no matched ip found!;`. Not found, 1.x (`NacosException.NOT_FOUND`): HTTP
+ *   404, text `no service GROUP@@svc found!`, `no ips found for cluster C in service GROUP@@svc` or
+ *   `no matched ip found!`.
  *
  * Test controls on the handle: register / deregister / update instances, delete services,
  * inject a malformed host, fail with an HTTP status, hang (accept and never answer), answer
@@ -28,8 +42,7 @@
  *
  * What it deliberately does not model (candidly): writes over HTTP (instance registration,
  * heartbeats; tests mutate through the handle), health checking (health is what the test sets),
- * the v2 API and gRPC, config (`/v1/cs`), namespaces and users management, and the real servers' habit of leaving disabled instances out of `instance/list`:
- * here they stay listed with `enabled: false`, as the documented shape allows.
+ * the v2 API and gRPC, config (`/v1/cs`), namespaces and users management.
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
@@ -54,6 +67,8 @@ export interface NacosServerOptions {
   tokenTtlSeconds?: number
   /** `cacheMillis` of instance lists. Default 10,000. */
   cacheMillis?: number
+  /** Whose answers to give where 1.x and 2.x differ (the detail's not-found answer, protection counting). Default `2.x`. */
+  version?: '1.x' | '2.x'
 }
 
 export interface ServiceRef {
@@ -120,6 +135,7 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
   let logins = 0
   const cacheMillis = options.cacheMillis ?? 10_000
   const tokenTtl = options.tokenTtlSeconds ?? 18_000
+  const version = options.version ?? '2.x'
 
   const serviceKey = (name: string, ref: ServiceRef = {}) => `${ref.namespace ?? DEFAULT_NAMESPACE}\n${ref.group ?? DEFAULT_GROUP}\n${name}`
   const hostKey = (ip: string, port: number, cluster: string) => `${ip}#${port}#${cluster}`
@@ -206,10 +222,14 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
       const healthyOnly = query.get('healthyOnly') === 'true'
       const service = serviceOf(name, { namespace, group })
       const grouped = `${group}@@${name}`
-      const selected = [...(service?.hosts.values() ?? [])].filter((host) => clusters.length === 0 || clusters.includes(host.clusterName))
+      const inClusters = [...(service?.hosts.values() ?? [])].filter((host) => clusters.length === 0 || clusters.includes(host.clusterName))
       // Health protection: with too few healthy instances every one is served, marked healthy.
-      const protection = selected.length > 0 && selected.filter((host) => host.healthy).length / selected.length <= (service?.protectThreshold ?? 0)
-      const hosts = selected
+      // 2.x counts the enabled instances only; 1.x counts them all, then drops the disabled ones.
+      const counted = version === '1.x' ? inClusters : inClusters.filter((host) => host.enabled)
+      const protection = counted.length > 0 && counted.filter((host) => host.healthy).length / counted.length <= (service?.protectThreshold ?? 0)
+      const hosts = inClusters
+        // Disabled instances are not served to consumers, so not listed.
+        .filter((host) => host.enabled)
         .filter((host) => protection || !healthyOnly || host.healthy)
         .map((host) => ({
           instanceId: `${host.ip}#${host.port}#${host.clusterName}#${grouped}`,
@@ -239,6 +259,47 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
         allIPs: false,
         reachProtectionThreshold: protection,
         valid: true,
+      })
+    }
+    if (url.pathname === '/nacos/v1/ns/instance') {
+      if (request.method !== 'GET') return text(response, 405, 'method not allowed')
+      const reason = denied(query)
+      if (reason) return text(response, 403, reason)
+      for (const param of ['serviceName', 'ip', 'port']) {
+        if (!query.get(param)) return text(response, 400, `caused: Param '${param}' is required.;`)
+      }
+      const given = query.get('serviceName')!
+      const split = given.indexOf('@@')
+      const group = split >= 0 ? given.slice(0, split) : query.get('groupName') || DEFAULT_GROUP
+      const name = split >= 0 ? given.slice(split + 2) : given
+      const grouped = `${group}@@${name}`
+      const ip = query.get('ip')!
+      const port = Number(query.get('port'))
+      if (!/^-?\d+$/.test(query.get('port')!)) return text(response, 400, `caused: For input string: "${query.get('port')}";`)
+      const cluster = query.get('clusterName') || 'DEFAULT'
+      const service = serviceOf(name, { namespace: query.get('namespaceId') || DEFAULT_NAMESPACE, group })
+      const all = [...(service?.hosts.values() ?? [])]
+      const host = all.find((candidate) => candidate.clusterName === cluster && candidate.ip === ip && candidate.port === port)
+      if (!host) {
+        if (version === '1.x') {
+          // NacosException(NOT_FOUND) through the naming module's handler: its status, its message.
+          if (!service) return text(response, 404, `no service ${grouped} found!`)
+          if (!all.some((candidate) => candidate.clusterName === cluster)) return text(response, 404, `no ips found for cluster ${cluster} in service ${grouped}`)
+          return text(response, 404, 'no matched ip found!')
+        }
+        // 2.x: the checked NacosException reaches the console's catch-all handler: 500, "caused: …;".
+        if (all.length === 0) return text(response, 500, `caused: no ips found for cluster ${cluster} in service ${grouped};`)
+        return text(response, 500, 'caused: no matched ip found!;')
+      }
+      return send(response, 200, {
+        service: grouped,
+        ip,
+        port,
+        clusterName: cluster,
+        weight: host.weight,
+        healthy: host.healthy,
+        instanceId: `${host.ip}#${host.port}#${host.clusterName}#${grouped}`,
+        metadata: host.metadata,
       })
     }
     return text(response, 404, `No endpoint ${request.method} ${url.pathname}.`)

@@ -70,6 +70,19 @@ export class NacosClient {
    * configured means the token expired early or was revoked: log in again once and retry once.
    */
   async getJson(path: string, params: Record<string, string | number>): Promise<unknown> {
+    const answer = await this.getJsonUnlessMissing(path, params, () => false)
+    return answer.body
+  }
+
+  /**
+   * Like `getJson`, but an answer that `missing` recognises (by status and body) resolves as
+   * `{ missing: true }` instead of failing: Nacos answers "no such instance" with a 404 or 500.
+   */
+  async getJsonUnlessMissing(
+    path: string,
+    params: Record<string, string | number>,
+    missing: (status: number, body: string) => boolean,
+  ): Promise<{ missing: true; body?: undefined } | { missing: false; body: unknown }> {
     let token = this.hasCredentials ? await this.currentToken() : undefined
     let response = await this.request('GET', path, params, token?.value)
     // Nacos answers 403 (`token expired!`, `token invalid!`); some gateways in front of it answer 401.
@@ -86,12 +99,13 @@ export class NacosClient {
           : `Nacos at ${response.host} denied ${path} (authentication is enabled there; set username and password in the registry URL): ${excerpt(response.body)}`,
       )
     }
+    if (missing(response.status, response.body)) return { missing: true }
     if (response.status < 200 || response.status > 299) {
       this.failover()
       throw new NacosError('http', `Nacos at ${response.host} answered ${path} with HTTP ${response.status}: ${excerpt(response.body)}`)
     }
     try {
-      return JSON.parse(response.body) as unknown
+      return { missing: false, body: JSON.parse(response.body) as unknown }
     } catch {
       throw new NacosError('bad-answer', `Nacos at ${response.host} answered ${path} with invalid JSON: ${excerpt(response.body)}`)
     }

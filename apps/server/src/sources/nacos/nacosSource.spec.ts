@@ -13,6 +13,7 @@ const DEMO = 'providers:org.apache.dubbo.demo.DemoService:1.0.0:'
 const CART = 'providers:com.shop.CartService::blue'
 const INSTANCE_LIST = '/nacos/v1/ns/instance/list'
 const SERVICE_LIST = '/nacos/v1/ns/service/list'
+const INSTANCE_DETAIL = '/nacos/v1/ns/instance'
 // A generous request timeout: a loaded test machine must not turn slow answers into failures.
 const TUNING: NacosTuning = { requestTimeoutMs: 2_000, minPollMs: 20, serviceListIntervalMs: 150, backoff: { initialMs: 20, maxMs: 100 } }
 
@@ -175,6 +176,132 @@ describe('Nacos source', () => {
     expect((await events('&reason=InstanceHealthy,InstanceUnhealthy')).items.map((item) => `${item.reason} ${item.instance}`)).toEqual(['InstanceUnhealthy 10.0.0.8:20880'])
     nacos.update(DEMO, '10.0.0.8', 20880, { healthy: true })
     await eventually(async () => expect((await one('InstanceHealthy')).instance).toBe('10.0.0.8:20880'))
+  })
+
+  it('the test server answers as Nacos does: disabled instances left out of the list, kept in the detail', async () => {
+    for (const version of ['2.x', '1.x'] as const) {
+      const server = await startNacosServer({ version })
+      try {
+        server.register(DEMO, { ...provider('10.0.0.7'), weight: 2 })
+        server.register(DEMO, provider('10.0.0.8'))
+        server.update(DEMO, '10.0.0.7', 20880, { enabled: false })
+        const get = async (path: string, query: Record<string, string>) => {
+          const response = await fetch(`${server.url}${path}?${new URLSearchParams(query)}`)
+          return { status: response.status, body: await response.text() }
+        }
+        const list = JSON.parse((await get(INSTANCE_LIST, { serviceName: DEMO })).body) as { hosts: Array<{ ip: string }> }
+        expect(list.hosts.map((host) => host.ip)).toEqual(['10.0.0.8'])
+        const detail = await get(INSTANCE_DETAIL, { serviceName: DEMO, ip: '10.0.0.7', port: '20880', clusterName: 'DEFAULT', namespaceId: 'public', groupName: 'DEFAULT_GROUP' })
+        expect(detail.status).toBe(200)
+        expect(JSON.parse(detail.body)).toEqual({
+          service: `DEFAULT_GROUP@@${DEMO}`,
+          ip: '10.0.0.7',
+          port: 20880,
+          clusterName: 'DEFAULT',
+          weight: 2,
+          healthy: true,
+          instanceId: `10.0.0.7#20880#DEFAULT#DEFAULT_GROUP@@${DEMO}`,
+          metadata: { application: 'demo-provider', version: '1.0' },
+        })
+        const missing = await get(INSTANCE_DETAIL, { serviceName: DEMO, ip: '10.0.0.9', port: '20880' })
+        const noService = await get(INSTANCE_DETAIL, { serviceName: 'nothing', ip: '10.0.0.9', port: '20880' })
+        if (version === '2.x') {
+          expect(missing).toEqual({ status: 500, body: 'caused: no matched ip found!;' })
+          expect(noService).toEqual({ status: 500, body: 'caused: no ips found for cluster DEFAULT in service DEFAULT_GROUP@@nothing;' })
+        } else {
+          expect(missing).toEqual({ status: 404, body: 'no matched ip found!' })
+          expect(noService).toEqual({ status: 404, body: 'no service DEFAULT_GROUP@@nothing found!' })
+        }
+        expect((await get(INSTANCE_DETAIL, { serviceName: DEMO, port: '20880' })).status).toBe(400)
+      } finally {
+        await server.close()
+      }
+    }
+  })
+
+  it('reads an instance disabled in Nacos as InstanceUpdated, follows it while unlisted, and sees it come back or leave', async () => {
+    await startNacos()
+    await startSynced()
+    const disabledMessage = 'Instance updated: demo-provider 10.0.0.7:20880 -> org.apache.dubbo.demo.DemoService: enabled true -> false'
+    nacos.update(DEMO, '10.0.0.7', 20880, { enabled: false })
+    expect(await eventually(async () => one('InstanceUpdated'))).toMatchObject({ type: 'normal', category: 'instance', action: 'updated', message: disabledMessage })
+    // While it stays unlisted it is looked up at each poll, and nothing more is recorded.
+    const lookups = nacos.count(INSTANCE_DETAIL, 200)
+    await eventually(async () => expect(nacos.count(INSTANCE_DETAIL, 200)).toBeGreaterThan(lookups + 3))
+    expect((await events()).items.map((item) => item.reason)).toEqual(['InstanceUpdated', 'RegistrySynced'])
+    expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.7:20880?mesh=${MESH}`)).body.registered).toBe(true)
+    expect((await mesh())?.status).toBe('connected')
+
+    nacos.update(DEMO, '10.0.0.7', 20880, { enabled: true })
+    await eventually(async () => expect((await events('&reason=InstanceUpdated')).items[0]?.message).toMatch(/: enabled false -> true$/))
+    // Listed again: no more detail requests for it.
+    const afterBack = nacos.count(INSTANCE_DETAIL)
+    const polls = nacos.count(INSTANCE_LIST)
+    await eventually(async () => expect(nacos.count(INSTANCE_LIST)).toBeGreaterThan(polls + 3))
+    expect(nacos.count(INSTANCE_DETAIL)).toBe(afterBack)
+
+    nacos.update(DEMO, '10.0.0.7', 20880, { enabled: false })
+    await eventually(async () => expect((await events('&reason=InstanceUpdated')).total).toBe(3))
+    nacos.deregister(DEMO, '10.0.0.7', 20880)
+    expect(await eventually(async () => one('InstanceUnregistered'))).toMatchObject({ type: 'warning', action: 'deregistered', instance: '10.0.0.7:20880' })
+    await eventually(async () => expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.7:20880?mesh=${MESH}`)).body.registered).toBe(false))
+    const { items } = await events()
+    expect(items.map((item) => item.reason)).toEqual(['InstanceUnregistered', 'InstanceUpdated', 'InstanceUpdated', 'InstanceUpdated', 'RegistrySynced'])
+    expect(items.every((item) => !item.message.includes('detected'))).toBe(true)
+    // Gone: not looked up any more.
+    const afterGone = nacos.count(INSTANCE_DETAIL)
+    const pollsAfterGone = nacos.count(INSTANCE_LIST)
+    await eventually(async () => expect(nacos.count(INSTANCE_LIST)).toBeGreaterThan(pollsAfterGone + 3))
+    expect(nacos.count(INSTANCE_DETAIL)).toBe(afterGone)
+  })
+
+  it('reads the 404 of a Nacos 1.x instance detail as the disabled instance leaving', async () => {
+    await startNacos({ version: '1.x' })
+    await startSynced()
+    nacos.update(DEMO, '10.0.0.7', 20880, { enabled: false })
+    await eventually(async () => expect((await one('InstanceUpdated')).message).toMatch(/: enabled true -> false$/))
+    nacos.deregister(DEMO, '10.0.0.7', 20880)
+    await eventually(async () => expect((await one('InstanceUnregistered')).instance).toBe('10.0.0.7:20880'))
+    expect(nacos.count(INSTANCE_DETAIL, 404)).toBeGreaterThan(0)
+  })
+
+  it.each([
+    ['HTTP 500 without a not-found message', { kind: 'status', status: 500 } as const],
+    ['HTTP 503', { kind: 'status', status: 503, body: 'server is DOWN now, please try again later!' } as const],
+    ['a 404 of something else', { kind: 'status', status: 404, body: '<html><body>Not Found</body></html>' } as const],
+  ])('records nothing for an unlisted instance while its detail fails (%s), then what the detail says', async (_name, failure) => {
+    await startNacos()
+    await startSynced()
+    nacos.fail(failure, INSTANCE_DETAIL)
+    nacos.update(DEMO, '10.0.0.7', 20880, { enabled: false })
+    await eventually(async () => expect((await mesh())?.error).toMatch(/answered \/v1\/ns\/instance with HTTP/))
+    await eventually(async () => expect(nacos.count(INSTANCE_DETAIL, failure.status)).toBeGreaterThan(3))
+    expect((await events()).total).toBe(1)
+    expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.7:20880?mesh=${MESH}`)).body.registered).toBe(true)
+
+    nacos.heal()
+    const updated = await eventually(async () => one('InstanceUpdated'))
+    expect(updated.message).toBe(`Instance updated: demo-provider 10.0.0.7:20880 -> org.apache.dubbo.demo.DemoService: enabled true -> false${missedChangeNote('reconnect')}`)
+    await eventually(async () => expect((await mesh())?.status).toBe('connected'))
+    expect((await events('&reason=InstanceUnregistered')).total).toBe(0)
+  })
+
+  it('keeps a disabled instance across a restart and records only what changed', async () => {
+    await startNacos()
+    await startSynced()
+    nacos.update(DEMO, '10.0.0.7', 20880, { enabled: false })
+    await eventually(async () => one('InstanceUpdated'))
+    await stop()
+    await start()
+    await eventually(async () => expect((await mesh())?.status).toBe('connected'))
+    const seen = nacos.count(SERVICE_LIST)
+    await eventually(async () => expect(nacos.count(SERVICE_LIST)).toBeGreaterThan(seen + 2))
+    expect((await events()).total).toBe(2)
+    await stop()
+    nacos.deregister(DEMO, '10.0.0.7', 20880)
+    await start()
+    const unregistered = await eventually(async () => one('InstanceUnregistered'))
+    expect(unregistered.message).toBe(`Instance unregistered: demo-provider 10.0.0.7:20880 -> org.apache.dubbo.demo.DemoService${missedChangeNote('restart')}`)
   })
 
   it('finds new services and deleted ones by listing the services again', async () => {

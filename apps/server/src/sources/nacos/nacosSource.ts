@@ -13,11 +13,26 @@
  * Only a successful answer can remove an instance: a timeout, a 5xx, an unreadable body or an
  * auth failure leaves the remembered state alone, puts the mesh in `error` and backs off.
  *
+ * Disabled instances: Nacos (1.x and 2.x) leaves instances with `enabled: false` out of
+ * `instance/list` (it is for consumers) but keeps them in the instance detail
+ * (`GET /v1/ns/instance`). So a known instance missing from a successful list is looked up there
+ * (`concurrency` at a time): found, it is disabled (`InstanceUpdated`, `enabled true -> false`,
+ * weight, health and metadata from the detail); it stays in the state and in the catalog, and is
+ * looked up again at each poll of its service (one small request each) while the list leaves it
+ * out, until it is listed again (`enabled false -> true`) or the detail says it is gone
+ * (`InstanceUnregistered`). "Gone" is only the detail's not-found answer (404 from 1.x, 500
+ * `caused: no matched ip found!;` and the like from 2.x, recognised by the message); any other
+ * failure keeps the instance as it was, counts as a failed read (mesh in `error`, and what the
+ * next look finds carries the reconnect note) and is asked again next round.
+ *
  * Known limitations:
  * - Polling sees states, not transitions: an instance that left and came back between two polls
  *   is not seen to have left.
- * - Real Nacos servers leave disabled instances out of `instance/list` (they are for consumers),
- *   so disabling an instance there reads as `InstanceUnregistered` rather than `InstanceUpdated`.
+ * - Disabled instances are seen only as known instances leaving the list: one already disabled at
+ *   the first sync of a mesh, or registered disabled, is not seen until it is enabled. The detail
+ *   has no `enabled` field: "missing from the list but in the detail" is read as disabled, so an
+ *   instance that left and came back between the list and the detail request is reported disabled
+ *   for one poll.
  * - Only the configured group is read (`service/list` is per group).
  * - While a service is at its protection threshold (by default: no instance healthy) Nacos reports
  *   every instance healthy. The last health seen is kept meanwhile (no invented `InstanceHealthy`),
@@ -30,7 +45,20 @@ import type { CatalogChange } from '../../store/types.ts'
 import { missedChangeNote, registrySyncedEvent, STATE_PREFIX, SYNCED_KEY } from '../registry/registryState.ts'
 import type { Source, SourceContext } from '../source.ts'
 import { NacosClient, NacosError } from './nacosClient.ts'
-import { address, diffEvents, goneCatalog, holdHealth, instanceCatalog, parseInstance, readInstanceList, readServicePage, serializeInstance, syncCounts } from './normalize.ts'
+import {
+  address,
+  diffEvents,
+  goneCatalog,
+  holdHealth,
+  instanceCatalog,
+  isInstanceNotFound,
+  parseInstance,
+  readInstanceDetail,
+  readInstanceList,
+  readServicePage,
+  serializeInstance,
+  syncCounts,
+} from './normalize.ts'
 import type { NacosInstance } from './normalize.ts'
 
 /** Timings and limits of the Nacos source (`RegistryTuning.nacos`); defaults suit production. */
@@ -45,7 +73,7 @@ export interface NacosTuning {
   serviceListIntervalMs?: number
   /** `pageSize` of `service/list`. Default 100. */
   pageSize?: number
-  /** `instance/list` requests in flight at once. Default 8. */
+  /** `instance/list` requests in flight at once, and as many instance detail requests. Default 8. */
   concurrency?: number
   /** Retry delay after a failed round: doubles from `initialMs` up to `maxMs`. Default 1 s to 30 s. */
   backoff?: { initialMs?: number; maxMs?: number }
@@ -85,6 +113,8 @@ export class NacosSource implements Source {
   private catalogPublished = false
   /** Note for services found gone by the next successful service list. */
   private listNote: Note | undefined
+  /** Bounds the instance detail requests in flight, whatever the number of services polled at once. */
+  private readonly detailSlots: Limiter
   private stopped = false
   private loop: Promise<void> | undefined
   private wake: () => void = () => {}
@@ -103,6 +133,7 @@ export class NacosSource implements Source {
       concurrency: tuning.concurrency ?? 8,
       backoff: { initialMs: tuning.backoff?.initialMs ?? 1_000, maxMs: tuning.backoff?.maxMs ?? 30_000 },
     }
+    this.detailSlots = new Limiter(this.tuning.concurrency)
     this.client = new NacosClient({
       hosts: registry.hosts,
       ...(registry.params.username ? { username: registry.params.username } : {}),
@@ -226,24 +257,33 @@ export class NacosSource implements Source {
     return pooled(services, this.tuning.concurrency, async (service) => {
       try {
         const { instances, pollMs } = await this.fetchInstances(service)
+        const unresolved = await this.lookUpUnlisted(service, instances)
         const entry = this.schedule.get(service)
         const note = entry?.note
         if (entry) {
           entry.dueAt = Date.now() + pollMs
           delete entry.note
         }
-        return await this.apply(service, instances, note)
+        const error = await this.apply(service, instances, note)
+        if (unresolved === undefined) return error
+        // An unlisted instance whose detail failed was kept as it was: this service was not fully read.
+        this.missedRead(service, note)
+        return unresolved
       } catch (error) {
-        const entry = this.schedule.get(service)
-        // What the next successful poll of this service finds happened while it could not be read.
-        if (entry) {
-          entry.note ??= 'reconnect'
-          entry.dueAt = 0
-        }
-        this.listNote ??= 'reconnect'
+        this.missedRead(service)
         return this.failure(error)
       }
     })
+  }
+
+  /** What the next successful poll of this service finds happened while it could not be read. */
+  private missedRead(service: string, note?: Note): void {
+    const entry = this.schedule.get(service)
+    if (entry) {
+      entry.note ??= note ?? 'reconnect'
+      entry.dueAt = 0
+    }
+    this.listNote ??= 'reconnect'
   }
 
   /**
@@ -342,6 +382,42 @@ export class NacosSource implements Source {
     return { instances, pollMs }
   }
 
+  /**
+   * Known instances of `service` missing from its successful `instance/list` answer: disabled
+   * (Nacos does not list those) or gone. The detail endpoint tells: a disabled one is put back into
+   * `instances` as disabled; a gone one stays out. When the detail fails, what we knew is put back
+   * (nothing is guessed) and the first failure is returned.
+   */
+  private async lookUpUnlisted(service: string, instances: Map<string, string>): Promise<string | undefined> {
+    const unlisted = [...(this.keysOf.get(service) ?? [])].filter((key) => !instances.has(key))
+    const results = await Promise.all(
+      unlisted.map(async (key) => {
+        const known = this.parsed.get(key)
+        // A stored state we cannot read has no address to ask about: it leaves, as before.
+        if (!known) return undefined
+        try {
+          const disabled = await this.detailSlots.run(() => this.fetchDetail(known))
+          if (disabled) instances.set(key, serializeInstance(disabled))
+          return undefined
+        } catch (error) {
+          instances.set(key, this.state.get(key)!)
+          return this.failure(error)
+        }
+      }),
+    )
+    return results.find((result) => result !== undefined)
+  }
+
+  /** The instance as the detail endpoint has it (disabled, since the list left it out), or undefined when it is gone. */
+  private async fetchDetail(known: NacosInstance): Promise<NacosInstance | undefined> {
+    const params = { serviceName: known.service, ip: known.ip, port: known.port, clusterName: known.cluster, namespaceId: this.namespace, groupName: this.group }
+    const answer = await this.client.getJsonUnlessMissing('/v1/ns/instance', params, isInstanceNotFound)
+    if (answer.missing) return undefined
+    const result = readInstanceDetail(known, answer.body)
+    if (!result.ok) throw new NacosError('bad-answer', `Nacos answered /v1/ns/instance for ${address(known)} of ${known.service} with ${result.reason}`)
+    return result.instance
+  }
+
   // --- state, events, publishing -----------------------------------------------------------
 
   /**
@@ -436,4 +512,23 @@ async function pooled<T, R>(items: readonly T[], limit: number, work: (item: T) 
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
   return results
+}
+
+/** At most `limit` tasks at once; the others wait their turn. */
+class Limiter {
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    while (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    this.active++
+    try {
+      return await task()
+    } finally {
+      this.active--
+      this.waiting.shift()?.()
+    }
+  }
 }

@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest'
 import { missedChangeNote, STATE_PREFIX } from '../registry/registryState.ts'
-import { changeEvents, diffEvents, goneCatalog, holdHealth, instanceCatalog, instanceKey, parseInstance, readInstanceList, readServicePage, serializeInstance } from './normalize.ts'
+import {
+  changeEvents,
+  diffEvents,
+  goneCatalog,
+  holdHealth,
+  instanceCatalog,
+  instanceKey,
+  isInstanceNotFound,
+  parseInstance,
+  readInstanceDetail,
+  readInstanceList,
+  readServicePage,
+  serializeInstance,
+} from './normalize.ts'
 import type { NacosInstance } from './normalize.ts'
 
 const SERVICE = 'providers:org.apache.dubbo.demo.DemoService:1.0.0:'
@@ -224,5 +237,37 @@ describe('catalog', () => {
       { op: 'instance-gone', mesh: 'm', name: '10.0.0.7:20880' },
       { op: 'service-instance-gone', mesh: 'm', service: 'org.apache.dubbo.demo.DemoService', instance: '10.0.0.7:20880', side: 'provider' },
     ])
+  })
+})
+
+describe('the instance detail', () => {
+  it.each<[string, number, string, boolean]>([
+    ['2.x, instance missing', 500, 'caused: no matched ip found!;', true],
+    ['2.x, service without instances', 500, `caused: no ips found for cluster DEFAULT in service DEFAULT_GROUP@@${SERVICE};`, true],
+    ['1.x, instance missing', 404, 'no matched ip found!', true],
+    ['1.x, cluster without instances', 404, `no ips found for cluster blue in service DEFAULT_GROUP@@${SERVICE}`, true],
+    ['1.x, service missing', 404, `no service DEFAULT_GROUP@@${SERVICE} found!`, true],
+    ['a server error', 500, 'server error', false],
+    ['a server error naming no instance', 500, 'caused: java.lang.NullPointerException;', false],
+    ['a proxy 404', 404, '<html><body>Not Found</body></html>', false],
+    ['a 503 with the message', 503, 'caused: no matched ip found!;', false],
+    ['a 200', 200, 'caused: no matched ip found!;', false],
+  ])('tells a not-found answer from a failure: %s', (_name, status, body, notFound) => {
+    expect(isInstanceNotFound(status, body)).toBe(notFound)
+  })
+
+  it('reads a detail answer as the instance, disabled, with its weight, health and metadata', () => {
+    const known = with_({ instanceId: 'id-1', ephemeral: false })
+    const body = { service: `DEFAULT_GROUP@@${SERVICE}`, ip: '10.0.0.7', port: 20880, clusterName: 'DEFAULT', weight: 0.5, healthy: false, instanceId: 'id-1', metadata: { application: 'demo-provider', version: '1.1' } }
+    expect(readInstanceDetail(known, body)).toEqual({
+      ok: true,
+      instance: { ...known, enabled: false, weight: 0.5, healthy: false, metadata: { application: 'demo-provider', version: '1.1' } },
+    })
+  })
+
+  it('refuses a detail answer that is not one, or is for another address', () => {
+    expect(readInstanceDetail(base, 'ok')).toMatchObject({ ok: false })
+    expect(readInstanceDetail(base, { ip: '10.0.0.8', port: 20880 })).toEqual({ ok: false, reason: 'instance detail answer for another address' })
+    expect(readInstanceDetail(base, { ip: '10.0.0.7', port: 20880, weight: 'heavy' })).toEqual({ ok: false, reason: 'instance detail answer: host with a non-numeric weight' })
   })
 })

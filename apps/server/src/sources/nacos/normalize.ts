@@ -154,6 +154,33 @@ export function holdHealth(instances: ReadonlyMap<string, NacosInstance>, known:
   return held
 }
 
+/**
+ * Whether an answer of the instance detail (`GET /v1/ns/instance`) says the instance does not
+ * exist. Nacos throws `NacosException(NOT_FOUND)` with one of three messages; 1.x answers it as 404
+ * with the message, 2.x lets it reach the console's catch-all handler: 500, `caused: <message>;`.
+ * Only those messages count: any other 404 or 500 (a proxy, a server in trouble) is a failure, not
+ * a deregistration.
+ */
+export function isInstanceNotFound(status: number, body: string): boolean {
+  if (status !== 404 && status !== 500) return false
+  return /^(caused: )?(no matched ip found!|no ips found for cluster \S* in service .*|no service .* found!);?$/.test(body.trim())
+}
+
+/**
+ * Reads an instance detail answer (`{ service, ip, port, clusterName, weight, healthy, instanceId,
+ * metadata }`) for an instance known as `known` and missing from `instance/list`: Nacos leaves
+ * disabled instances out of the list and keeps them in the detail, so it is disabled. The detail
+ * has no `enabled` and no `ephemeral`: the first is false (that is why it is not listed), the
+ * second is kept from what we knew. Weight, health and metadata are the detail's.
+ */
+export function readInstanceDetail(known: NacosInstance, body: unknown): { ok: true; instance: NacosInstance } | { ok: false; reason: string } {
+  if (!isRecord(body)) return { ok: false, reason: 'instance detail answer that is not an object' }
+  if (body.ip !== known.ip || body.port !== known.port) return { ok: false, reason: 'instance detail answer for another address' }
+  const host = { ...body, clusterName: known.cluster, enabled: false, ephemeral: known.ephemeral, instanceId: body.instanceId ?? known.instanceId }
+  const result = readHost(known.service, host)
+  return result.ok ? { ok: true, instance: result.instance } : { ok: false, reason: `instance detail answer: ${result.reason}` }
+}
+
 /** Reads a `service/list` page: `{ count, doms }`. */
 export function readServicePage(body: unknown): { ok: true; count: number; names: string[] } | { ok: false; reason: string } {
   if (!isRecord(body) || typeof body.count !== 'number' || !Array.isArray(body.doms)) return { ok: false, reason: 'service list answer without count and doms' }
