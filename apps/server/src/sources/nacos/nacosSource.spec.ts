@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { parseRegistries } from '../../config.ts'
 import { startNacosServer } from '../../testing/nacosServer.ts'
 import type { NacosServer, NacosServerOptions } from '../../testing/nacosServer.ts'
+import { eventually } from '../../testing/eventually.ts'
 import { startTestServer, tempDir } from '../../testing/testServer.ts'
 import type { TestServer } from '../../testing/testServer.ts'
 import { missedChangeNote } from '../registry/registryState.ts'
@@ -16,19 +17,6 @@ const SERVICE_LIST = '/nacos/v1/ns/service/list'
 const INSTANCE_DETAIL = '/nacos/v1/ns/instance'
 // A generous request timeout: a loaded test machine must not turn slow answers into failures.
 const TUNING: NacosTuning = { requestTimeoutMs: 2_000, minPollMs: 20, serviceListIntervalMs: 150, backoff: { initialMs: 20, maxMs: 100 } }
-
-/** Polls `check` until it passes or `timeoutMs` runs out (then its last failure is thrown). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      return await check()
-    } catch (error) {
-      if (Date.now() > deadline) throw error
-      await new Promise((resolve) => setTimeout(resolve, 25))
-    }
-  }
-}
 
 describe('Nacos source', () => {
   let nacos: NacosServer
