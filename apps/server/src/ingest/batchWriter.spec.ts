@@ -67,6 +67,26 @@ describe('BatchWriter', () => {
     await expect(bus.publish({ events: [event(3)] })).rejects.toThrow(/closed/)
   })
 
+  it('writes what a commit listener publishes during the last flush on close (alert notices of the final events)', async () => {
+    const { store } = recordingStore()
+    const bus = new EventBus()
+    const notices: Array<Promise<void>> = []
+    const notice = { rule: 'r', sink: 'pager' } as AlertNotice
+    const writer = new BatchWriter(store, bus, silentLogger, createMetrics(), {
+      flushIntervalMs: 10_000,
+      onCommitted: (stored) => {
+        if (stored.some(({ item }) => item.id === 'e1')) notices.push(bus.publish({ outbox: [{ sink: 'pager', alert: notice }] }))
+      },
+    })
+    const published = bus.publish({ events: [event(1)] })
+    await writer.close()
+    await published
+    expect(notices).toHaveLength(1)
+    await expect(notices[0]).resolves.toBeUndefined()
+    expect((await store.outboxCounts()).get('pager')).toBe(1)
+    await expect(bus.publish({ events: [event(2)] })).rejects.toThrow('writer is closed')
+  })
+
   it('rejects the publishers of a failed transaction and keeps writing later ones', async () => {
     const { store } = recordingStore()
     const bus = new EventBus()

@@ -66,7 +66,9 @@ export class BatchWriter {
   }
 
   private enqueue(publication: Publication): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('writer is closed'))
+    // While the closing flush drains, what its commits cause (alert notices of the last events)
+    // is still accepted: that drain writes it before close resolves.
+    if (this.closed && !this.flushing) return Promise.reject(new Error('writer is closed'))
     return new Promise<void>((resolve, reject) => {
       const size = publication.events?.length ?? 0
       this.queue.push({ publication, size, resolve, reject })
