@@ -156,12 +156,20 @@ const matcher = strict({
   mesh: oneOrMany(exactValue).optional(),
   application: oneOrMany(exactValue).optional(),
   source: oneOrMany(eventSource).optional(),
-  labels: z.record(z.string().regex(LABEL_KEY, 'is not a label key (prefix/name, or prefix/* for any key under prefix)'), labelCondition).optional(),
+  // An empty map would match every event: a templated `drop: [{ labels: {} }]` must not drop them all.
+  labels: z
+    .record(z.string().regex(LABEL_KEY, 'is not a label key (prefix/name, or prefix/* for any key under prefix)'), labelCondition)
+    .refine((labels) => Object.keys(labels).length > 0, 'needs at least one label key')
+    .optional(),
 }).refine((spec) => Object.values(spec).some((value) => value !== undefined), 'a matcher needs at least one field; leave match out to select every event')
 
 const matchers = oneOrMany(matcher)
 
-const NATS_SERVER = /^(?:(?:nats|tls):\/\/)?(?:[^\s/@]+@)?[A-Za-z0-9._-]+(?::\d{1,5})?$/
+const NATS_SERVER = /^(?:(?:nats|tls):\/\/)?(?:[^\s/@]+@)?[A-Za-z0-9._-]+(?::(\d{1,5}))?$/
+const natsServer = z
+  .string()
+  .regex(NATS_SERVER, 'must be host:port or nats://host:port')
+  .refine((server) => Number(NATS_SERVER.exec(server)?.[1] ?? 4222) <= 65535, 'has a port above 65535')
 const SUBJECT_PREFIX = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
@@ -170,7 +178,7 @@ const natsSink = strict({
   type: z.literal('nats'),
   name,
   route: name.optional(),
-  servers: oneOrMany(z.string().regex(NATS_SERVER, 'must be host:port or nats://host:port')),
+  servers: oneOrMany(natsServer),
   subjectPrefix: z.string().regex(SUBJECT_PREFIX, 'must be subject tokens separated by "." (no spaces or wildcards)').default(DEFAULT_SUBJECT_PREFIX),
   stream: strict({
     name: z.string().regex(STREAM_NAME, 'must be 1-64 letters, digits, "_" or "-"').default(DEFAULT_STREAM_NAME),
@@ -195,7 +203,8 @@ const webhookSink = strict({
     return url && (url.protocol === 'http:' || url.protocol === 'https:') ? { value: value as string } : 'must be an http:// or https:// URL'
   }),
   format: z.enum(['json', 'slack', 'dingtalk'], { error: 'must be one of json, slack, dingtalk' }).default('json'),
-  headers: z.record(z.string().regex(HEADER_NAME, 'is not an HTTP header name'), z.string()).default({}),
+  // A CR or LF would make every request fail to send, retried forever as a connection error.
+  headers: z.record(z.string().regex(HEADER_NAME, 'is not an HTTP header name'), z.string().regex(/^[^\r\n]*$/, 'must not contain a line break')).default({}),
   timeout: duration(1_000, 300_000).optional(),
   retry: strict({ initial: duration(1_000).optional(), max: duration(1_000).optional() }).optional(),
 })
