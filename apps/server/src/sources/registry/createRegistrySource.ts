@@ -3,37 +3,25 @@
  * registry of its kind is configured.
  */
 import type { RegistryConfig } from '../../config.ts'
-import type { Source, SourceContext } from '../source.ts'
+import type { NacosTuning } from '../nacos/nacosSource.ts'
+import type { ZookeeperSourceOptions } from '../zookeeper/zookeeperSource.ts'
+import type { Source } from '../source.ts'
 
 /** Timings the tests shorten (reconnect backoff, poll intervals, timeouts); defaults suit production. */
 export interface RegistryTuning {
-  zookeeper?: Record<string, unknown>
-  nacos?: Record<string, unknown>
+  zookeeper?: ZookeeperSourceOptions
+  nacos?: NacosTuning
 }
 
-export async function createRegistrySource(registry: RegistryConfig, _tuning: RegistryTuning = {}): Promise<Source> {
+export async function createRegistrySource(registry: RegistryConfig, tuning: RegistryTuning = {}): Promise<Source> {
   switch (registry.scheme) {
-    case 'zookeeper':
-    case 'nacos':
-      // Replaced by the ZooKeeper and Nacos sources (issue 5).
-      return new PendingRegistrySource(registry)
+    case 'zookeeper': {
+      const { ZookeeperSource } = await import('../zookeeper/zookeeperSource.ts')
+      return new ZookeeperSource(registry, tuning.zookeeper)
+    }
+    case 'nacos': {
+      const { NacosSource } = await import('../nacos/nacosSource.ts')
+      return new NacosSource(registry, tuning.nacos)
+    }
   }
-}
-
-class PendingRegistrySource implements Source {
-  readonly mesh: string
-  readonly kind: RegistryConfig['scheme']
-  readonly address: string
-
-  constructor(registry: RegistryConfig) {
-    this.mesh = registry.name
-    this.kind = registry.scheme
-    this.address = registry.address
-  }
-
-  async start(context: SourceContext): Promise<void> {
-    context.setStatus('error', `${this.kind} registries are not supported by this version yet`)
-  }
-
-  async stop(): Promise<void> {}
 }

@@ -1,0 +1,433 @@
+import type { ApplicationSummary, EventItem, EventPage, Instance, Mesh, ServiceDetail } from '@eventline/shared'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { parseRegistries } from '../../config.ts'
+import { eventually as poll } from '../../testing/eventually.ts'
+import { startTestServer, tempDir } from '../../testing/testServer.ts'
+import type { TestServer } from '../../testing/testServer.ts'
+import { connectWriter, dubboUrl, dubboUrlPath, receivedPackets, serviceInstanceJson, sessionCount, skipWithoutZooKeeper, startTcpProxy, startZooKeeper } from '../../testing/zookeeperServer.ts'
+import type { TcpProxy, ZkWriter, ZooKeeperServer } from '../../testing/zookeeperServer.ts'
+import type { ZookeeperSourceOptions } from './zookeeperSource.ts'
+
+const MESH = 'zk-test'
+const DEMO = 'org.apache.dubbo.demo.DemoService'
+const GREETER = 'org.apache.dubbo.demo.GreetingService'
+const RESTART_NOTE = 'detected at start-up'
+const RECONNECT_NOTE = 'detected on reconnection'
+
+/** ZooKeeper round trips, a JVM and a SQLite writer share two busy cores: a longer default wait than the shared poller's. */
+const eventually = <T>(check: () => Promise<T>, timeoutMs = 10_000) => poll(check, timeoutMs)
+
+const provider = (ip: string, port = 20880, service = DEMO, application = 'demo-provider', extra: Partial<Parameters<typeof dubboUrl>[0]> = {}) => {
+  const url = dubboUrl({ ip, port, service, application, version: '1.0.0', ...extra })
+  return dubboUrlPath(url, { service })
+}
+const consumer = (ip: string, service = DEMO, application = 'demo-consumer') => dubboUrlPath(dubboUrl({ side: 'consumer', ip, service, application, version: '1.0.0' }), { service, side: 'consumer' })
+
+describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
+  let zk: ZooKeeperServer
+  let proxy: TcpProxy
+  let writer: ZkWriter
+  let tmp: ReturnType<typeof tempDir>
+  let eventline: TestServer | undefined
+
+  beforeAll(async () => {
+    zk = await startZooKeeper()
+  })
+  afterAll(async () => {
+    await zk?.close()
+  })
+  beforeEach(async () => {
+    proxy = await startTcpProxy(zk.port)
+    writer = await connectWriter(zk.connectString)
+    tmp = tempDir()
+  })
+  afterEach(async () => {
+    await eventline?.stop()
+    eventline = undefined
+    for (const root of ['/dubbo', '/gov', '/services']) await writer.removeTree(root)
+    writer.close()
+    await proxy.close()
+    tmp.cleanup()
+  })
+
+  /** Eventline on this test's database, watching ZooKeeper through the proxy. */
+  const start = async (options: ZookeeperSourceOptions = {}, query = '') => {
+    eventline = await startTestServer({
+      db: `${tmp.dir}/eventline.db`,
+      registries: parseRegistries(`zookeeper://127.0.0.1:${proxy.port}?name=${MESH}${query}`),
+      registryTuning: { zookeeper: { spinDelayMs: 50, retryMs: 200, ...options } },
+    })
+    await eventually(async () => expect((await meshOf()).status).toBe('connected'))
+    return eventline
+  }
+  const stop = async () => {
+    await eventline!.stop()
+    eventline = undefined
+  }
+  const meshOf = async () => (await eventline!.get<{ items: Mesh[] }>('/api/v1/meshes')).body.items.find((mesh) => mesh.name === MESH)!
+  /** Every event of the mesh, newest first. */
+  const events = async (query = '') => {
+    const items: EventItem[] = []
+    let cursor: string | null = null
+    do {
+      const page: EventPage = (await eventline!.get<EventPage>(`/api/v1/events?mesh=${MESH}&limit=200${query}${cursor ? `&cursor=${cursor}` : ''}`)).body
+      items.push(...page.items)
+      cursor = page.nextCursor
+    } while (cursor)
+    return items
+  }
+  const reasons = async () => (await events()).map((event) => event.reason).sort()
+  /** Waits for the first sync's summary, so the changes that follow are watched ones. */
+  const synced = async () => eventually(async () => expect(await reasons()).toEqual(['RegistrySynced']))
+
+  it('records one RegistrySynced on the first sync, and the catalog shows what ZooKeeper holds', async () => {
+    await writer.create(provider('10.0.0.7'))
+    await writer.create(provider('10.0.0.9'))
+    await writer.create(provider('10.0.0.7', 20880, GREETER))
+    await writer.create(consumer('10.0.0.8'))
+    await writer.create('/services/demo-provider/10.0.0.7:20880', serviceInstanceJson({ application: 'demo-provider', ip: '10.0.0.7', port: 20880, revision: 'r1' }))
+    await writer.create('/dubbo/config/dubbo/demo-provider.tag-router', 'enabled: true\nkey: demo-provider\ntags:\n  - name: gray\n    addresses: ["10.0.0.9:20880"]\n', { persistent: true })
+    await writer.create(`/dubbo/mapping/${DEMO}`, 'demo-provider', { persistent: true })
+    await start()
+    const [summary] = await eventually(async () => {
+      const items = await events()
+      expect(items.map((item) => item.reason)).toEqual(['RegistrySynced'])
+      return items
+    })
+    expect(summary).toMatchObject({ type: 'normal', category: 'registry', source: 'zookeeper', mesh: MESH })
+    expect(summary!.message).toContain('2 applications, 3 instances, 2 services, 3 providers, 1 consumers, 1 configs')
+    expect((await meshOf()).lastSyncAt).toBeDefined()
+
+    const applications = (await eventline!.get<{ items: ApplicationSummary[] }>(`/api/v1/applications?mesh=${MESH}`)).body.items
+    expect(applications.map((app) => app.name).sort()).toEqual(['demo-consumer', 'demo-provider'])
+    const service = (await eventline!.get<ServiceDetail>(`/api/v1/services/${DEMO}?mesh=${MESH}`)).body
+    expect(service).toMatchObject({ name: DEMO, version: '1.0.0', providers: 2, consumers: 1 })
+    expect(service.providerInstances.map((instance) => instance.name).sort()).toEqual(['10.0.0.7:20880', '10.0.0.9:20880'])
+    expect(service.consumerInstances.map((instance) => instance.name)).toEqual(['10.0.0.8'])
+    const instances = (await eventline!.get<{ items: Instance[] }>(`/api/v1/instances?mesh=${MESH}`)).body.items
+    expect(instances.map((instance) => instance.name).sort()).toEqual(['10.0.0.7:20880', '10.0.0.8', '10.0.0.9:20880'])
+    expect(instances.find((instance) => instance.name === '10.0.0.7:20880')).toMatchObject({ ip: '10.0.0.7', port: 20880, application: 'demo-provider', registered: true, sources: ['zookeeper'] })
+  })
+
+  it('records providers and consumers registering and unregistering', async () => {
+    await start()
+    await synced()
+    const path = provider('10.0.0.7')
+    await writer.create(path)
+    const consumerWriter = await connectWriter(zk.connectString)
+    await consumerWriter.create(consumer('10.0.0.8'))
+    const registered = await eventually(async () => {
+      const items = await events('&reason=ProviderRegistered,ConsumerRegistered')
+      expect(items).toHaveLength(2)
+      return items
+    })
+    expect(registered.find((item) => item.reason === 'ProviderRegistered')).toMatchObject({
+      type: 'normal',
+      message: `Provider registered: demo-provider 10.0.0.7:20880 -> ${DEMO}`,
+      application: 'demo-provider',
+      instance: '10.0.0.7:20880',
+      ip: '10.0.0.7',
+      service: DEMO,
+      source: 'zookeeper',
+      component: 'zookeeper',
+      mesh: MESH,
+      category: 'provider',
+      action: 'registered',
+      object: { kind: 'Provider', name: `${DEMO}:1.0.0` },
+    })
+    expect(registered.find((item) => item.reason === 'ConsumerRegistered')).toMatchObject({ message: `Consumer registered: demo-consumer 10.0.0.8 -> ${DEMO}`, category: 'consumer', instance: '10.0.0.8' })
+
+    await writer.remove(path)
+    // The consumer's process dies: its session closes and ZooKeeper removes its ephemeral node.
+    consumerWriter.close()
+    const gone = await eventually(async () => {
+      const items = await events('&reason=ProviderUnregistered,ConsumerUnregistered')
+      expect(items).toHaveLength(2)
+      return items
+    })
+    expect(gone.find((item) => item.reason === 'ProviderUnregistered')).toMatchObject({ type: 'warning', category: 'provider', action: 'deregistered', message: `Provider unregistered: demo-provider 10.0.0.7:20880 -> ${DEMO}` })
+    expect(gone.find((item) => item.reason === 'ConsumerUnregistered')).toMatchObject({ type: 'normal', category: 'consumer', action: 'deregistered' })
+    expect(await reasons()).toEqual(['ConsumerRegistered', 'ConsumerUnregistered', 'ProviderRegistered', 'ProviderUnregistered', 'RegistrySynced'])
+    await eventually(async () => expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.7:20880?mesh=${MESH}`)).body.registered).toBe(false))
+    expect((await eventline!.get<ServiceDetail>(`/api/v1/services/${DEMO}?mesh=${MESH}`)).body).toMatchObject({ providers: 0, consumers: 0 })
+    const timeline = (await eventline!.get<EventPage>(`/api/v1/services/${DEMO}/events?mesh=${MESH}`)).body
+    expect(timeline.total).toBe(4)
+  })
+
+  it('records an application-level instance added, updated and removed', async () => {
+    await start()
+    await synced()
+    const path = '/services/demo-provider/10.0.0.7:20880'
+    await writer.create(path, serviceInstanceJson({ application: 'demo-provider', ip: '10.0.0.7', port: 20880, revision: 'r1' }))
+    await eventually(async () =>
+      expect((await events('&reason=InstanceRegistered'))[0]).toMatchObject({
+        type: 'normal',
+        category: 'instance',
+        action: 'registered',
+        message: 'Instance registered: demo-provider 10.0.0.7:20880 (revision r1)',
+        application: 'demo-provider',
+        instance: '10.0.0.7:20880',
+        object: { kind: 'Instance', name: '10.0.0.7:20880' },
+      }),
+    )
+    await writer.setData(path, serviceInstanceJson({ application: 'demo-provider', ip: '10.0.0.7', port: 20880, revision: 'r2' }))
+    await eventually(async () => expect((await events('&reason=InstanceUpdated'))[0]?.message).toBe('Instance updated: demo-provider 10.0.0.7:20880: dubbo.metadata.revision: r1 -> r2'))
+    const instance = (await eventline!.get<Instance>(`/api/v1/instances/10.0.0.7:20880?mesh=${MESH}`)).body
+    expect(instance).toMatchObject({ application: 'demo-provider', registered: true })
+    expect(instance.labels?.['dubbo.metadata.revision']).toBe('r2')
+    await writer.remove(path)
+    await eventually(async () => expect((await events('&reason=InstanceUnregistered'))[0]).toMatchObject({ type: 'warning', action: 'deregistered' }))
+    expect(await reasons()).toEqual(['InstanceRegistered', 'InstanceUnregistered', 'InstanceUpdated', 'RegistrySynced'])
+  })
+
+  it('records governance rules added, changed and deleted with what changed', async () => {
+    await start()
+    await synced()
+    const tag = '/dubbo/config/dubbo/demo-provider.tag-router'
+    await writer.create(tag, 'force: false\nenabled: true\nkey: demo-provider\ntags:\n  - name: gray\n    addresses: ["10.0.0.9:20880"]\n', { persistent: true })
+    await eventually(async () =>
+      expect((await events('&reason=ConfigAdded'))[0]).toMatchObject({
+        category: 'config',
+        action: 'added',
+        application: 'demo-provider',
+        object: { kind: 'Config', name: 'demo-provider.tag-router' },
+        message: 'Config added: tag-router demo-provider: force: false, enabled: true, key: demo-provider, 1 tag (gray (addresses=[10.0.0.9:20880]))',
+      }),
+    )
+    await writer.setData(tag, 'force: false\nenabled: false\nkey: demo-provider\ntags:\n  - name: gray\n    addresses: ["10.0.0.9:20880"]\n')
+    await eventually(async () => expect((await events('&reason=ConfigUpdated'))[0]?.message).toBe('Config updated: tag-router demo-provider: enabled: true -> false'))
+
+    const condition = `/dubbo/config/dubbo/${DEMO}::.condition-router`
+    await writer.create(condition, `scope: service\nkey: ${DEMO}\nenabled: true\nconditions:\n  - method = sayHello => host = 10.0.0.7\n`, { persistent: true })
+    await eventually(async () => expect(await events('&reason=ConfigAdded')).toHaveLength(2))
+    await writer.setData(condition, `scope: service\nkey: ${DEMO}\nenabled: true\nconditions:\n  - method = sayHello => host = 10.0.0.7\n  - host = 10.0.0.8 => host != 10.0.0.9\n`)
+    await eventually(async () =>
+      expect((await events('&reason=ConfigUpdated'))[0]).toMatchObject({ service: DEMO, message: `Config updated: condition-router ${DEMO}::: condition added: host = 10.0.0.8 => host != 10.0.0.9` }),
+    )
+    await writer.remove(tag)
+    await eventually(async () => expect((await events('&reason=ConfigDeleted'))[0]).toMatchObject({ action: 'deleted', message: 'Config deleted: tag-router demo-provider' }))
+
+    // Dubbo 2.6 override rules are URL nodes under the interface.
+    const override = `override://0.0.0.0/${DEMO}?category=configurators&dynamic=false&enabled=true&timeout=5000`
+    await writer.create(`/dubbo/${DEMO}/configurators/${encodeURIComponent(override)}`, undefined, { persistent: true })
+    await eventually(async () =>
+      expect((await events('&reason=ConfigAdded'))[0]?.message).toBe(`Config added: override rule for ${DEMO} on all addresses: enabled=true, timeout=5000`),
+    )
+    expect(await reasons()).toEqual(['ConfigAdded', 'ConfigAdded', 'ConfigAdded', 'ConfigDeleted', 'ConfigUpdated', 'ConfigUpdated', 'RegistrySynced'])
+  })
+
+  it('records metadata added and updated, and feeds the catalog from the mapping', async () => {
+    await start()
+    await synced()
+    const definition = (methods: string[]) => JSON.stringify({ canonicalName: DEMO, methods: methods.map((name) => ({ name, parameterTypes: ['java.lang.String'], returnType: 'java.lang.String' })) })
+    const path = `/dubbo/metadata/${DEMO}/1.0.0/provider/demo-provider`
+    await writer.create(path, definition(['sayHello']), { persistent: true })
+    await eventually(async () =>
+      expect((await events('&reason=MetadataAdded'))[0]).toMatchObject({
+        category: 'metadata',
+        action: 'added',
+        application: 'demo-provider',
+        service: DEMO,
+        message: `Metadata added: demo-provider provider -> ${DEMO}:1.0.0`,
+      }),
+    )
+    await writer.setData(path, definition(['sayHello', 'sayGoodbye']))
+    await eventually(async () => expect((await events('&reason=MetadataUpdated'))[0]?.message).toBe(`Metadata updated: demo-provider provider -> ${DEMO}:1.0.0: methods added: sayGoodbye`))
+    await writer.create('/dubbo/metadata/demo-provider/3f2a9c', JSON.stringify({ app: 'demo-provider', revision: '3f2a9c', services: { [`${DEMO}:dubbo`]: { name: DEMO } } }), { persistent: true })
+    await eventually(async () => expect((await events('&reason=MetadataAdded')).map((item) => item.message)).toContain('Metadata added: demo-provider revision 3f2a9c (1 services)'))
+
+    await writer.create(`/dubbo/mapping/${GREETER}`, 'greeting-provider,demo-provider', { persistent: true })
+    await eventually(async () => {
+      const names = (await eventline!.get<{ items: ApplicationSummary[] }>(`/api/v1/applications?mesh=${MESH}`)).body.items.map((app) => app.name)
+      expect(names).toContain('greeting-provider')
+    })
+    expect((await eventline!.get(`/api/v1/services/${GREETER}?mesh=${MESH}`)).status).toBe(200)
+    expect(await reasons()).toEqual(['MetadataAdded', 'MetadataAdded', 'MetadataUpdated', 'RegistrySynced'])
+  })
+
+  it('records a burst of 1,000 providers as exactly 1,000 events, reading the folder a few times only', async () => {
+    await start()
+    await synced()
+    const paths = Array.from({ length: 1000 }, (_, i) => provider(`10.1.${Math.floor(i / 250)}.${i % 250}`, 20880, DEMO, `app-${i % 10}`))
+    await writer.create(paths[0]!)
+    await eventually(async () => expect(await events('&reason=ProviderRegistered')).toHaveLength(1))
+    const before = await receivedPackets(zk)
+    await writer.createMany(paths.slice(1).map((path) => ({ path })))
+    const created = await receivedPackets(zk)
+    await eventually(async () => expect((await events('&reason=ProviderRegistered')).length).toBe(1000), 20_000)
+    const items = await events('&reason=ProviderRegistered')
+    expect(new Set(items.map((item) => item.id)).size).toBe(1000)
+    expect(new Set(items.map((item) => item.instance)).size).toBe(1000)
+    // Packets the source sent while the burst came in: coalesced re-reads of the folder, not one per provider.
+    const reads = (await receivedPackets(zk)) - created + (created - before - 999)
+    expect(reads).toBeLessThan(200)
+    expect((await eventline!.get<ServiceDetail>(`/api/v1/services/${DEMO}?mesh=${MESH}`)).body.providers).toBe(1000)
+  })
+
+  it('records after an Eventline restart what changed while it was down, and nothing else', async () => {
+    const stays = provider('10.0.0.7')
+    const leaves = provider('10.0.0.9')
+    const rule = '/dubbo/config/dubbo/demo-provider.tag-router'
+    await writer.create(stays)
+    await writer.create(leaves)
+    await writer.create(rule, 'enabled: true\nkey: demo-provider\n', { persistent: true })
+    await start()
+    await synced()
+    await stop()
+
+    await writer.remove(leaves)
+    await writer.create(provider('10.0.0.11'))
+    await writer.setData(rule, 'enabled: false\nkey: demo-provider\n')
+    await start()
+    const missed = await eventually(async () => {
+      const items = (await events()).filter((item) => item.reason !== 'RegistrySynced')
+      expect(items.map((item) => item.reason).sort()).toEqual(['ConfigUpdated', 'ProviderRegistered', 'ProviderUnregistered'])
+      return items
+    })
+    for (const item of missed) expect(item.message).toContain(RESTART_NOTE)
+    expect(missed.find((item) => item.reason === 'ProviderRegistered')?.instance).toBe('10.0.0.11:20880')
+    expect(missed.find((item) => item.reason === 'ConfigUpdated')?.message).toContain('enabled: true -> false')
+    expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.9:20880?mesh=${MESH}`)).body.registered).toBe(false)
+
+    // Nothing changed: another restart records nothing, and the watches work after it.
+    await stop()
+    await start()
+    await writer.create(provider('10.0.0.12'))
+    await eventually(async () => expect(await events('&reason=ProviderRegistered')).toHaveLength(2))
+    expect((await events()).length).toBe(5)
+  })
+
+  it('re-reads and diffs after a reconnection within the session, and after a ZooKeeper restart', { timeout: 60_000 }, async () => {
+    const leaves = provider('10.0.0.9')
+    await writer.create(leaves)
+    // Longer than a ZooKeeper restart: the session survives it.
+    await start({ sessionTimeoutMs: 20_000 })
+    await synced()
+
+    // Cut off (not expired): changes meanwhile are found by the re-read on reconnection.
+    proxy.pause()
+    await eventually(async () => expect((await meshOf()).status).toBe('connecting'))
+    await writer.remove(leaves)
+    await writer.create(provider('10.0.0.10'))
+    proxy.resume()
+    const found = await eventually(async () => {
+      const items = (await events()).filter((item) => item.reason !== 'RegistrySynced')
+      expect(items.map((item) => item.reason).sort()).toEqual(['ProviderRegistered', 'ProviderUnregistered'])
+      return items
+    })
+    for (const item of found) expect(item.message).toContain(RECONNECT_NOTE)
+    await eventually(async () => expect((await meshOf()).status).toBe('connected'))
+
+    // A provider behind its own proxy dies while ZooKeeper restarts: its session is restored with the
+    // server and expires soon after, which removes its node; our session survives the restart.
+    // Whether the removal is watched or found by the re-read on reconnection, it is recorded once.
+    const dyingProxy = await startTcpProxy(zk.port)
+    const dying = await connectWriter(`127.0.0.1:${dyingProxy.port}`, { sessionTimeout: 1_000 })
+    await dying.create(provider('10.0.0.13'))
+    await eventually(async () => expect(await events('&reason=ProviderRegistered')).toHaveLength(2))
+    dyingProxy.pause()
+    dying.close()
+    await zk.stop()
+    await eventually(async () => expect((await meshOf()).status).toBe('connecting'))
+    await zk.start()
+    await eventually(async () => expect((await events('&reason=ProviderUnregistered')).map((item) => item.instance)).toContain('10.0.0.13:20880'), 30_000)
+    await eventually(async () => expect((await meshOf()).status).toBe('connected'))
+    await writer.create(provider('10.0.0.14'))
+    await eventually(async () => expect(await events('&reason=ProviderRegistered')).toHaveLength(3))
+    expect(await reasons()).toEqual(['ProviderRegistered', 'ProviderRegistered', 'ProviderRegistered', 'ProviderUnregistered', 'ProviderUnregistered', 'RegistrySynced'])
+    await dyingProxy.close()
+  })
+
+  it('opens a new session after expiry and records what changed meanwhile', async () => {
+    const leaves = provider('10.0.0.9')
+    const instance = '/services/demo-provider/10.0.0.7:20880'
+    await writer.create(leaves)
+    await writer.create(instance, serviceInstanceJson({ application: 'demo-provider', ip: '10.0.0.7', port: 20880, revision: 'r1' }))
+    await start({ sessionTimeoutMs: 1_000 })
+    await synced()
+    const sessions = await sessionCount(zk)
+
+    proxy.pause()
+    // The server expires our session (the writer's lives on, it is not behind the proxy).
+    await eventually(async () => expect(await sessionCount(zk)).toBe(sessions - 1), 15_000)
+    expect((await meshOf()).status).toBe('connecting')
+    await writer.remove(leaves)
+    await writer.create(provider('10.0.0.10'))
+    await writer.setData(instance, serviceInstanceJson({ application: 'demo-provider', ip: '10.0.0.7', port: 20880, revision: 'r2' }))
+    proxy.resume()
+    const found = await eventually(async () => {
+      const items = (await events()).filter((item) => item.reason !== 'RegistrySynced')
+      expect(items.map((item) => item.reason).sort()).toEqual(['InstanceUpdated', 'ProviderRegistered', 'ProviderUnregistered'])
+      return items
+    }, 15_000)
+    for (const item of found) expect(item.message).toContain(RECONNECT_NOTE)
+    await eventually(async () => expect((await meshOf()).status).toBe('connected'))
+
+    // The new session watches as the old one did.
+    await writer.create(provider('10.0.0.15'))
+    await eventually(async () => expect(await events('&reason=ProviderRegistered')).toHaveLength(2))
+    expect((await events('&reason=ProviderRegistered'))[0]?.message).not.toContain(RECONNECT_NOTE)
+  })
+
+  it('skips and counts malformed nodes, and keeps the rest', async () => {
+    await start()
+    await synced()
+    await writer.create(`/dubbo/${DEMO}/providers/not%ZZa-url`)
+    await writer.create('/services/demo-provider/10.0.0.7:20880', '{"name": "demo-provider", "address": ')
+    await writer.create('/dubbo/config/dubbo/demo-provider.condition-router', 'conditions: [unclosed\n', { persistent: true })
+    await writer.create(provider('10.0.0.7'))
+    await eventually(async () => expect(await events('&reason=ProviderRegistered')).toHaveLength(1))
+    await eventually(async () => {
+      const metrics = await (await fetch(`${eventline!.url}/metrics`)).text()
+      const rejected = [...metrics.matchAll(/^eventline_events_rejected_total\{source="zookeeper",reason="[^"]+"\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0)
+      expect(rejected).toBe(3)
+    })
+    expect(await reasons()).toEqual(['ProviderRegistered', 'RegistrySynced'])
+    expect((await meshOf()).status).toBe('connected')
+  })
+
+  it('connects through any of several hosts and watches the configured root', async () => {
+    const dead = await startTcpProxy(zk.port)
+    dead.pause()
+    eventline = await startTestServer({
+      db: `${tmp.dir}/eventline.db`,
+      registries: parseRegistries(`zookeeper://127.0.0.1:${dead.port},127.0.0.1:${proxy.port}?name=${MESH}&root=gov`),
+      registryTuning: { zookeeper: { spinDelayMs: 50, retryMs: 200 } },
+    })
+    await eventually(async () => expect((await meshOf()).status).toBe('connected'))
+    await synced()
+    await writer.create(provider('10.0.0.7'))
+    await writer.create(provider('10.0.0.8').replace(/^\/dubbo\//, '/gov/'))
+    await eventually(async () => expect((await events('&reason=ProviderRegistered')).map((item) => item.instance)).toEqual(['10.0.0.8:20880']))
+    await dead.close()
+  })
+
+  it('reads an ACL-protected registry with digest credentials, and shows the refusal without them', async () => {
+    const { createHash } = await import('node:crypto')
+    const zookeeper = (await import('node-zookeeper-client')).default
+    const hash = createHash('sha1').update('dubbo:secret').digest('base64')
+    const acl = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('digest', `dubbo:${hash}`))]
+    writer.client.addAuthInfo('digest', Buffer.from('dubbo:secret'))
+    await new Promise<void>((resolve, reject) => writer.client.create('/dubbo', Buffer.alloc(0), acl, zookeeper.CreateMode.PERSISTENT, (error) => (error ? reject(error) : resolve())))
+    try {
+      eventline = await startTestServer({
+        db: `${tmp.dir}/eventline.db`,
+        registries: parseRegistries(`zookeeper://127.0.0.1:${proxy.port}?name=${MESH}&username=dubbo&password=wrong`),
+        registryTuning: { zookeeper: { spinDelayMs: 50, retryMs: 200 } },
+      })
+      const refused = await eventually(async () => {
+        const mesh = await meshOf()
+        expect(mesh.status).toBe('error')
+        return mesh
+      })
+      expect(refused.error).toMatch(/not authorised to read \/dubbo/)
+      expect(refused.address).not.toContain('wrong')
+      await stop()
+
+      await start({}, '&username=dubbo&password=secret')
+      await synced()
+    } finally {
+      await new Promise<void>((resolve) => writer.client.setACL('/dubbo', [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('world', 'anyone'))], -1, () => resolve()))
+    }
+  })
+})
