@@ -473,7 +473,7 @@ describe('Nacos source', () => {
     nacos.register('demo-app', { ip: '10.3.0.1', port: 8080 }, { namespace: 'dev', group: 'SHOP' })
     nacos.register(DEMO, provider('10.0.0.7'))
     await start('&namespace=dev&group=SHOP')
-    expect((await eventually(async () => one('RegistrySynced'))).message).toContain('1 applications, 1 instances, 0 services')
+    expect((await eventually(async () => one('RegistrySynced'))).message).toContain('1 application, 1 instance, 0 services')
     expect(nacos.requests.find((request) => request.path === INSTANCE_LIST)?.query).toEqual({ serviceName: 'demo-app', namespaceId: 'dev', groupName: 'SHOP', clusters: '', healthyOnly: 'false' })
     await stop()
     const after = nacos.requests.length

@@ -36,5 +36,7 @@ describe('registry events', () => {
     const event = registrySyncedEvent({ source: 'nacos', mesh: 'nacos-test', time: 5, applications: 3, instances: 7, services: 4, extra: { configs: 2 } })
     expect(event).toMatchObject({ reason: 'RegistrySynced', type: 'normal', category: 'registry', mesh: 'nacos-test', time: 5 })
     expect(event.message).toContain('3 applications, 7 instances, 4 services, 2 configs')
+    const single = registrySyncedEvent({ source: 'zookeeper', mesh: 'zk', time: 5, applications: 1, instances: 1, services: 0, extra: { consumers: 1 } })
+    expect(single.message).toContain('1 application, 1 instance, 0 services, 1 consumer')
   })
 })

@@ -81,10 +81,10 @@ export interface SyncSummary {
  */
 export function registrySyncedEvent(summary: SyncSummary): IngestEvent {
   const parts = [
-    `${summary.applications} applications`,
-    `${summary.instances} instances`,
-    `${summary.services} services`,
-    ...Object.entries(summary.extra ?? {}).map(([name, count]) => `${count} ${name}`),
+    countOf(summary.applications, 'applications'),
+    countOf(summary.instances, 'instances'),
+    countOf(summary.services, 'services'),
+    ...Object.entries(summary.extra ?? {}).map(([name, count]) => countOf(count, name)),
   ]
   return {
     id: registryEventId(summary.source, summary.mesh, summary.time, '', 'RegistrySynced'),
@@ -99,4 +99,9 @@ export function registrySyncedEvent(summary: SyncSummary): IngestEvent {
     category: 'registry',
     action: 'synced',
   }
+}
+
+/** `3 instances`, `1 instance`: the plural names a summary counts, singular for one. */
+export function countOf(count: number, plural: string): string {
+  return `${count} ${count === 1 ? plural.replace(/s$/, '') : plural}`
 }

@@ -13,7 +13,7 @@
  * - `/{root}/mapping/{interface}`: the applications that provide an interface (`app1,app2`).
  */
 import type { CatalogChange, IngestEvent, InstanceRecord } from '../../store/types.ts'
-import { registryEventId } from '../registry/registryState.ts'
+import { countOf, registryEventId } from '../registry/registryState.ts'
 import { parseDubboUrlNode, serviceKey, urlAddress, urlInterface } from './dubboUrl.ts'
 import type { DubboUrl, Parsed } from './dubboUrl.ts'
 import { parseRule, RULE_TYPES, summarizeRule, summarizeRuleChange } from './ruleSummary.ts'
@@ -325,7 +325,7 @@ export function describeChange(path: string, item: ZkItem, before: string | unde
       const object = { kind: 'Metadata', name: `${item.application} ${item.revision}` }
       const services = metadataServices(after!)
       const verb = change === 'added' ? 'added' : 'updated'
-      return event(base, change === 'added' ? 'MetadataAdded' : 'MetadataUpdated', 'normal', 'metadata', verb, object, `Metadata ${verb}: ${item.application} revision ${item.revision}${services === undefined ? '' : ` (${services} services)`}`)
+      return event(base, change === 'added' ? 'MetadataAdded' : 'MetadataUpdated', 'normal', 'metadata', verb, object, `Metadata ${verb}: ${item.application} revision ${item.revision}${services === undefined ? '' : ` (${countOf(services, 'services')})`}`)
     }
     case 'mapping':
       return undefined

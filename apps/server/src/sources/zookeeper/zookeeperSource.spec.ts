@@ -95,7 +95,7 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
       return items
     })
     expect(summary).toMatchObject({ type: 'normal', category: 'registry', source: 'zookeeper', mesh: MESH })
-    expect(summary!.message).toContain('2 applications, 3 instances, 2 services, 3 providers, 1 consumers, 1 configs')
+    expect(summary!.message).toContain('2 applications, 3 instances, 2 services, 3 providers, 1 consumer, 1 config')
     expect((await meshOf()).lastSyncAt).toBeDefined()
 
     const applications = (await eventline!.get<{ items: ApplicationSummary[] }>(`/api/v1/applications?mesh=${MESH}`)).body.items
@@ -234,7 +234,7 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
     await writer.setData(path, definition(['sayHello', 'sayGoodbye']))
     await eventually(async () => expect((await events('&reason=MetadataUpdated'))[0]?.message).toBe(`Metadata updated: demo-provider provider -> ${DEMO}:1.0.0: methods added: sayGoodbye`))
     await writer.create('/dubbo/metadata/demo-provider/3f2a9c', JSON.stringify({ app: 'demo-provider', revision: '3f2a9c', services: { [`${DEMO}:dubbo`]: { name: DEMO } } }), { persistent: true })
-    await eventually(async () => expect((await events('&reason=MetadataAdded')).map((item) => item.message)).toContain('Metadata added: demo-provider revision 3f2a9c (1 services)'))
+    await eventually(async () => expect((await events('&reason=MetadataAdded')).map((item) => item.message)).toContain('Metadata added: demo-provider revision 3f2a9c (1 service)'))
 
     await writer.create(`/dubbo/mapping/${GREETER}`, 'greeting-provider,demo-provider', { persistent: true })
     await eventually(async () => {
