@@ -5,8 +5,9 @@ import type { NatsSinkOptions } from './natsSink.ts'
 import type { Sink } from './sink.ts'
 import type { SinkConfig } from './types.ts'
 import { WebhookSink } from './webhookSink.ts'
+import type { WebhookSinkOptions } from './webhookSink.ts'
 
 /** A sink for `config`; nothing connects until its delivery loop opens it. */
-export function createSink(config: SinkConfig, log: Logger, nats: NatsSinkOptions = {}): Sink {
-  return config.type === 'nats' ? new NatsSink(config, log, nats) : new WebhookSink(config)
+export function createSink(config: SinkConfig, log: Logger, nats: NatsSinkOptions = {}, webhook: WebhookSinkOptions = {}): Sink {
+  return config.type === 'nats' ? new NatsSink(config, log, nats) : new WebhookSink(config, webhook)
 }

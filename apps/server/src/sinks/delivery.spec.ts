@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { EventBus } from '../bus.ts'
 import { BatchWriter } from '../ingest/batchWriter.ts'
-import { silentLogger } from '../log.ts'
+import { createLogger, silentLogger } from '../log.ts'
+import type { Logger } from '../log.ts'
 import { createMetrics } from '../metrics.ts'
 import type { Metrics } from '../metrics.ts'
 import { SqliteStore } from '../store/sqlite/sqliteStore.ts'
@@ -28,11 +29,17 @@ class ScriptedSink implements Sink {
   readonly retry = { initialMs: 5, maxMs: 20 }
   readonly sent: string[] = []
   readonly attempts: string[][] = []
+  opens = 0
+  /** Throws from `open()` while set. */
+  openError: Error | undefined
   constructor(
     readonly name: string,
     private readonly answer: (items: readonly Delivery[], signal: AbortSignal) => Promise<SendOutcome> | SendOutcome = (items) => ({ delivered: items.length }),
   ) {}
-  async open(): Promise<void> {}
+  async open(): Promise<void> {
+    this.opens++
+    if (this.openError) throw this.openError
+  }
   async send(items: readonly Delivery[], signal: AbortSignal): Promise<SendOutcome> {
     const ids = items.map((item) => ('event' in item ? item.event.id : item.alert.rule))
     this.attempts.push(ids)
@@ -64,12 +71,12 @@ afterEach(async () => {
 })
 
 /** A store, bus, writer routing every event to `sinks`, and their delivery loops. */
-async function setup(sinks: ScriptedSink[], options: { idlePollMs?: number; stopGraceMs?: number } = {}) {
+async function setup(sinks: ScriptedSink[], options: { idlePollMs?: number; stopGraceMs?: number; log?: Logger } = {}) {
   const store = new SqliteStore(':memory:')
   const bus = new EventBus()
   const metrics = createMetrics()
   const writer = new BatchWriter(store, bus, silentLogger, metrics, { flushIntervalMs: 1, routeEvent: () => sinks.map(({ name }) => name) })
-  const deliveries = new SinkDeliveries(sinks, store, bus, silentLogger, metrics, { idlePollMs: options.idlePollMs ?? 60_000, stopGraceMs: options.stopGraceMs ?? 100 })
+  const deliveries = new SinkDeliveries(sinks, store, bus, options.log ?? silentLogger, metrics, { idlePollMs: options.idlePollMs ?? 60_000, stopGraceMs: options.stopGraceMs ?? 100 })
   await deliveries.start()
   let stopped = false
   const stop = async () => {
@@ -106,6 +113,34 @@ describe('delivery loop', () => {
     expect(sink.attempts).toEqual([['e1', 'e2'], ['e1', 'e2'], ['e1', 'e2'], ['e1', 'e2']])
     expect(await counter(metrics, 'eventline_sink_failed_total', 'sink="hook"')).toBe(6)
     await until(async () => (await store.outboxCounts()).size === 0)
+  })
+
+  it('opens the sink at start with an empty outbox, and resets its failures when it recovers with nothing to send', async () => {
+    const lines: Array<Record<string, unknown>> = []
+    const log = createLogger('debug', (line) => lines.push(JSON.parse(line) as Record<string, unknown>))
+    let failing = false
+    const sink = new ScriptedSink('nats', (items) => (failing ? { delivered: 0, error: new SinkError('no ack'), failed: items.length } : { delivered: items.length }))
+    sink.openError = new Error('CONNECTION_REFUSED') // down at start, nothing in the outbox
+    const { bus } = await setup([sink], { log })
+    const failures = () => lines.filter(({ msg }) => String(msg).startsWith('sink ') && String(msg).includes('unavailable'))
+    await until(() => failures().length >= 3)
+    expect(failures()[0]).toMatchObject({ level: 'error', sink: 'nats', reason: 'CONNECTION_REFUSED', attempt: 1 })
+    expect(failures()[2]).toMatchObject({ level: 'warn', attempt: 3 })
+    expect(sink.opens).toBeGreaterThanOrEqual(3)
+
+    sink.openError = undefined // back, still with nothing to send
+    await until(() => lines.some(({ msg }) => msg === 'sink recovered'))
+    const seen = failures().length
+    expect(lines.find(({ msg }) => msg === 'sink recovered')).toMatchObject({ level: 'info', sink: 'nats', failedAttempts: seen })
+    expect(sink.attempts).toEqual([])
+
+    // The next outage is a new one: an error again, from the first attempt (and the first backoff).
+    failing = true
+    await bus.publish({ events: [event(1)] })
+    await until(() => failures().length > seen)
+    expect(failures()[seen]).toMatchObject({ level: 'error', reason: 'no ack', attempt: 1 })
+    failing = false
+    await until(() => sink.sent.length === 1)
   })
 
   it('deletes only the delivered prefix of a partly failed batch', async () => {

@@ -100,6 +100,8 @@ export class DeliveryLoop {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
+      // Opened first, before the outbox is read: a sink that cannot open is reported at start
+      // even when nothing is waiting for it.
       try {
         await this.sink.open()
       } catch (error) {
@@ -117,6 +119,9 @@ export class DeliveryLoop {
         continue
       }
       if (entries.length === 0) {
+        // Open and nothing to send: the sink is back (a NATS outage at start that ended while the
+        // outbox was empty), so the next outage is reported as new and backs off from the start.
+        if (this.failures > 0) this.succeeded()
         if (!this.nudged) await this.sleep(this.idlePollMs, true)
         continue
       }

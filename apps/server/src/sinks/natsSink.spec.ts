@@ -12,8 +12,8 @@ import { SqliteStore } from '../store/sqlite/sqliteStore.ts'
 import type { IngestEvent } from '../store/types.ts'
 import { startTestServer, tempDir, TEST_TOKEN } from '../testing/testServer.ts'
 import type { TestServer } from '../testing/testServer.ts'
-import { alertCloudEvent, eventCloudEvent, eventSubject, kindPlural, subjectToken } from './natsSink.ts'
-import { reasonOf } from './sink.ts'
+import { alertCloudEvent, eventCloudEvent, eventSubject, kindPlural, NatsSink, streamCaptures, subjectToken } from './natsSink.ts'
+import { reasonOf, SinkError } from './sink.ts'
 import type { AlertNotice, NatsSinkConfig } from './types.ts'
 
 const NATS = '127.0.0.1:4222'
@@ -37,6 +37,12 @@ describe('NATS subjects and CloudEvents', () => {
   it.each([
     ['a namespaced object', item({}), 'el.clusters.k8s-prod.namespaces.shop.pods.order-7d9f.events'],
     ['a node', item({ object: { kind: 'Node', name: 'ip-10-0-0-1.ec2.internal' } }), 'el.clusters.k8s-prod.nodes.ip-10-0-0-1%2Eec2%2Einternal.events'],
+    // As the normaliser gives a real node event: Kubernetes files it under namespace `default`.
+    [
+      'a node event from the cluster (namespace default)',
+      item({ reason: 'NodeNotReady', object: { kind: 'Node', name: 'ip-10-0-0-1.ec2.internal', namespace: 'default' } }),
+      'el.clusters.k8s-prod.nodes.ip-10-0-0-1%2Eec2%2Einternal.events',
+    ],
     ['another cluster-scoped object', item({ object: { kind: 'PersistentVolume', name: 'pv-1' } }), 'el.clusters.k8s-prod.persistentvolumes.pv-1.events'],
     ['an ingress (plural)', item({ object: { kind: 'Ingress', name: 'web', namespace: 'shop' } }), 'el.clusters.k8s-prod.namespaces.shop.ingresses.web.events'],
     [
@@ -58,6 +64,15 @@ describe('NATS subjects and CloudEvents', () => {
     expect(subjectToken('10.0.0.7:20880')).toBe('10%2E0%2E0%2E7:20880')
     expect(subjectToken('')).toBe('_')
     expect(['Pod', 'Endpoints', 'NetworkPolicy', 'Gateway', 'Ingress'].map(kindPlural)).toEqual(['pods', 'endpoints', 'networkpolicies', 'gateways', 'ingresses'])
+  })
+
+  it('tells whether an existing stream captures the sink\'s subjects', () => {
+    for (const subjects of [['el.x.>'], ['>'], ['el.>'], ['other.>', 'el.x.>'], ['el.*.>'], ['*.x.>'], ['el.x.clusters.>', 'el.x.meshes.>', 'el.x.alerts.>']]) {
+      expect(streamCaptures(subjects, 'el.x'), subjects.join(' ')).toBe(true)
+    }
+    for (const subjects of [[], ['other.>'], ['el.x'], ['el.x.*'], ['el.x.clusters.>'], ['el.x.clusters.>', 'el.x.meshes.>'], ['el.y.>'], ['el.x.y.>'], ['el.*']]) {
+      expect(streamCaptures(subjects, 'el.x'), subjects.join(' ')).toBe(false)
+    }
   })
 
   it('builds CloudEvents 1.0 whose id names the occurrence', () => {
@@ -219,6 +234,47 @@ describe.skipIf(unreachable !== undefined && !onCi)('NATS JetStream sink (real s
     const { config: created } = await (await nc.jetstreamManager()).streams.info(config.stream.name)
     expect(created).toMatchObject({ subjects: [`${config.subjectPrefix}.>`], max_msgs: 1000, max_bytes: 1_048_576, max_age: 3_600_000 * 1e6, duplicate_window: 60_000 * 1e6 })
     await server.stop()
+  })
+
+  it('refuses to open on an existing stream that does not capture its subjects, and leaves the stream as it is', async () => {
+    const manager = await nc.jetstreamManager()
+    const stream = `EVENTLINE_TEST_${run}_FOREIGN`
+    streams.push(stream)
+    await manager.streams.add({ name: stream, subjects: [`evforeign.${run}.>`] })
+    const config: NatsSinkConfig = { type: 'nats', name: 'foreign', servers: [NATS], subjectPrefix: `evtest.${run}.foreign`, stream: { name: stream } }
+    const sink = new NatsSink(config, createLogger('error', () => {}), tuning.nats)
+    try {
+      const error = await sink.open().then(() => undefined, (failure: unknown) => failure)
+      expect(error).toBeInstanceOf(SinkError)
+      expect(reasonOf(error)).toContain(`NATS stream ${stream} does not capture evtest.${run}.foreign.>`)
+      expect(reasonOf(error)).toContain(`its subjects: evforeign.${run}.>`)
+    } finally {
+      await sink.close()
+    }
+    expect((await manager.streams.info(stream)).config.subjects).toEqual([`evforeign.${run}.>`])
+  })
+
+  it('publishes into an existing stream with wider subjects, and warns once that its limits differ', async () => {
+    const manager = await nc.jetstreamManager()
+    const stream = `EVENTLINE_TEST_${run}_WIDE`
+    streams.push(stream)
+    await manager.streams.add({ name: stream, subjects: [`evwide.${run}.>`], max_msgs: 500 })
+    const lines: Array<Record<string, unknown>> = []
+    const config: NatsSinkConfig = { type: 'nats', name: 'wide', servers: [NATS], subjectPrefix: `evwide.${run}.sink`, stream: { name: stream, maxMsgs: 1000, duplicateWindowMs: 120_000 } }
+    const sink = new NatsSink(config, createLogger('debug', (line) => lines.push(JSON.parse(line) as Record<string, unknown>)), tuning.nats)
+    try {
+      await sink.open()
+      expect(await sink.send([{ seq: 1, event: item({ id: 'wide:1' }) }], new AbortController().signal)).toEqual({ delivered: 1 })
+      ;(sink as unknown as { streamReady: boolean }).streamReady = false // as after a failed publish: looked up again
+      await sink.open()
+    } finally {
+      await sink.close()
+    }
+    expect(await streamCount(stream)).toBe(1)
+    const warnings = lines.filter(({ level }) => level === 'warn')
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatchObject({ sink: 'wide', stream, differing: { maxMsgs: { configured: 1000, stream: 500 } } })
+    expect((await manager.streams.info(stream)).config).toMatchObject({ subjects: [`evwide.${run}.>`], max_msgs: 500 })
   })
 
   it('keeps events in the outbox while NATS is unreachable, at start and later, and delivers them once it is back', async () => {

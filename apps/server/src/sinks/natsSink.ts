@@ -4,9 +4,21 @@
  * CloudEvent id (event id and count), so a message sent again within the stream's duplicate window
  * (a retry after a lost ack, a restart before the outbox delete) is dropped by JetStream itself.
  *
+ * The cost of that id, as the issue asks for it: JetStream de-duplicates by id alone, not by
+ * content. An update that changes an event without changing its count (for example an API re-post
+ * with the same id and time but a new message) has the same `id:count` as the message already
+ * published, so within the stream's duplicate window (`stream.duplicateWindowMs`, 2 min by default)
+ * JetStream acks it as a duplicate and does not store it: consumers keep the earlier content. After
+ * the window it is stored as a second message with the same CloudEvent id. Only a new occurrence
+ * (a higher count) reliably reaches consumers as a new message.
+ *
+ * An existing stream is used as it is, never modified: `open()` fails when its subjects do not
+ * capture `{prefix}.>`, and a warning is logged (once) when its limits differ from the configured ones.
+ *
  * Subjects (`{prefix}` is `subjectPrefix`, every other part one token, see `subjectToken`):
  * - namespaced Kubernetes objects: `{prefix}.clusters.{cluster}.namespaces.{ns}.{kind}s.{name}.events`
- * - nodes: `{prefix}.clusters.{cluster}.nodes.{node}.events`
+ * - nodes: `{prefix}.clusters.{cluster}.nodes.{node}.events`, whatever their namespace (the API
+ *   gives node events `metadata.namespace: default`, which the normaliser keeps)
  * - other cluster-scoped Kubernetes objects: `{prefix}.clusters.{cluster}.{kind}s.{name}.events`
  * - registry events (and posted or demo events without a namespace):
  *   `{prefix}.meshes.{mesh}.applications.{app}.events`, or `{prefix}.meshes.{mesh}.events` when
@@ -71,8 +83,9 @@ export function kindPlural(kind: string): string {
 export function eventSubject(prefix: string, event: EventItem): string {
   const { kind, name, namespace } = event.object
   const cluster = `${prefix}.clusters.${subjectToken(event.mesh)}`
-  if (namespace !== undefined) return `${cluster}.namespaces.${subjectToken(namespace)}.${subjectToken(kindPlural(kind))}.${subjectToken(name)}.events`
+  // Before the namespace: Kubernetes files node events under namespace `default`.
   if (kind === 'Node') return `${cluster}.nodes.${subjectToken(name)}.events`
+  if (namespace !== undefined) return `${cluster}.namespaces.${subjectToken(namespace)}.${subjectToken(kindPlural(kind))}.${subjectToken(name)}.events`
   if (event.source === 'kubernetes') return `${cluster}.${subjectToken(kindPlural(kind))}.${subjectToken(name)}.events`
   const mesh = `${prefix}.meshes.${subjectToken(event.mesh)}`
   return event.application === undefined ? `${mesh}.events` : `${mesh}.applications.${subjectToken(event.application)}.events`
@@ -116,6 +129,35 @@ export function alertCloudEvent(alert: AlertNotice): CloudEvent<AlertNotice> {
   }
 }
 
+/** The first tokens after the prefix of every subject this sink publishes on (see the module comment). */
+const SUBJECT_ROOTS = ['clusters', 'meshes', 'alerts']
+
+/**
+ * Whether a stream subject filter captures every subject `wanted` does (both NATS subjects with
+ * wildcards: `*` one token, `>` one or more trailing tokens).
+ */
+function filterCovers(filter: string, wanted: string): boolean {
+  const have = filter.split('.')
+  const want = wanted.split('.')
+  for (const [index, token] of want.entries()) {
+    const own = have[index]
+    if (own === undefined) return false
+    if (own === '>') return true
+    if (token === '>' || (own !== '*' && own !== token)) return false
+  }
+  return have.length === want.length
+}
+
+/**
+ * Whether a stream with these subjects captures everything a sink publishes under `prefix`: one
+ * filter covers `{prefix}.>` (itself, `>`, a shorter prefix with `.>`, wildcards), or filters
+ * cover each of the subject roots (`{prefix}.clusters.>`, `{prefix}.meshes.>`, `{prefix}.alerts.>`).
+ */
+export function streamCaptures(subjects: readonly string[], prefix: string): boolean {
+  const covered = (wanted: string) => subjects.some((filter) => filterCovers(filter, wanted))
+  return covered(`${prefix}.>`) || SUBJECT_ROOTS.every((root) => covered(`${prefix}.${root}.>`))
+}
+
 /** Checks a configured subject prefix: dot-separated tokens, none empty, no wildcard or whitespace. */
 function checkedPrefix(prefix: string, sink: string): string {
   if (prefix.split('.').some((token) => token === '' || /[*>\s]/.test(token))) {
@@ -136,6 +178,8 @@ export class NatsSink implements Sink {
   private jetstream: JetStreamClient | undefined
   /** Whether the stream was found or created since the last failure. */
   private streamReady = false
+  /** Whether the differing limits of an existing stream were logged (once per sink). */
+  private limitsWarned = false
   private closed = false
 
   constructor(
@@ -185,12 +229,15 @@ export class NatsSink implements Sink {
     })
   }
 
-  /** Finds the stream, or creates it with the configured limits. An existing stream is left as it is. */
+  /**
+   * Finds the stream, or creates it with the configured limits. An existing stream is left as it
+   * is: it must capture the sink's subjects (else this throws), and differing limits are logged.
+   */
   private async ensureStream(): Promise<void> {
     const manager = await this.connection!.jetstreamManager()
     const { stream } = this.config
     try {
-      await manager.streams.info(stream.name)
+      this.checkExisting((await manager.streams.info(stream.name)).config)
       return
     } catch (error) {
       if (!(error instanceof NatsError && error.api_error?.err_code === 10059)) throw error
@@ -211,10 +258,37 @@ export class NatsSink implements Sink {
       this.log.info('created NATS stream', { sink: this.name, stream: stream.name, subjects: config.subjects })
     } catch (error) {
       // Another Eventline may have created it meanwhile; anything else is a real failure.
-      await manager.streams.info(stream.name).catch(() => {
+      const existing = await manager.streams.info(stream.name).catch(() => {
         throw error
       })
+      this.checkExisting(existing.config)
     }
+  }
+
+  /** Throws when an existing stream does not capture the sink's subjects; warns (once) about other limits. */
+  private checkExisting(existing: StreamConfig): void {
+    const { stream } = this.config
+    const subjects = existing.subjects ?? []
+    if (!streamCaptures(subjects, this.prefix)) {
+      throw new SinkError(
+        `NATS stream ${stream.name} does not capture ${this.prefix}.> (its subjects: ${subjects.length > 0 ? subjects.join(', ') : 'none'}); ` +
+          `add ${this.prefix}.> to the stream, or configure another stream or subjectPrefix`,
+      )
+    }
+    if (this.limitsWarned) return
+    const configured: Array<[string, number | undefined, number | undefined]> = [
+      ['maxAgeMs', stream.maxAgeMs, existing.max_age / 1e6],
+      ['maxBytes', stream.maxBytes, existing.max_bytes],
+      ['maxMsgs', stream.maxMsgs, existing.max_msgs],
+      ['replicas', stream.replicas, existing.num_replicas],
+      ['duplicateWindowMs', stream.duplicateWindowMs, existing.duplicate_window / 1e6],
+    ]
+    const differing = Object.fromEntries(
+      configured.filter(([, wanted, actual]) => wanted !== undefined && wanted !== actual).map(([field, wanted, actual]) => [field, { configured: wanted, stream: actual }]),
+    )
+    if (Object.keys(differing).length === 0) return
+    this.limitsWarned = true
+    this.log.warn('the existing NATS stream has other limits than configured; it is used as it is', { sink: this.name, stream: stream.name, differing })
   }
 
   async send(items: readonly Delivery[], signal: AbortSignal): Promise<SendOutcome> {

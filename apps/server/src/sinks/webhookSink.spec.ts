@@ -4,10 +4,13 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { EventItem } from '@eventline/shared'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { startTestServer, tempDir } from '../testing/testServer.ts'
+import { startEventline } from '../eventline.ts'
+import { createLogger } from '../log.ts'
+import { startTestServer, tempDir, TEST_TOKEN } from '../testing/testServer.ts'
 import type { TestServer } from '../testing/testServer.ts'
+import type { Delivery } from './sink.ts'
 import type { AlertNotice, WebhookSinkConfig } from './types.ts'
-import { dingtalkBody, slackBody, slackEscape, webhookRequests } from './webhookSink.ts'
+import { dingtalkBody, slackBody, slackEscape, webhookRequests, WebhookSink } from './webhookSink.ts'
 
 /** How the receiver answers one request: a status (after a delay), or never until released. */
 type Answer = { status: number; body?: string; delayMs?: number } | 'hang'
@@ -15,6 +18,10 @@ type Answer = { status: number; body?: string; delayMs?: number } | 'hang'
 interface Logged {
   body: { events?: EventItem[]; alerts?: AlertNotice[] } & Record<string, unknown>
   headers: IncomingHttpHeaders
+  /** Header names and values as they came on the wire, in order. */
+  rawHeaders: string[]
+  /** When the receiver got the request (`Date.now()`). */
+  at: number
   answer: Answer
 }
 
@@ -23,7 +30,7 @@ interface Logged {
  * or answered too late: a receiver processes a request before its answer is lost, which is where
  * at-least-once duplicates come from.
  */
-async function startReceiver(script: (n: number, body: Logged['body']) => Answer) {
+async function startReceiver(script: (n: number, body: Logged['body']) => Answer, port = 0) {
   const log: Logged[] = []
   const hung: ServerResponse[] = []
   const server: Server = createServer((req, res) => {
@@ -33,15 +40,15 @@ async function startReceiver(script: (n: number, body: Logged['body']) => Answer
     req.on('end', () => {
       const body = JSON.parse(text) as Logged['body']
       const answer = script(log.length, body)
-      log.push({ body, headers: req.headers, answer })
+      log.push({ body, headers: req.headers, rawHeaders: req.rawHeaders, at: Date.now(), answer })
       if (answer === 'hang') return void hung.push(res)
       setTimeout(() => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body ?? '{}'), answer.delayMs ?? 0)
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const { port: listening } = server.address() as AddressInfo
   return {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: `http://127.0.0.1:${listening}/hook`,
     log,
     /**
      * Event ids in the requests answered 2xx in time (`accepted`), or in every request the receiver
@@ -206,6 +213,107 @@ describe('webhook sink', () => {
         { type: 'section', text: { type: 'plain_text', text: 'Readiness probe failed & more', emoji: false } },
       ],
     })
+  })
+})
+
+describe('webhook sink requests', () => {
+  const item = (id: string): Delivery => ({
+    seq: 1,
+    event: { id, time: '2026-11-20T08:00:00.000Z', firstTime: '2026-11-20T08:00:00.000Z', count: 1, type: 'warning', reason: 'BackOff', message: 'm', source: 'api', component: 'api', mesh: 'k8s-prod', object: { kind: 'Pod', name: 'p', namespace: 'shop' } },
+  })
+  const signal = new AbortController().signal
+
+  it('replaces the default content type and user agent with configured headers of any case', async () => {
+    const receiver = await startReceiver(() => ({ status: 200 }))
+    closing.push(receiver.close)
+    const sink = new WebhookSink(hook(receiver, { headers: { 'Content-Type': 'application/json', 'User-Agent': 'ops-bot/1', 'X-Team': 'ops' } }))
+    await sink.open()
+    expect(await sink.send([item('h1')], signal)).toEqual({ delivered: 1 })
+    const { headers, rawHeaders } = receiver.log[0]!
+    expect(headers).toMatchObject({ 'content-type': 'application/json', 'user-agent': 'ops-bot/1', 'x-team': 'ops' })
+    // Once each on the wire, not a default and the configured value side by side.
+    const sent = (name: string) => rawHeaders.filter((_, i) => i % 2 === 0 && rawHeaders[i]!.toLowerCase() === name).length
+    expect([sent('content-type'), sent('user-agent')]).toEqual([1, 1])
+  })
+
+  it('starts DingTalk posts at least the configured interval apart, across sends and retries', async () => {
+    const receiver = await startReceiver((n) => ({ status: 200, body: n === 1 ? '{"errcode":130101,"errmsg":"send too fast"}' : '{"errcode":0}' }))
+    closing.push(receiver.close)
+    const sink = new WebhookSink(hook(receiver, { format: 'dingtalk' }), { dingtalkIntervalMs: 150 })
+    expect(await sink.send([item('d1'), item('d2'), item('d3')], signal)).toMatchObject({ delivered: 1, failed: 1 })
+    expect(await sink.send([item('d2'), item('d3')], signal)).toEqual({ delivered: 2 })
+    const times = receiver.log.map(({ at }) => at)
+    expect(times).toHaveLength(4)
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, `post ${i}`).toBeGreaterThanOrEqual(145)
+    // The JSON format is not spaced.
+    const json = new WebhookSink(hook(receiver, { format: 'json' }), { dingtalkIntervalMs: 10_000 })
+    const started = Date.now()
+    for (const id of ['j1', 'j2']) expect(await json.send([item(id)], signal)).toEqual({ delivered: 1 })
+    expect(Date.now() - started).toBeLessThan(2_000)
+  })
+
+  it('waits a minute after DingTalk errcode 130101 (send too fast), and not after other errcodes', async () => {
+    const receiver = await startReceiver((n) => ({ status: 200, body: n === 0 ? '{"errcode":130101,"errmsg":"send too fast"}' : '{"errcode":310000,"errmsg":"keywords not in content"}' }))
+    closing.push(receiver.close)
+    const sink = new WebhookSink(hook(receiver, { format: 'dingtalk' }), { dingtalkIntervalMs: 0 })
+    const tooFast = await sink.send([item('t1')], signal)
+    expect(tooFast).toMatchObject({ delivered: 0, failed: 1 })
+    expect(tooFast.error).toMatchObject({ message: 'DingTalk errcode 130101: send too fast', rejected: false, retryAfterMs: 60_000 })
+    const other = await sink.send([item('t1')], signal)
+    expect(other.error).toMatchObject({ message: 'DingTalk errcode 310000: keywords not in content', retryAfterMs: undefined })
+  })
+
+  it('stops waiting for the DingTalk interval when the send is aborted', async () => {
+    const receiver = await startReceiver(() => ({ status: 200, body: '{"errcode":0}' }))
+    closing.push(receiver.close)
+    const sink = new WebhookSink(hook(receiver, { format: 'dingtalk' }), { dingtalkIntervalMs: 60_000 })
+    const stop = new AbortController()
+    setTimeout(() => stop.abort(), 100)
+    const started = Date.now()
+    const outcome = await sink.send([item('a1'), item('a2')], stop.signal)
+    expect(outcome).toMatchObject({ delivered: 1, failed: 1, error: { message: 'abandoned on shutdown' } })
+    expect(Date.now() - started).toBeLessThan(2_000)
+  })
+
+  it('reports an unreachable host at start, with its config location, and delivers once the host listens', async () => {
+    // A port nobody listens on, until the receiver takes it below.
+    const probe = await startReceiver(() => ({ status: 200 }))
+    const port = Number(new URL(probe.url).port)
+    await probe.close()
+    const sink: WebhookSinkConfig = { type: 'webhook', name: 'pager', url: `http://127.0.0.1:${port}/hook`, format: 'slack', headers: {}, timeoutMs: 300, retry: { initialMs: 50, maxMs: 200 } }
+    const lines: Array<Record<string, unknown>> = []
+    const eventline = await startEventline(
+      {
+        port: 0,
+        host: '127.0.0.1',
+        db: join(dir, 'unreachable.db'),
+        retentionMs: 14 * 86_400_000,
+        demo: false,
+        token: TEST_TOKEN,
+        sinks: [sink],
+        routeEvent: () => ['pager'],
+        sinkTuning: { stopGraceMs: 100, locations: { pager: 'eventline.yaml: sinks[0] (line 4)' } },
+      },
+      createLogger('debug', (line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
+    )
+    closing.push(() => eventline.stop())
+    // Nothing in the outbox: the check alone finds it.
+    await until(() => lines.some(({ level, sink: name }) => level === 'error' && name === 'pager'))
+    const failure = lines.find(({ level, sink: name }) => level === 'error' && name === 'pager')!
+    expect(failure).toMatchObject({ msg: 'sink unavailable; its entries stay in the outbox and are retried', config: 'eventline.yaml: sinks[0] (line 4)' })
+    expect(String(failure.reason)).toBe(`cannot reach the webhook host 127.0.0.1:${port}: ECONNREFUSED`)
+
+    const response = await fetch(`${eventline.url}/api/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(posted(['u1', 'u2'])),
+    })
+    expect(response.status).toBe(202)
+    const receiver = await startReceiver(() => ({ status: 200 }), port)
+    closing.push(receiver.close)
+    await until(async () => receiver.log.length === 2 && (await eventline.store.outboxCounts()).size === 0)
+    expect(receiver.log.map(({ body }) => (body as { text: string }).text.split('\n')[1])).toEqual(['event u1', 'event u2'])
+    expect(lines.some(({ msg, sink: name }) => msg === 'sink recovered' && name === 'pager')).toBe(true)
   })
 })
 

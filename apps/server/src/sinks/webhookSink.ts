@@ -7,7 +7,16 @@
  *   it. `text` is mrkdwn (the notification and fallback), so `&`, `<` and `>` are escaped as Slack
  *   documents; the blocks are `plain_text`, shown as they are.
  * - `dingtalk`: one `{ msgtype: "text", text: { content } }` message per event or notice. DingTalk's
- *   markdown has no escaping, so plain text is the only way to show a message as it is.
+ *   markdown has no escaping, so plain text is the only way to show a message as it is. A robot
+ *   takes 20 messages a minute and is blocked for 10 minutes when sent more, so posts start at
+ *   least 3 s apart (retries included); errcode 130101 ("send too fast") waits a minute (capped
+ *   at `retry.maxMs`) before the next attempt.
+ *
+ * Configured headers replace the defaults (`Content-Type`, `User-Agent`) whatever their case.
+ *
+ * `open()` checks once that the URL's host resolves and accepts a TCP connection (no HTTP request,
+ * so nothing is posted): a mistyped host is reported when the sink starts, not when the first page
+ * fails. Until the check passes the loop logs it and retries, and nothing is sent.
  *
  * What a response means (an operator wants an outage to delay delivery, never to lose it, and one
  * bad message not to block the rest behind it):
@@ -24,6 +33,7 @@
  * got it, is sent again, so a receiver may see an event twice (at least once). It recognises a
  * repeat by the event's `id` and `count` (an alert notice by rule, group, window and kind).
  */
+import { connect as tcpConnect } from 'node:net'
 import type { EventItem } from '@eventline/shared'
 import { reasonOf, SinkError } from './sink.ts'
 import type { Delivery, RetrySettings, SendOutcome, Sink } from './sink.ts'
@@ -34,6 +44,16 @@ const REFUSED_BODY = new Set([400, 413, 415, 422])
 const SLACK_HEADER_MAX = 150
 const SLACK_TEXT_MAX = 3000
 const DINGTALK_TEXT_MAX = 4000
+/** DingTalk robots take 20 messages a minute: one every 3 s. */
+const DINGTALK_INTERVAL_MS = 3_000
+/** DingTalk's errcode for "send too fast": the robot's per-minute limit was hit. */
+const DINGTALK_TOO_FAST = 130101
+const DINGTALK_TOO_FAST_WAIT_MS = 60_000
+
+export interface WebhookSinkOptions {
+  /** Least time between the starts of two DingTalk posts (default 3 s); for tests. */
+  dingtalkIntervalMs?: number
+}
 
 /** One request: its JSON body and how many deliveries (from the current position) it carries. */
 export interface WebhookRequest {
@@ -123,16 +143,54 @@ export class WebhookSink implements Sink {
   readonly name: string
   readonly maxBatch: number
   readonly retry: RetrySettings
+  /** Least time between the starts of two posts (DingTalk's rate limit), 0 for the others. */
+  private readonly intervalMs: number
+  /** When the next post may start. */
+  private nextPostAt = 0
+  /** Whether the host was found reachable once. */
+  private reachable = false
 
-  constructor(private readonly config: WebhookSinkConfig) {
+  constructor(
+    private readonly config: WebhookSinkConfig,
+    options: WebhookSinkOptions = {},
+  ) {
     this.name = config.name
     // Chat messages go one per request; fewer per batch keeps a shutdown's wait short.
     this.maxBatch = config.format === 'json' ? 100 : 20
     this.retry = config.retry
+    this.intervalMs = config.format === 'dingtalk' ? (options.dingtalkIntervalMs ?? DINGTALK_INTERVAL_MS) : 0
   }
 
-  /** Nothing to prepare: an endpoint is only known to work by posting to it. */
-  async open(): Promise<void> {}
+  /**
+   * Checks once that the URL's host resolves and accepts a TCP connection, within the sink's
+   * timeout. No HTTP request: nothing is posted. Throws a `SinkError` naming host and port (never
+   * the URL: chat webhook URLs carry their token).
+   */
+  async open(): Promise<void> {
+    if (this.reachable) return
+    let url: URL
+    try {
+      url = new URL(this.config.url)
+    } catch {
+      throw new SinkError('the webhook url is not a URL')
+    }
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
+    await new Promise<void>((resolve, reject) => {
+      const socket = tcpConnect({ host, port, timeout: this.config.timeoutMs })
+      const fail = (reason: string) => {
+        socket.destroy()
+        reject(new SinkError(`cannot reach the webhook host ${url.hostname}:${port}: ${reason}`))
+      }
+      socket.once('connect', () => {
+        socket.destroy() // only whether it connects matters: nothing is written
+        resolve()
+      })
+      socket.once('timeout', () => fail(`no TCP connection within ${this.config.timeoutMs} ms`))
+      socket.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? error.message))
+    })
+    this.reachable = true
+  }
 
   async send(items: readonly Delivery[], signal: AbortSignal): Promise<SendOutcome> {
     let delivered = 0
@@ -150,15 +208,36 @@ export class WebhookSink implements Sink {
   /** Nothing held open: requests use fetch's shared connection pool. */
   async close(): Promise<void> {}
 
+  /** Waits until the next post may start (DingTalk's spacing); throws when `stop` aborts first. */
+  private async spaced(stop: AbortSignal): Promise<void> {
+    const wait = this.nextPostAt - Date.now()
+    if (wait > 0) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          stop.removeEventListener('abort', done)
+          resolve()
+        }
+        const timer = setTimeout(done, wait)
+        stop.addEventListener('abort', done, { once: true })
+      })
+    }
+    if (stop.aborted) throw new SinkError('abandoned on shutdown')
+    this.nextPostAt = Date.now() + this.intervalMs
+  }
+
   private async post(body: unknown, stop: AbortSignal): Promise<void> {
     if (stop.aborted) throw new SinkError('abandoned on shutdown')
+    await this.spaced(stop)
     const timeout = AbortSignal.timeout(this.config.timeoutMs)
+    // Configured headers are set over the defaults: `Content-Type` replaces `content-type`.
+    const headers = new Headers({ 'content-type': 'application/json; charset=utf-8', 'user-agent': 'eventline' })
+    for (const [name, value] of Object.entries(this.config.headers)) headers.set(name, value)
     let response: Response
     try {
       response = await fetch(this.config.url, {
         method: 'POST',
-        // Configured headers come last: they may replace the content type or the user agent.
-        headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'eventline', ...this.config.headers },
+        headers,
         body: JSON.stringify(body),
         signal: AbortSignal.any([stop, timeout]),
         // A redirected POST turns into a GET elsewhere: report it rather than follow it.
@@ -200,7 +279,10 @@ function checkDingtalk(text: string): void {
   }
   if (typeof answer !== 'object' || answer === null || !('errcode' in answer)) return
   const { errcode, errmsg } = answer as { errcode: unknown; errmsg?: unknown }
-  if (errcode !== 0) throw new SinkError(`DingTalk errcode ${String(errcode)}: ${String(errmsg ?? '')}`)
+  if (errcode === 0) return
+  // Over the robot's per-minute limit: wait the minute out rather than back off from the start.
+  const wait = errcode === DINGTALK_TOO_FAST ? DINGTALK_TOO_FAST_WAIT_MS : undefined
+  throw new SinkError(`DingTalk errcode ${String(errcode)}: ${String(errmsg ?? '')}`, false, wait)
 }
 
 /** fetch reports every network failure as "fetch failed"; the cause names it (ECONNREFUSED, ...). */
