@@ -27,7 +27,7 @@ import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/pr
 import type { EventPage } from '@eventline/shared'
 import type { StoredEvent } from '../src/store/types.ts'
 import { APPLICATIONS, benchEvent, CLUSTER, startBenchCluster, until } from './kubernetesCluster.ts'
-import { mergeResults, printTable, RESULTS_FILE } from './results.ts'
+import { latency, mergeResults, printTable, RESULTS_FILE, showLatency } from './results.ts'
 import type { BenchCluster } from './kubernetesCluster.ts'
 
 const FRESH_EVENTS = 1_000
@@ -51,28 +51,9 @@ interface Target {
   met: boolean
 }
 
-interface Latency {
-  samples: number
-  p50Ms: number
-  p99Ms: number
-  maxMs: number
-}
-
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits
 const fmt = (n: number) => n.toLocaleString('en-US')
 
-/** Nearest-rank percentile of `values` (0 < q <= 1). */
-function percentile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
-}
-
-function latency(values: readonly number[]): Latency {
-  if (values.length === 0) return { samples: 0, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN }
-  return { samples: values.length, p50Ms: round(percentile(values, 0.5)), p99Ms: round(percentile(values, 0.99)), maxMs: round(Math.max(...values)) }
-}
-
-const showLatency = (figures: Latency) => `${figures.p50Ms} / ${figures.p99Ms} / ${figures.maxMs} ms`
 
 async function get(url: string): Promise<{ ms: number; body: string }> {
   const started = performance.now()

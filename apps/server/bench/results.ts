@@ -19,3 +19,26 @@ export function printTable(rows: Array<[string, string, string, string]>): void 
     if (index === 0) console.log(widths.map((width) => '-'.repeat(width)).join('  '))
   }
 }
+
+/** Nearest-rank percentile of `values` (0 < q <= 1). */
+export function percentile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
+
+export interface Latency {
+  samples: number
+  p50Ms: number
+  p99Ms: number
+  maxMs: number
+}
+
+const round2 = (value: number) => Math.round(value * 100) / 100
+
+/** p50, p99 and max of latencies in ms (NaN for no samples). */
+export function latency(values: readonly number[]): Latency {
+  if (values.length === 0) return { samples: 0, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN }
+  return { samples: values.length, p50Ms: round2(percentile(values, 0.5)), p99Ms: round2(percentile(values, 0.99)), maxMs: round2(Math.max(...values)) }
+}
+
+export const showLatency = (figures: Latency) => `${figures.p50Ms} / ${figures.p99Ms} / ${figures.maxMs} ms`

@@ -26,7 +26,7 @@ import type { IngestEvent, TimelineFilter } from '../src/store/types.ts'
 import { createRandom, createWorld, generateEvents, inChunks, MESHES } from './generate.ts'
 import type { GenerateOptions, Random, World } from './generate.ts'
 import { RawInserter } from './rawInsert.ts'
-import { mergeResults, printTable, RESULTS_FILE } from './results.ts'
+import { mergeResults, percentile, printTable, RESULTS_FILE } from './results.ts'
 import { seedApplicationPage } from './seedTimeline.ts'
 
 const DAY_MS = 86_400_000
@@ -98,12 +98,6 @@ function eventCount(): number {
 
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits
 const mb = (bytes: number) => round(bytes / 1024 / 1024, 1)
-
-/** Nearest-rank percentile of `values` (0 < q <= 1). */
-function percentile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
-}
 
 interface EventStats {
   messageChars: number
