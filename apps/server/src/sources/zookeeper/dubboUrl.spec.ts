@@ -51,6 +51,7 @@ describe('URL facts', () => {
     [PROVIDER, '10.0.0.7:20880'],
     ['consumer://10.0.0.8/org.x.S', '10.0.0.8'],
     ['tri://[fd00::7]:50051/org.x.S', '[fd00::7]:50051'],
+    ['consumer://[fd00::8]/org.x.S', 'fd00::8'],
   ])('gives %s the address %s', (text, address) => {
     expect(urlAddress(url(text))).toBe(address)
   })

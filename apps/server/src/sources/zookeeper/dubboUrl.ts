@@ -4,6 +4,8 @@
  * `route://` (Dubbo 2.6 configurators and routers). The node name is the URL, URL-encoded once.
  */
 
+import { instanceAddress } from '../registry/address.ts'
+
 /** A parse result: the value, or why there is none (the node is then reported as malformed). */
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string }
 
@@ -69,8 +71,7 @@ function safeDecode(text: string): string {
 
 /** `ip:port`, or the host alone when the URL has no port (a consumer's address). */
 export function urlAddress(url: DubboUrl): string {
-  const host = url.host.includes(':') ? `[${url.host}]` : url.host
-  return url.port === undefined ? host : `${host}:${url.port}`
+  return instanceAddress(url.host, url.port)
 }
 
 /** The interface a URL is about: its `interface` parameter, else its path. */

@@ -139,6 +139,12 @@ describe('catalog', () => {
     ])
   })
 
+  it('names an application-level instance on IPv6 in brackets', () => {
+    const item: ZkItem = { kind: 'instance', application: 'demo-provider', address: '[fd00::7]:20880' }
+    const facts = itemFacts(item, JSON.stringify({ name: 'demo-provider', address: 'fd00::7', port: 20880 }))!
+    expect(facts).toMatchObject({ instance: '[fd00::7]:20880', ip: 'fd00::7', port: 20880 })
+  })
+
   it('names the applications of a mapping', () => {
     const item: ZkItem = { kind: 'mapping', service: DEMO }
     expect(presentCatalog('zk', item, itemFacts(item, 'a, b,')!)).toEqual([

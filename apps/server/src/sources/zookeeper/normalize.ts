@@ -13,6 +13,7 @@
  * - `/{root}/mapping/{interface}`: the applications that provide an interface (`app1,app2`).
  */
 import type { CatalogChange, IngestEvent, InstanceRecord } from '../../store/types.ts'
+import { instanceAddress } from '../registry/address.ts'
 import { countOf, registryEventId } from '../registry/registryState.ts'
 import { parseDubboUrlNode, serviceKey, urlAddress, urlInterface } from './dubboUrl.ts'
 import type { DubboUrl, Parsed } from './dubboUrl.ts'
@@ -210,7 +211,7 @@ export function itemFacts(item: ZkItem, value: string): ItemFacts | undefined {
       const info = parsed.value
       const port = info.port ?? Number(/:(\d+)$/.exec(item.address)?.[1])
       const facts: ItemFacts = { application: info.name || item.application, ip: info.address!, serviceInstance: info }
-      facts.instance = Number.isInteger(port) && port > 0 ? `${info.address}:${port}` : item.address
+      facts.instance = Number.isInteger(port) && port > 0 ? instanceAddress(info.address!, port) : item.address
       if (Number.isInteger(port) && port > 0) facts.port = port
       return facts
     }

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest'
+import { instanceAddress } from './address.ts'
+
+describe('instanceAddress', () => {
+  it.each([
+    ['an IPv4 address with a port', '10.0.0.7', 20880, '10.0.0.7:20880'],
+    ['an IPv4 address without a port', '10.0.0.8', undefined, '10.0.0.8'],
+    ['an IPv6 address with a port', '2001:db8::1', 20880, '[2001:db8::1]:20880'],
+    ['an IPv6 address without a port', '2001:db8::1', undefined, '2001:db8::1'],
+    ['the IPv6 loopback', '::1', 8080, '[::1]:8080'],
+    ['an IPv4-mapped IPv6 address', '::ffff:10.0.0.7', 20880, '[::ffff:10.0.0.7]:20880'],
+    ['an IPv6 address already in brackets', '[2001:db8::1]', 20880, '[2001:db8::1]:20880'],
+    ['an IPv6 address in brackets without a port', '[2001:db8::1]', undefined, '2001:db8::1'],
+    ['a host name', 'provider-1.example', 20880, 'provider-1.example:20880'],
+    ['port 0 as given', '10.0.0.7', 0, '10.0.0.7:0'],
+  ])('%s', (_label, ip, port, expected) => {
+    expect(instanceAddress(ip, port)).toBe(expected)
+  })
+})
