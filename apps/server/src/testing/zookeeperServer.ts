@@ -203,6 +203,13 @@ export interface TcpProxy {
   port: number
   /** Cuts every connection and refuses new ones (they are accepted and closed at once). */
   pause(): void
+  /**
+   * Holds what clients send without cutting them: their requests stay unanswered (in flight)
+   * while the server's replies and watch notifications still reach them. `pause` then cuts
+   * connections with requests outstanding; `resume` lets the held bytes through.
+   */
+  stall(): void
+  /** Lets clients through again: new connections, and what stalled ones held. */
   resume(): void
   close(): Promise<void>
 }
@@ -210,7 +217,10 @@ export interface TcpProxy {
 /** A TCP proxy to `127.0.0.1:targetPort`: clients behind it can be cut off from a running server. */
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>()
+  /** Each client socket and its upstream, to stall and release what the client sends. */
+  const pairs = new Map<Socket, Socket>()
   let paused = false
+  let stalled = false
   const server: Server = createServer((client) => {
     if (paused) {
       client.destroy()
@@ -218,21 +228,24 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     }
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort })
     sockets.add(client).add(upstream)
+    pairs.set(client, upstream)
     const drop = () => {
       client.destroy()
       upstream.destroy()
       sockets.delete(client)
       sockets.delete(upstream)
+      pairs.delete(client)
     }
     client.on('error', drop).on('close', drop)
     upstream.on('error', drop).on('close', drop)
-    client.pipe(upstream)
+    if (!stalled) client.pipe(upstream)
     upstream.pipe(client)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const cut = () => {
     for (const socket of sockets) socket.destroy()
     sockets.clear()
+    pairs.clear()
   }
   return {
     port: (server.address() as AddressInfo).port,
@@ -240,8 +253,18 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       paused = true
       cut()
     },
+    stall: () => {
+      stalled = true
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream)
+        client.pause()
+      }
+    },
     resume: () => {
       paused = false
+      if (!stalled) return
+      stalled = false
+      for (const [client, upstream] of pairs) client.pipe(upstream)
     },
     close: () => {
       cut()

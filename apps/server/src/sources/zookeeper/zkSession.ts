@@ -60,6 +60,15 @@ export class ZkSession {
     return this.dead === undefined
   }
 
+  /**
+   * Whether the client is connected now. When the connection drops, the library fails the requests
+   * in flight and reports the drop in the same tick: a caller whose call failed then sees false.
+   */
+  get connected(): boolean {
+    const code = this.client.getState().code
+    return code === zookeeper.State.SYNC_CONNECTED.code || code === zookeeper.State.CONNECTED_READ_ONLY.code
+  }
+
   /** Children of `path`, watching them; undefined when the node does not exist (no watch is left then). */
   children(path: string, watcher: Watcher): Promise<string[] | undefined> {
     return this.call<string[] | undefined>((done) => this.client.getChildren(path, watcher, (error, children) => done(error, children)))

@@ -1,11 +1,19 @@
-import type { ApplicationSummary, EventItem, EventPage, Instance, Mesh, ServiceDetail } from '@eventline/shared'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { ApplicationSummary, EventItem, EventPage, Instance, Mesh, MeshStatus, ServiceDetail } from '@eventline/shared'
+import type { EventEmitter } from 'node:events'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { Publication } from '../../bus.ts'
 import { parseRegistries } from '../../config.ts'
+import { silentLogger } from '../../log.ts'
+import { SqliteStore } from '../../store/sqlite/sqliteStore.ts'
+import { ThreadedSqliteStore } from '../../store/sqlite/threadedStore.ts'
+import type { WriteBatch } from '../../store/types.ts'
 import { eventually as poll } from '../../testing/eventually.ts'
 import { startTestServer, tempDir } from '../../testing/testServer.ts'
 import type { TestServer } from '../../testing/testServer.ts'
 import { connectWriter, dubboUrl, dubboUrlPath, receivedPackets, serviceInstanceJson, sessionCount, skipWithoutZooKeeper, startTcpProxy, startZooKeeper } from '../../testing/zookeeperServer.ts'
 import type { TcpProxy, ZkWriter, ZooKeeperServer } from '../../testing/zookeeperServer.ts'
+import { ZookeeperSource } from './zookeeperSource.ts'
 import type { ZookeeperSourceOptions } from './zookeeperSource.ts'
 
 const MESH = 'zk-test'
@@ -23,12 +31,68 @@ const provider = (ip: string, port = 20880, service = DEMO, application = 'demo-
 }
 const consumer = (ip: string, service = DEMO, application = 'demo-consumer') => dubboUrlPath(dubboUrl({ side: 'consumer', ip, service, application, version: '1.0.0' }), { service, side: 'consumer' })
 
+/** Whether a batch stores the checkpoint `key` of the test mesh (`synced`, `node:/dubbo/...`). */
+const stores = (key: string) => (batch: WriteBatch) => batch.checkpoints.some((checkpoint) => checkpoint.key === `${MESH}:${key}`)
+
+/**
+ * Makes the store fail writes of batches that `matches` (after `delayMs`, a slow failing disk), as
+ * SQLite does on a full disk or an I/O error: the first `times` of them, or all until `heal()`.
+ * The server's store is created inside `startEventline`, so the test wraps the class's writer,
+ * before or after the server starts.
+ */
+const failWrites = (matches: (batch: WriteBatch) => boolean, options: { delayMs?: number; times?: number } = {}) => {
+  const write = ThreadedSqliteStore.prototype.writeBatch
+  let failures = 0
+  let healed = false
+  let asked!: () => void
+  const failing = new Promise<void>((resolve) => (asked = resolve))
+  vi.spyOn(ThreadedSqliteStore.prototype, 'writeBatch').mockImplementation(async function (this: ThreadedSqliteStore, batch: WriteBatch) {
+    if (healed || failures >= (options.times ?? Infinity) || !matches(batch)) return write.call(this, batch)
+    failures++
+    asked()
+    await sleep(options.delayMs ?? 0)
+    throw new Error('disk I/O error (simulated)')
+  })
+  return { failing, failures: () => failures, heal: () => (healed = true) }
+}
+const failWriteOnce = (matches: (batch: WriteBatch) => boolean, delayMs = 0) => failWrites(matches, { delayMs, times: 1 })
+
+/**
+ * The listeners node-zookeeper-client holds per watched path. Its private registry:
+ * `client.connectionManager.watcherManager.{data,child,existence}Watchers`, an EventEmitter per
+ * path with one `notification` listener per distinct watcher function (identical functions are
+ * registered once; node-zookeeper-client 1.1.x).
+ */
+const watcherListeners = (source: ZookeeperSource): Map<string, number> => {
+  type Registry = Record<string, EventEmitter>
+  const session = (source as unknown as { session: { client: { connectionManager: { watcherManager: Record<'dataWatchers' | 'childWatchers' | 'existenceWatchers', Registry> } } } }).session
+  const manager = session.client.connectionManager.watcherManager
+  const counts = new Map<string, number>()
+  for (const type of ['dataWatchers', 'childWatchers', 'existenceWatchers'] as const) {
+    for (const [path, emitter] of Object.entries(manager[type])) {
+      const listeners = emitter.listeners('notification').length
+      if (listeners > 0) counts.set(`${type} ${path}`, listeners)
+    }
+  }
+  return counts
+}
+
+/** A source started without a server (`startDirect`), and what it published and reported. */
+interface DirectSource {
+  source: ZookeeperSource
+  publications: Publication[]
+  statuses: MeshStatus[]
+  /** Full listings so far (each publishes `mesh-synced`). */
+  listings(): number
+}
+
 describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
   let zk: ZooKeeperServer
   let proxy: TcpProxy
   let writer: ZkWriter
   let tmp: ReturnType<typeof tempDir>
   let eventline: TestServer | undefined
+  let direct: DirectSource | undefined
 
   beforeAll(async () => {
     zk = await startZooKeeper()
@@ -42,8 +106,11 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
     tmp = tempDir()
   })
   afterEach(async () => {
+    vi.restoreAllMocks()
     await eventline?.stop()
     eventline = undefined
+    await direct?.source.stop()
+    direct = undefined
     for (const root of ['/dubbo', '/gov', '/services']) await writer.removeTree(root)
     writer.close()
     await proxy.close()
@@ -63,6 +130,47 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
   const stop = async () => {
     await eventline!.stop()
     eventline = undefined
+  }
+  /**
+   * The source alone over an in-memory store, for what only the source itself shows: its client's
+   * watcher registry, and each publication (a full listing publishes `mesh-synced`).
+   */
+  const startDirect = async (options: ZookeeperSourceOptions = {}) => {
+    const stored = new Map<string, string>()
+    const publications: Publication[] = []
+    const statuses: MeshStatus[] = []
+    const source = new ZookeeperSource(parseRegistries(`zookeeper://127.0.0.1:${proxy.port}?name=${MESH}`)[0]!, { spinDelayMs: 50, retryMs: 200, ...options })
+    await source.start({
+      publish: async (publication) => {
+        publications.push(publication)
+        for (const { key, value } of publication.checkpoints ?? []) {
+          if (value === null) stored.delete(key)
+          else stored.set(key, value)
+        }
+      },
+      readCheckpoint: async (key) => stored.get(key),
+      readCheckpoints: async (prefix) => new Map([...stored].filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value])),
+      setStatus: (status) => statuses.push(status),
+      reportMalformed: () => undefined,
+      log: silentLogger,
+    })
+    const listings = () => publications.filter((publication) => publication.catalog?.some((change) => change.op === 'mesh-synced')).length
+    await eventually(async () => expect(listings()).toBe(1))
+    direct = { source, publications, statuses, listings }
+    return direct
+  }
+  /** Cuts the proxy, waits for the source to see it, lets it reconnect and waits for the re-list. */
+  const reconnectDirect = async (harness: DirectSource) => {
+    const listed = harness.listings()
+    proxy.pause()
+    await eventually(async () => expect(harness.statuses.at(-1)).toBe('connecting'))
+    proxy.resume()
+    await eventually(async () => expect(harness.listings()).toBe(listed + 1))
+    await eventually(async () => expect(harness.statuses.at(-1)).toBe('connected'))
+  }
+  const rejectedTotal = async () => {
+    const metrics = await (await fetch(`${eventline!.url}/metrics`)).text()
+    return [...metrics.matchAll(/^eventline_events_rejected_total\{source="zookeeper",reason="[^"]+"\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0)
   }
   const meshOf = async () => (await eventline!.get<{ items: Mesh[] }>('/api/v1/meshes')).body.items.find((mesh) => mesh.name === MESH)!
   /** Every event of the mesh, newest first. */
@@ -429,5 +537,146 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
     } finally {
       await new Promise<void>((resolve) => writer.client.setACL('/dubbo', [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('world', 'anyone'))], -1, () => resolve()))
     }
+  })
+
+  it('records one RegistrySynced and no event per node when the first sync fails to be stored once', async () => {
+    for (const ip of ['10.0.0.7', '10.0.0.8', '10.0.0.9']) await writer.create(provider(ip))
+    const failure = failWriteOnce(stores('synced'))
+    await start()
+    const [summary] = await eventually(async () => {
+      const items = await events()
+      expect(items.map((item) => item.reason)).toEqual(['RegistrySynced'])
+      return items
+    })
+    expect(failure.failures()).toBe(1)
+    expect(summary!.message).toContain('3 providers')
+    await sleep(500)
+    expect(await reasons()).toEqual(['RegistrySynced'])
+
+    // The summary's write stored `synced`: a restart diffs (nothing changed) instead of syncing first again.
+    await stop()
+    await start()
+    await writer.create(provider('10.0.0.10'))
+    await eventually(async () => expect(await reasons()).toEqual(['ProviderRegistered', 'RegistrySynced']))
+  })
+
+  it('records a registration whose write failed, though a later change of the node was written after it', async () => {
+    await start()
+    await synced()
+    const path = '/services/demo-provider/10.0.0.2:20880'
+    const instance = (revision: string) => serviceInstanceJson({ application: 'demo-provider', ip: '10.0.0.2', port: 20880, revision })
+    // The registration's write fails slowly: the update is read and published meanwhile.
+    const failure = failWriteOnce(stores(`node:${path}`), 500)
+    await writer.create(path, instance('r1'))
+    await failure.failing
+    await writer.setData(path, instance('r2'))
+    const [registered] = await eventually(async () => {
+      const items = await events('&reason=InstanceRegistered')
+      expect(items).toHaveLength(1)
+      return items
+    })
+    expect(registered!.message).toBe('Instance registered: demo-provider 10.0.0.2:20880 (revision r2)')
+    await sleep(500)
+    expect(await reasons()).toEqual(['InstanceRegistered', 'RegistrySynced'])
+    expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.2:20880?mesh=${MESH}`)).body.labels?.['dubbo.metadata.revision']).toBe('r2')
+    // What is stored matches ZooKeeper again: later changes are diffed against it as usual.
+    await writer.setData(path, instance('r3'))
+    await eventually(async () => expect((await events('&reason=InstanceUpdated')).map((item) => item.message)).toEqual(['Instance updated: demo-provider 10.0.0.2:20880: dubbo.metadata.revision: r2 -> r3']))
+  })
+
+  it('shows the mesh in error while the re-list keeps failing, and connected once it succeeds', async () => {
+    await start()
+    await synced()
+    const read = SqliteStore.prototype.readCheckpoints
+    let broken = true
+    vi.spyOn(SqliteStore.prototype, 'readCheckpoints').mockImplementation(async function (this: SqliteStore, prefix: string) {
+      if (broken) throw new Error('database is locked (simulated)')
+      return read.call(this, prefix)
+    })
+    // A failed write makes the source reload the stored state, which it cannot read for now.
+    failWriteOnce(stores(`node:${provider('10.0.0.7')}`))
+    await writer.create(provider('10.0.0.7'))
+    // The failed write shows first; then the re-list's own failure, while it keeps retrying.
+    await eventually(async () => expect(await meshOf()).toMatchObject({ status: 'error', error: expect.stringContaining('database is locked (simulated)') }))
+    await sleep(500)
+    expect(await meshOf()).toMatchObject({ status: 'error', error: expect.stringContaining('listing the registry failed') })
+    broken = false
+    await eventually(async () => expect((await meshOf()).status).toBe('connected'))
+    expect((await meshOf()).error).toBeUndefined()
+    await eventually(async () => expect(await reasons()).toEqual(['ProviderRegistered', 'RegistrySynced']))
+  })
+
+  it('keeps the mesh in error while writes keep failing, re-listing at the retry interval, until one is stored', async () => {
+    await start()
+    await synced()
+    const path = provider('10.0.0.7')
+    const failure = failWrites(stores(`node:${path}`))
+    await writer.create(path)
+    await eventually(async () => expect((await meshOf()).status).toBe('error'))
+    expect((await meshOf()).error).toContain('disk I/O error (simulated)')
+    // Each re-list's own write fails: the mesh stays in error meanwhile, and it lists every retryMs (200), not in a loop.
+    const failed = failure.failures()
+    for (let sample = 0; sample < 10; sample++) {
+      expect((await meshOf()).status).toBe('error')
+      await sleep(100)
+    }
+    expect(failure.failures() - failed).toBeGreaterThan(0)
+    expect(failure.failures() - failed).toBeLessThanOrEqual(6)
+    failure.heal()
+    await eventually(async () => expect((await meshOf()).status).toBe('connected'))
+    await eventually(async () => expect(await reasons()).toEqual(['ProviderRegistered', 'RegistrySynced']))
+  })
+
+  it('keeps one watcher per watched path across reconnections', { timeout: 60_000 }, async () => {
+    await writer.create(provider('10.0.0.7'))
+    await writer.create('/dubbo/config/dubbo/demo-provider.tag-router', 'enabled: true\nkey: demo-provider\n', { persistent: true })
+    await writer.create('/services/demo-provider/10.0.0.7:20880', serviceInstanceJson({ application: 'demo-provider', ip: '10.0.0.7', port: 20880, revision: 'r1' }))
+    const harness = await startDirect()
+    const before = watcherListeners(harness.source)
+    expect(before.size).toBeGreaterThan(5)
+    expect(Math.max(...before.values())).toBe(1)
+    for (let cut = 0; cut < 3; cut++) await reconnectDirect(harness)
+    expect(watcherListeners(harness.source)).toEqual(before)
+    // And the one watcher still fires.
+    await writer.setData('/dubbo/config/dubbo/demo-provider.tag-router', 'enabled: false\nkey: demo-provider\n')
+    await eventually(async () => expect(harness.publications.flatMap((publication) => publication.events ?? []).map((event) => event.reason)).toContain('ConfigUpdated'))
+  })
+
+  it('counts a malformed node once, not again on every re-list', async () => {
+    await start()
+    await synced()
+    await writer.create(`/dubbo/${DEMO}/providers/not%ZZa-url`)
+    await writer.create('/services/demo-provider/10.0.0.7:20880', '{"name": "demo-provider", "address": ')
+    await eventually(async () => expect(await rejectedTotal()).toBe(2))
+    for (let cut = 0; cut < 2; cut++) {
+      const syncedAt = (await meshOf()).lastSyncAt
+      proxy.pause()
+      await eventually(async () => expect((await meshOf()).status).toBe('connecting'))
+      proxy.resume()
+      await eventually(async () => expect((await meshOf()).lastSyncAt).not.toBe(syncedAt))
+    }
+    expect(await rejectedTotal()).toBe(2)
+    // A new malformed content of the same node is counted.
+    await writer.setData('/services/demo-provider/10.0.0.7:20880', '{"name": "demo-provider"}')
+    await eventually(async () => expect(await rejectedTotal()).toBe(3))
+    expect(await reasons()).toEqual(['RegistrySynced'])
+  })
+
+  it('lists once per reconnection when a re-read was in flight as the connection dropped', async () => {
+    const rule = '/dubbo/config/dubbo/demo-provider.tag-router'
+    await writer.create(rule, 'enabled: true\nkey: demo-provider\n', { persistent: true })
+    const harness = await startDirect()
+    // The fire reaches the source, its re-read does not reach ZooKeeper: the cut fails it with CONNECTION_LOSS.
+    proxy.stall()
+    await writer.setData(rule, 'enabled: false\nkey: demo-provider\n')
+    await sleep(300)
+    proxy.pause()
+    await eventually(async () => expect(harness.statuses.at(-1)).toBe('connecting'))
+    proxy.resume()
+    await eventually(async () => expect(harness.listings()).toBe(2))
+    await eventually(async () => expect(harness.statuses.at(-1)).toBe('connected'))
+    await sleep(1_000)
+    expect(harness.listings()).toBe(2)
+    expect(harness.publications.flatMap((publication) => publication.events ?? []).map((event) => event.reason)).toEqual(['RegistrySynced', 'ConfigUpdated'])
   })
 })

@@ -9,7 +9,9 @@
  * its change, so the writer stores both in one transaction. On start, on every reconnection and
  * after a failed write the source lists both trees again and diffs against that state: what
  * changed while nobody watched becomes events, timed at detection. The first sync of a mesh
- * records one `RegistrySynced` summary instead.
+ * records one `RegistrySynced` summary instead, and counts as done only once that is stored.
+ * One write is in flight at a time (what comes meanwhile is merged into the next one), so nothing
+ * is stored after a write that failed: the reload would otherwise read a state past the failure.
  *
  * Known limitations: a node that is deleted and re-created with the same content between two
  * reads of its folder is not seen (ZooKeeper keeps no history; Dubbo URLs carry a timestamp, so
@@ -46,8 +48,18 @@ export interface ZookeeperSourceOptions {
   maxInFlight?: number
 }
 
-/** Unconfirmed publications above which a handler waits for the writer before reading on. */
-const MAX_IN_FLIGHT_PUBLICATIONS = 200
+/** Changes held behind the write in flight above which a handler waits for that write before reading on. */
+const MAX_HELD_CHANGES = 2_000
+
+/** What was produced while a write was in flight, merged into the next publication. */
+interface HeldPublication {
+  events: IngestEvent[]
+  catalog: CatalogChange[]
+  /** Key -> value, the last value of a key winning (as the writer merges them). */
+  checkpoints: Map<string, string | null>
+  done: Promise<boolean>
+  settle(stored: boolean | Promise<boolean>): void
+}
 
 interface TrackedNode {
   path: string
@@ -88,6 +100,7 @@ export class ZookeeperSource implements Source {
   /** Instance name of each known item that registers one, and the items of each instance. */
   private readonly knownInstance = new Map<string, string>()
   private readonly instanceItems = new Map<string, Set<string>>()
+  /** Whether `synced` is stored: read at start, set once the first sync's publication is stored. */
   private everSynced = false
   /** True between a completed full sync and the next one: fires are handled, not deferred. */
   private live = false
@@ -100,8 +113,22 @@ export class ZookeeperSource implements Source {
   private reloadState = true
   /** The next diff only re-records changes whose write failed: they were watched, not missed. */
   private afterStoreFailure = false
+  /**
+   * A write failed: nothing more is published (it is dropped) until the stored state is reloaded,
+   * so nothing can be stored after the failed write and hide it. The re-list derives it again.
+   */
+  private storeFailed = false
+  /** Writes failed in a row (none stored since): after the first, the re-list waits `retryMs`. */
+  private storeFailures = 0
+  /** The publication being written, with what follows it (one write in flight at a time). */
+  private writing: Promise<void> | undefined
+  /** What was produced while a write was in flight: published, merged, once that write is stored. */
+  private held: HeldPublication | undefined
+  /** One watcher per path for the session's client, which registers an identical function only once. */
+  private watchers = new Map<string, Watcher>()
+  /** Malformed items already reported, path -> reason and content: each is counted once until it changes. */
+  private readonly malformedSeen = new Map<string, string>()
   private retryTimer: NodeJS.Timeout | undefined
-  private readonly inFlight = new Set<Promise<void>>()
   private stopped = false
   private starting: Promise<void> | undefined
 
@@ -140,7 +167,7 @@ export class ZookeeperSource implements Source {
     await this.starting
     this.session?.kill('source stopped')
     await this.syncing?.catch(() => undefined)
-    await Promise.allSettled([...this.inFlight])
+    await this.drained()
   }
 
   // --- connection -------------------------------------------------------------------------
@@ -156,6 +183,7 @@ export class ZookeeperSource implements Source {
       onState: (state) => this.onState(session, state),
     })
     this.session = session
+    this.watchers = new Map()
     session.connect()
   }
 
@@ -214,16 +242,24 @@ export class ZookeeperSource implements Source {
       })
   }
 
+  /** A sync failed: the mesh is in error (fires are held back) until one succeeds. */
   private syncFailed(error: unknown): void {
     if (this.stopped) return
     const log = this.context!.log
+    const session = this.session
     if (error instanceof ZkCallError && error.code === ZK_NO_AUTH) {
       this.setStatus('error', `not authorised to read ${this.root} or ${watchedRoots(this.root).at(-1)}: check username and password`)
-    } else if (this.session?.alive) {
-      log.warn('listing ZooKeeper failed; trying again', { error: (error as Error).message })
-    } else {
+    } else if (!session?.alive) {
       // The session died under the sync: its successor's connection starts the next one.
       return
+    } else if (!session.connected) {
+      // The connection dropped under the sync (the mesh shows connecting): the reconnection lists again.
+      log.warn('listing ZooKeeper failed: the connection was lost; listing again on reconnection', { error: (error as Error).message })
+      return
+    } else {
+      const message = (error as Error).message
+      log.warn('listing ZooKeeper failed; trying again', { error: message })
+      this.setStatus('error', `listing the registry failed (retrying every ${this.options.retryMs} ms): ${message}`)
     }
     clearTimeout(this.retryTimer)
     this.retryTimer = setTimeout(() => this.requestSync(), this.options.retryMs)
@@ -240,13 +276,15 @@ export class ZookeeperSource implements Source {
     const context = this.context!
     if (this.reloadState) {
       // After a failed write the stored state is the truth again: wait for what is still in flight.
-      await Promise.allSettled([...this.inFlight])
+      await this.drained()
       const stored = await context.readCheckpoints(STATE_PREFIX)
       this.known.clear()
       this.knownInstance.clear()
       this.instanceItems.clear()
       for (const [path, value] of stored) this.remember(path, value)
       this.reloadState = false
+      // Nothing publishes before this sync's diff (fires wait): the diff is the first publication again.
+      this.storeFailed = false
       this.afterStoreFailure = this.firstSyncDone
     }
     for (const node of this.tree.values()) {
@@ -257,16 +295,25 @@ export class ZookeeperSource implements Source {
     this.deferred.clear()
     const roots = watchedRoots(this.root).map((path) => this.track(path, undefined))
     await Promise.all(roots.map((root) => this.load(root, session)))
-    if (this.stopped || session !== this.session || !session.alive) return
+    // A write failed during the listing: the next sync (already requested) reloads the state first.
+    if (this.stopped || session !== this.session || !session.alive || this.storeFailed) return
+    // What the listing did not find is gone: forget its watcher and its malformed report.
+    for (const path of this.watchers.keys()) if (!this.tree.has(path)) this.watchers.delete(path)
+    for (const path of this.malformedSeen.keys()) if (!this.tree.has(path)) this.malformedSeen.delete(path)
 
     const time = Date.now()
     const candidates = new Set([...this.known.keys()])
     for (const [path, node] of this.tree) if (node.info.item) candidates.add(path)
     if (this.everSynced) {
       const note = this.afterStoreFailure ? undefined : missedChangeNote(this.firstSyncDone ? 'reconnect' : 'restart')
-      this.reconcile(candidates, time, note, true)
+      const published = this.reconcile(candidates, time, note, true)
+      // Recovering from a failed write: connected only once the store takes writes again.
+      if (this.storeFailures > 0 && published && !(await published)) return
+      if (this.stopped || session !== this.session || !session.alive) return
     } else {
-      this.firstSync(candidates, time)
+      // Until `synced` is stored the mesh has not had its first sync: a failed write repeats it, whole.
+      const stored = await this.firstSync(candidates, time)
+      if (!stored || this.stopped || session !== this.session || !session.alive) return
     }
     this.firstSyncDone = true
     this.afterStoreFailure = false
@@ -277,8 +324,11 @@ export class ZookeeperSource implements Source {
     this.deferred.clear()
   }
 
-  /** The first sync of a never-seen mesh: the state and the catalog, and one summary event. */
-  private firstSync(candidates: Iterable<string>, time: number): void {
+  /**
+   * The first sync of a never-seen mesh: the state and the catalog, and one summary event.
+   * Resolves whether it was stored; only then has the mesh been synced.
+   */
+  private async firstSync(candidates: Iterable<string>, time: number): Promise<boolean> {
     const checkpoints: Checkpoint[] = []
     const catalog: CatalogChange[] = []
     for (const path of candidates) {
@@ -313,8 +363,9 @@ export class ZookeeperSource implements Source {
       services: counts.services.size,
       extra: { providers: counts.providers, consumers: counts.consumers, configs: counts.configs, metadata: counts.metadata },
     })
-    this.everSynced = true
-    this.publish({ events: [event], catalog, checkpoints: [...checkpoints, { key: SYNCED_KEY, value: String(time) }] })
+    const stored = await this.publish({ events: [event], catalog, checkpoints: [...checkpoints, { key: SYNCED_KEY, value: String(time) }] })
+    if (stored) this.everSynced = true
+    return stored
   }
 
   /** After a full list: instances no item registers any more are gone, and the mesh was synced now. */
@@ -337,12 +388,29 @@ export class ZookeeperSource implements Source {
       loading: false,
       busy: false,
       again: false,
-      watcher: () => this.onFire(node),
+      watcher: this.watcherFor(path),
     }
     this.tree.set(path, node)
     if (parent) parent.children.set(path.slice(path.lastIndexOf('/') + 1), node)
     if (node.info.item?.kind === 'url') this.setContent(node, '')
     return node
+  }
+
+  /**
+   * The path's watcher: one function per path for the session, reused by every node that tracks
+   * the path, so the client keeps one listener per path however often the tree is listed again.
+   * It fires for the node tracking the path now.
+   */
+  private watcherFor(path: string): Watcher {
+    let watcher = this.watchers.get(path)
+    if (!watcher) {
+      watcher = () => {
+        const node = this.tree.get(path)
+        if (node) this.onFire(node)
+      }
+      this.watchers.set(path, watcher)
+    }
+    return watcher
   }
 
   /** Reads a node just tracked (with watches) and, for a folder, everything below it. */
@@ -398,13 +466,20 @@ export class ZookeeperSource implements Source {
   private detach(node: TrackedNode, candidates: Set<string>): void {
     node.attached = false
     clearTimeout(node.timer)
-    if (this.tree.get(node.path) === node) this.tree.delete(node.path)
+    if (this.tree.get(node.path) === node) {
+      this.tree.delete(node.path)
+      this.watchers.delete(node.path)
+      this.malformedSeen.delete(node.path)
+    }
     if (node.info.item) candidates.add(node.path)
     if (node.parent?.children.get(node.path.slice(node.path.lastIndexOf('/') + 1)) === node) node.parent.children.delete(node.path.slice(node.path.lastIndexOf('/') + 1))
     for (const child of node.children.values()) this.detach(child, candidates)
   }
 
-  /** Takes an item's content as read: usable, malformed (reported, skipped), or a folder's empty data. */
+  /**
+   * Takes an item's content as read: usable, malformed (skipped; reported once until its reason or
+   * content changes, not on every re-read or re-list), or a folder's empty data.
+   */
   private setContent(node: TrackedNode, data: string): void {
     const item = node.info.item
     if (!item) return
@@ -412,15 +487,21 @@ export class ZookeeperSource implements Source {
       // `{interface}/{version}` folders have the shape of `{app}/{revision}` items, and no data.
       node.value = undefined
       node.malformed = false
+      this.malformedSeen.delete(node.path)
       return
     }
     const reason = malformedReason(item, data)
     if (reason) {
       node.malformed = true
-      this.context!.reportMalformed(reason, { mesh: this.mesh, path: node.path, kind: item.kind })
+      const seen = `${reason}\n${data}`
+      if (this.malformedSeen.get(node.path) !== seen) {
+        this.malformedSeen.set(node.path, seen)
+        this.context!.reportMalformed(reason, { mesh: this.mesh, path: node.path, kind: item.kind })
+      }
       return
     }
     node.malformed = false
+    this.malformedSeen.delete(node.path)
     node.value = itemValue(item, data)
   }
 
@@ -450,13 +531,14 @@ export class ZookeeperSource implements Source {
       do {
         node.again = false
         await this.refreshOnce(node)
-        if (this.inFlight.size > MAX_IN_FLIGHT_PUBLICATIONS) await Promise.race(this.inFlight)
+        if (this.heldChanges() > MAX_HELD_CHANGES) await this.writing
       } while (node.again && node.attached && !this.stopped)
     } catch (error) {
       if (this.stopped || !node.attached) return
       // A failed read leaves the watch unarmed: only a full list can be sure of the state again.
+      // Failed because the connection dropped: the reconnection lists again, once.
       this.context!.log.warn('re-reading a ZooKeeper node failed; listing again', { path: node.path, error: (error as Error).message })
-      if (this.session?.alive) this.requestSync()
+      if (this.session?.alive && this.session.connected) this.requestSync()
     } finally {
       node.busy = false
     }
@@ -522,7 +604,7 @@ export class ZookeeperSource implements Source {
    * handlers never record the same change twice. `full` adds the catalog of every item and the
    * list of instances (a full sync).
    */
-  private reconcile(candidates: Iterable<string>, time: number, note: string | undefined, full: boolean): void {
+  private reconcile(candidates: Iterable<string>, time: number, note: string | undefined, full: boolean): Promise<boolean> | undefined {
     const events: IngestEvent[] = []
     const catalog: CatalogChange[] = []
     const checkpoints: Checkpoint[] = []
@@ -558,7 +640,8 @@ export class ZookeeperSource implements Source {
       }
       catalog.push(...this.listedCatalog(time))
     }
-    if (events.length > 0 || catalog.length > 0 || checkpoints.length > 0) this.publish({ events, catalog, checkpoints })
+    if (events.length > 0 || catalog.length > 0 || checkpoints.length > 0) return this.publish({ events, catalog, checkpoints })
+    return undefined
   }
 
   private remember(path: string, value: string): void {
@@ -586,21 +669,79 @@ export class ZookeeperSource implements Source {
   }
 
   /**
-   * Publishes without waiting for the writer (a burst would otherwise wait a batch per change). A
-   * failed write leaves the stored state behind the memory: the next full sync reloads it and
-   * records again what was not stored.
+   * Publishes without making the caller wait for the writer (a burst would otherwise wait a batch
+   * per change), one write at a time: what comes while a write is in flight is held and merged
+   * into the next publication, sent once that write is stored. So nothing is ever stored after a
+   * write that failed: the failure drops what is held and what comes until the next full sync has
+   * reloaded the stored state, and that sync's diff records again what was not stored. Resolves
+   * whether the publication was stored.
    */
-  private publish(publication: Publication): void {
-    if (this.stopped) return
-    const context = this.context!
-    const stored = context.publish(publication).catch((error: unknown) => {
-      if (this.stopped) return
-      context.log.error('storing ZooKeeper changes failed; listing again from the stored state', { error })
-      this.reloadState = true
-      this.requestSync()
+  private publish(publication: Publication): Promise<boolean> {
+    if (this.stopped || this.storeFailed) return Promise.resolve(false)
+    if (!this.writing) return this.write(publication)
+    if (!this.held) {
+      let settle!: (stored: boolean | Promise<boolean>) => void
+      const done = new Promise<boolean>((resolve) => (settle = resolve))
+      this.held = { events: [], catalog: [], checkpoints: new Map(), done, settle }
+    }
+    const held = this.held
+    held.events.push(...(publication.events ?? []))
+    held.catalog.push(...(publication.catalog ?? []))
+    for (const { key, value } of publication.checkpoints ?? []) held.checkpoints.set(key, value)
+    return held.done
+  }
+
+  private write(publication: Publication): Promise<boolean> {
+    const written = this.context!.publish(publication).then(
+      () => {
+        this.storeFailures = 0
+        return true
+      },
+      (error: unknown) => {
+        this.storeFailure(error)
+        return false
+      },
+    )
+    this.writing = written.then(() => {
+      this.writing = undefined
+      const held = this.held
+      this.held = undefined
+      if (!held) return
+      if (this.storeFailed) held.settle(false)
+      else held.settle(this.write({ events: held.events, catalog: held.catalog, checkpoints: [...held.checkpoints].map(([key, value]) => ({ key, value })) }))
     })
-    this.inFlight.add(stored)
-    void stored.finally(() => this.inFlight.delete(stored))
+    return written
+  }
+
+  /**
+   * A write failed: the stored state is behind the memory. Publish nothing until a full sync
+   * reloaded it; the mesh is in error until a write is stored again. The first failure lists
+   * again at once, a repeated one after `retryMs` (a broken disk must not make us list in a loop).
+   */
+  private storeFailure(error: unknown): void {
+    if (this.storeFailed) return
+    this.storeFailed = true
+    this.storeFailures++
+    if (this.stopped) return
+    this.context!.log.error('storing ZooKeeper changes failed; listing again from the stored state', { error })
+    this.setStatus('error', `storing registry changes failed; listing again from the stored state: ${(error as Error).message}`)
+    this.reloadState = true
+    this.live = false
+    if (this.storeFailures === 1) {
+      this.requestSync()
+      return
+    }
+    clearTimeout(this.retryTimer)
+    this.retryTimer = setTimeout(() => this.requestSync(), this.options.retryMs)
+  }
+
+  private heldChanges(): number {
+    return this.held ? this.held.events.length + this.held.checkpoints.size : 0
+  }
+
+  /** Resolves once every publication handed to the writer, and every one held, has settled. */
+  private async drained(): Promise<void> {
+    while (this.writing) await this.writing
   }
 }
 
