@@ -9,16 +9,21 @@
  *   403 `user not found!`, unknown -> 403 `token invalid!`, past its `tokenTtl` or revoked with
  *   `expireTokens()` -> 403 `token expired!`.
  * - `GET /nacos/v1/ns/service/list?pageNo&pageSize[&namespaceId][&groupName]` ->
- *   `{ count, doms }`, names sorted, of one namespace (default `public`) and group (default
- *   `DEFAULT_GROUP`). Missing `pageNo`/`pageSize` -> 400. A service stays listed after its last
- *   instance leaves, until `deleteService()` (Nacos keeps empty services for a while too).
+ *   `{ count, doms }` of one namespace (default `public`) and group (default `DEFAULT_GROUP`),
+ *   names sorted (`listOrder: 'sorted'`, the default) or in the order the services were created
+ *   (`'created'`: not sorted, as 2.x lists its HashSet). Missing `pageNo`/`pageSize` -> 400. A
+ *   service stays listed after its last instance leaves, until `deleteService()` (Nacos keeps empty
+ *   services for a while too). Paging is not a snapshot, as on a real server: `beforeServicePage()`
+ *   changes the services between two page requests of one listing.
  * - `GET /nacos/v1/ns/instance/list?serviceName[&namespaceId][&groupName][&clusters][&healthyOnly]`
  *   -> `{ name: "GROUP@@svc", groupName, clusters, cacheMillis, hosts, lastRefTime, checksum,
  *   allIPs, reachProtectionThreshold, valid }`; `serviceName` may carry its `GROUP@@` prefix;
  *   an unknown service lists with empty `hosts`; `clusters` (comma list) and `healthyOnly=true`
  *   filter. Health protection as Nacos does it: when the healthy share of the selected hosts is at
  *   or below the service's protection threshold (default 0: none healthy), every host is served
- *   marked healthy and `reachProtectionThreshold` is true. Disabled instances (`enabled: false`)
+ *   marked healthy and `reachProtectionThreshold` is true. With `version: '1.x'` the answer has no
+ *   `reachProtectionThreshold` at all (1.x `doSrvIpxt` writes `reachProtectThreshold` only for
+ *   `isCheck=true`, and then answers `{}`), protection applying all the same. Disabled instances (`enabled: false`)
  *   are left out, as real servers leave them out (they are for consumers); with `version: '2.x'`
  *   (the default) the protection share counts enabled instances only, as 2.x does, with `'1.x'`
  *   every selected instance, disabled ones too, as 1.x does.
@@ -38,7 +43,8 @@
  *
  * Test controls on the handle: register / deregister / update instances, delete services,
  * inject a malformed host, fail with an HTTP status, hang (accept and never answer), answer
- * invalid JSON, expire tokens, and a record of every request.
+ * invalid JSON (every call, one path, or one service's calls), change the services between two
+ * pages of a listing, expire tokens, and a record of every request.
  *
  * What it deliberately does not model (candidly): writes over HTTP (instance registration,
  * heartbeats; tests mutate through the handle), health checking (health is what the test sets),
@@ -67,8 +73,10 @@ export interface NacosServerOptions {
   tokenTtlSeconds?: number
   /** `cacheMillis` of instance lists. Default 10,000. */
   cacheMillis?: number
-  /** Whose answers to give where 1.x and 2.x differ (the detail's not-found answer, protection counting). Default `2.x`. */
+  /** Whose answers to give where 1.x and 2.x differ (the detail's not-found answer, protection counting, no protection flag in 1.x). Default `2.x`. */
   version?: '1.x' | '2.x'
+  /** Order of `service/list` names: `sorted` (default) or `created` (unsorted, as 2.x). */
+  listOrder?: 'sorted' | 'created'
 }
 
 export interface ServiceRef {
@@ -103,11 +111,15 @@ export interface NacosServer {
   setProtectThreshold(service: string, threshold: number, ref?: ServiceRef): void
   /** Removes a service and its instances from the service list. */
   deleteService(service: string, ref?: ServiceRef): void
+  /** Runs `change` once, just before answering the next `service/list` request for page `pageNo`. */
+  beforeServicePage(pageNo: number, change: () => void): void
   /** Adds a raw entry to a service's `hosts`, as given, until `clearInjected()`. */
   injectHost(service: string, raw: unknown, ref?: ServiceRef): void
   clearInjected(): void
   /** Answers every call (or those to `path`) with the failure, until `heal()`. */
   fail(failure: NacosFailure, path?: string): void
+  /** Answers the `instance/list` and instance detail calls of one service (by name, any group) with the failure, until `heal()`. */
+  failService(service: string, failure: NacosFailure): void
   heal(): void
   /** Revokes every token issued so far: the next call with one answers 403 `token expired!`. */
   expireTokens(): void
@@ -132,7 +144,9 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
   const requests: RecordedNacosRequest[] = []
   const sockets = new Set<Socket>()
   let failure: { failure: NacosFailure; path?: string } | undefined
+  const serviceFailures = new Map<string, NacosFailure>()
   let logins = 0
+  const pageHooks = new Map<number, () => void>()
   const cacheMillis = options.cacheMillis ?? 10_000
   const tokenTtl = options.tokenTtlSeconds ?? 18_000
   const version = options.version ?? '2.x'
@@ -175,11 +189,16 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://localhost')
     const query = url.searchParams
-    if (failure && (failure.path === undefined || failure.path === url.pathname)) {
-      const { failure: current } = failure
+    const answerFailure = (current: NacosFailure) => {
       if (current.kind === 'hang') return // never answered; the socket is closed with the server
       if (current.kind === 'status') return text(response, current.status, current.body ?? 'server error')
       return send(response, 200, '{"count": 3, "doms": [')
+    }
+    if (failure && (failure.path === undefined || failure.path === url.pathname)) return answerFailure(failure.failure)
+    if (url.pathname === '/nacos/v1/ns/instance/list' || url.pathname === '/nacos/v1/ns/instance') {
+      const given = query.get('serviceName') ?? ''
+      const failing = serviceFailures.get(given.includes('@@') ? given.slice(given.indexOf('@@') + 2) : given)
+      if (failing) return answerFailure(failing)
     }
 
     if (url.pathname === '/nacos/v1/auth/login') {
@@ -203,8 +222,14 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
       if (!query.get('pageNo') || !query.get('pageSize') || !Number.isInteger(pageNo) || !Number.isInteger(pageSize) || pageNo < 1 || pageSize < 1) {
         return text(response, 400, "Required parameter 'pageNo' and 'pageSize' are not present or not valid")
       }
+      const hook = pageHooks.get(pageNo)
+      if (hook) {
+        pageHooks.delete(pageNo)
+        hook()
+      }
       const prefix = serviceKey('', { namespace: query.get('namespaceId') || DEFAULT_NAMESPACE, group: query.get('groupName') || DEFAULT_GROUP })
-      const names = [...services.keys()].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length)).sort()
+      const names = [...services.keys()].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length))
+      if ((options.listOrder ?? 'sorted') === 'sorted') names.sort()
       return send(response, 200, { count: names.length, doms: names.slice((pageNo - 1) * pageSize, pageNo * pageSize) })
     }
 
@@ -257,7 +282,8 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
         lastRefTime: service?.lastRefTime ?? Date.now(),
         checksum: createHash('md5').update(JSON.stringify(allHosts)).digest('hex'),
         allIPs: false,
-        reachProtectionThreshold: protection,
+        // 1.x never says; 2.x (ServiceUtil.selectInstancesWithHealthyProtection) always does.
+        ...(version === '1.x' ? {} : { reachProtectionThreshold: protection }),
         valid: true,
       })
     }
@@ -361,6 +387,9 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
     deleteService(service, ref) {
       services.delete(serviceKey(service, ref))
     },
+    beforeServicePage(pageNo, change) {
+      pageHooks.set(pageNo, change)
+    },
     injectHost(service, raw, ref) {
       serviceOf(service, ref, true)!.injected.push(raw)
     },
@@ -370,8 +399,12 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
     fail(next, path) {
       failure = path === undefined ? { failure: next } : { failure: next, path }
     },
+    failService(service, next) {
+      serviceFailures.set(service, next)
+    },
     heal() {
       failure = undefined
+      serviceFailures.clear()
     },
     expireTokens() {
       for (const token of tokens.values()) token.revoked = true

@@ -179,6 +179,18 @@ describe('Nacos source', () => {
         }
         const list = JSON.parse((await get(INSTANCE_LIST, { serviceName: DEMO })).body) as { hosts: Array<{ ip: string }> }
         expect(list.hosts.map((host) => host.ip)).toEqual(['10.0.0.8'])
+        // 1.x never sends the protection flag in a list answer (2.x always does), protected or not.
+        expect('reachProtectionThreshold' in list).toBe(version === '2.x')
+        // None healthy (1.x counts the disabled one too): protection, all served healthy.
+        server.update(DEMO, '10.0.0.7', 20880, { healthy: false })
+        server.update(DEMO, '10.0.0.8', 20880, { healthy: false })
+        const protectedList = JSON.parse((await get(INSTANCE_LIST, { serviceName: DEMO })).body) as { hosts: Array<{ healthy: boolean }>; reachProtectionThreshold?: boolean }
+        expect(protectedList.hosts.map((host) => host.healthy)).toEqual([true])
+        expect(protectedList.reachProtectionThreshold).toBe(version === '2.x' ? true : undefined)
+        const realHealth = JSON.parse((await get(INSTANCE_DETAIL, { serviceName: DEMO, ip: '10.0.0.8', port: '20880' })).body) as { healthy: boolean }
+        expect(realHealth.healthy).toBe(false)
+        server.update(DEMO, '10.0.0.7', 20880, { healthy: true })
+        server.update(DEMO, '10.0.0.8', 20880, { healthy: true })
         const detail = await get(INSTANCE_DETAIL, { serviceName: DEMO, ip: '10.0.0.7', port: '20880', clusterName: 'DEFAULT', namespaceId: 'public', groupName: 'DEFAULT_GROUP' })
         expect(detail.status).toBe(200)
         expect(JSON.parse(detail.body)).toEqual({
@@ -205,6 +217,29 @@ describe('Nacos source', () => {
         await server.close()
       }
     }
+  })
+
+  it('on Nacos 1.x (no protection flag) believes a recovery only once the instance detail confirms it', async () => {
+    await startNacos({ version: '1.x' })
+    const ips = ['10.0.0.1', '10.0.0.2', '10.0.0.3']
+    for (const ip of ips) nacos.register(DEMO, provider(ip))
+    await start()
+    await eventually(async () => one('RegistrySynced'))
+    const health = async () => (await events('&reason=InstanceHealthy,InstanceUnhealthy')).items.map((item) => `${item.reason} ${item.instance}`).sort()
+    // One by one: the third leaves none healthy, and 1.x then lists all three as healthy, unflagged.
+    for (const [n, ip] of ips.entries()) {
+      nacos.update(DEMO, ip, 20880, { healthy: false })
+      await eventually(async () => expect((await events('&reason=InstanceUnhealthy')).total).toBe(n + 1))
+    }
+    const polls = nacos.count(INSTANCE_LIST)
+    await eventually(async () => expect(nacos.count(INSTANCE_LIST)).toBeGreaterThan(polls + 5))
+    expect(await health()).toEqual(ips.map((ip) => `InstanceUnhealthy ${ip}:20880`))
+    // A real recovery is still one: the detail confirms it.
+    nacos.update(DEMO, '10.0.0.2', 20880, { healthy: true })
+    await eventually(async () => expect((await one('InstanceHealthy')).instance).toBe('10.0.0.2:20880'))
+    const later = nacos.count(INSTANCE_LIST)
+    await eventually(async () => expect(nacos.count(INSTANCE_LIST)).toBeGreaterThan(later + 5))
+    expect((await health()).length).toBe(4)
   })
 
   it('reads an instance disabled in Nacos as InstanceUpdated, follows it while unlisted, and sees it come back or leave', async () => {
@@ -302,6 +337,49 @@ describe('Nacos source', () => {
     await eventually(async () => expect((await eventline!.get<ServiceSummary>(`/api/v1/services/com.shop.CartService?mesh=${MESH}`)).body.providers).toBe(0))
   })
 
+  it.each(['sorted', 'created'] as const)(
+    'does not take a service missed by a torn service-list read (%s order) for deleted',
+    async (listOrder) => {
+      await startNacos({ listOrder })
+      const name = (i: number) => `providers:com.shop.S${String(i).padStart(3, '0')}::`
+      for (let i = 0; i < 150; i++) nacos.register(name(i), { ip: `10.1.0.${i}`, port: 20880, metadata: { application: `app-${i % 5}` } })
+      // S010 has no instance left: an empty service, the kind Nacos cleans up.
+      nacos.deregister(name(10), '10.1.0.10', 20880)
+      await start('', { ...TUNING, minPollMs: 500 })
+      await eventually(async () => one('RegistrySynced'))
+      await eventually(async () => expect((await mesh())?.status).toBe('connected'))
+      // Between pages 1 and 2 of one listing S010 goes and a new service comes: the count stays
+      // 150, and S100 moves onto page 1, already read. That listing never names S100.
+      nacos.beforeServicePage(2, () => {
+        nacos.deleteService(name(10))
+        nacos.register('providers:com.shop.Zeta::', { ip: '10.2.0.1', port: 20880, metadata: { application: 'zeta' } })
+      })
+      await eventually(async () => expect((await events('&reason=InstanceRegistered')).items.map((item) => item.application)).toContain('zeta'))
+      const seen = nacos.count(SERVICE_LIST)
+      await eventually(async () => expect(nacos.count(SERVICE_LIST)).toBeGreaterThan(seen + 6))
+      expect((await events('&reason=InstanceUnregistered,InstanceRegistered')).items.map((item) => `${item.reason} ${item.instance}`)).toEqual(['InstanceRegistered 10.2.0.1:20880'])
+      expect((await eventline!.get<Instance>(`/api/v1/instances/10.1.0.100:20880?mesh=${MESH}`)).body.registered).toBe(true)
+    },
+    20_000,
+  )
+
+  it('does not start from a torn service-list read at the first sync', async () => {
+    await startNacos({ listOrder: 'created' })
+    const name = (i: number) => `providers:com.shop.S${String(i).padStart(3, '0')}::`
+    for (let i = 0; i < 150; i++) nacos.register(name(i), { ip: `10.1.0.${i}`, port: 20880, metadata: { application: `app-${i % 5}` } })
+    nacos.deregister(name(10), '10.1.0.10', 20880)
+    nacos.beforeServicePage(2, () => {
+      nacos.deleteService(name(10))
+      nacos.register('providers:com.shop.Zeta::', { ip: '10.2.0.1', port: 20880, metadata: { application: 'zeta' } })
+    })
+    await start('', { ...TUNING, minPollMs: 500 })
+    // S100, missed by the torn first read, is part of the sync, not "registered" later.
+    expect((await eventually(async () => one('RegistrySynced'))).message).toContain('6 applications, 150 instances, 150 services')
+    const seen = nacos.count(SERVICE_LIST)
+    await eventually(async () => expect(nacos.count(SERVICE_LIST)).toBeGreaterThan(seen + 4))
+    expect((await events()).total).toBe(1)
+  }, 20_000)
+
   it('pages through more than 100 services', async () => {
     await startNacos()
     for (let i = 0; i < 250; i++) nacos.register(`providers:com.shop.Service${String(i).padStart(3, '0')}::`, { ip: `10.1.${Math.floor(i / 200)}.${i % 200}`, port: 20880, metadata: { application: `app-${i % 5}` } })
@@ -357,6 +435,69 @@ describe('Nacos source', () => {
     nacos.heal()
     await eventually(async () => expect((await mesh())?.status).toBe('connected'))
     expect((await events()).total).toBe(1)
+  })
+
+  it('keeps a failing service to itself: the others are recorded, the mesh stays connected, its instances stay', async () => {
+    await startNacos()
+    nacos.register(CART, { ip: '10.0.0.20', port: 20880, metadata: { application: 'cart' } })
+    nacos.register('shop-cart', { ip: '10.0.2.1', port: 20880 })
+    await startSynced()
+    nacos.failService(CART, { kind: 'status', status: 500 })
+    await eventually(async () => expect((await mesh())?.error).toMatch(/^1 of 3 Nacos services failing: providers:com.shop.CartService::blue: .*instance\/list with HTTP 500/))
+    nacos.register(DEMO, provider('10.0.0.9'))
+    nacos.deregister(CART, '10.0.0.20', 20880)
+    nacos.update('shop-cart', '10.0.2.1', 20880, { weight: 3 })
+    expect((await eventually(async () => one('InstanceRegistered'))).instance).toBe('10.0.0.9:20880')
+    expect((await eventually(async () => one('InstanceUpdated'))).instance).toBe('10.0.2.1:20880')
+    const failed = nacos.count(INSTANCE_LIST, 500)
+    const mark = nacos.requests.length
+    await eventually(async () => expect(nacos.count(INSTANCE_LIST, 500)).toBeGreaterThan(failed + 3))
+    // The failing service backs off on its own (no round is forced for it): asked less than a healthy one.
+    const polls = (service: string) => nacos.requests.slice(mark).filter((request) => request.path === INSTANCE_LIST && request.query.serviceName === service).length
+    expect(polls(CART)).toBeLessThan(polls(DEMO))
+    expect(await mesh()).toMatchObject({ status: 'connected', error: expect.stringMatching(/^1 of 3 Nacos services failing/) })
+    expect((await events('&reason=InstanceUnregistered')).total).toBe(0)
+    expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.20:20880?mesh=${MESH}`)).body.registered).toBe(true)
+
+    nacos.heal()
+    const unregistered = await eventually(async () => one('InstanceUnregistered'))
+    expect(unregistered.message).toBe(`Instance unregistered: cart 10.0.0.20:20880 -> com.shop.CartService${missedChangeNote('reconnect')}`)
+    await eventually(async () => expect(await mesh()).toMatchObject({ status: 'connected' }))
+    expect((await mesh())?.error).toBeUndefined()
+  })
+
+  it('puts the mesh in error when most services fail', async () => {
+    await startNacos()
+    nacos.register(CART, { ip: '10.0.0.20', port: 20880, metadata: { application: 'cart' } })
+    await startSynced()
+    nacos.failService(CART, { kind: 'status', status: 500 })
+    nacos.failService(DEMO, { kind: 'status', status: 500 })
+    await eventually(async () => expect(await mesh()).toMatchObject({ status: 'error', error: expect.stringMatching(/^2 of 2 Nacos services failing/) }))
+    nacos.heal()
+    await eventually(async () => expect(await mesh()).toMatchObject({ status: 'connected' }))
+    expect((await mesh())?.error).toBeUndefined()
+    expect((await events()).total).toBe(1)
+  })
+
+  it('completes the first sync without a service that keeps failing, and records its instances once it answers', async () => {
+    await startNacos()
+    nacos.register(DEMO, provider('10.0.0.7'))
+    nacos.register('shop-cart', { ip: '10.0.2.1', port: 20880 })
+    nacos.register(CART, { ip: '10.0.0.20', port: 20880, metadata: { application: 'cart' } })
+    nacos.failService(CART, { kind: 'status', status: 503, body: 'server is DOWN now, please try again later!' })
+    await start()
+    expect((await eventually(async () => one('RegistrySynced'))).message).toContain('synced 2 applications, 2 instances, 1 service, 1 unread Nacos service;')
+    await eventually(async () => expect(await mesh()).toMatchObject({ status: 'connected', error: expect.stringMatching(/^1 of 3 Nacos services failing: providers:com.shop.CartService::blue: .*HTTP 503/) }))
+    // The rest is followed meanwhile.
+    nacos.register(DEMO, provider('10.0.0.8'))
+    expect((await eventually(async () => one('InstanceRegistered'))).instance).toBe('10.0.0.8:20880')
+
+    nacos.heal()
+    await eventually(async () => expect((await events('&reason=InstanceRegistered')).total).toBe(2))
+    const late = (await events('&reason=InstanceRegistered')).items.find((item) => item.instance === '10.0.0.20:20880')
+    expect(late?.message).toMatch(/^Instance registered: cart 10.0.0.20:20880 -> com.shop.CartService \(.*could not be read at the first sync.*\)$/)
+    await eventually(async () => expect(await mesh()).toMatchObject({ status: 'connected', counts: { instances: 4 } }))
+    expect((await mesh())?.error).toBeUndefined()
   })
 
   it('logs in, renews the token before it runs out, and logs in again when it expires early', async () => {

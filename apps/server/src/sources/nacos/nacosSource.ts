@@ -11,7 +11,38 @@
  * under another path. Several `host:port` are tried in turn, the next after a failure.
  *
  * Only a successful answer can remove an instance: a timeout, a 5xx, an unreadable body or an
- * auth failure leaves the remembered state alone, puts the mesh in `error` and backs off.
+ * auth failure leaves the remembered state alone and backs off.
+ *
+ * Deleted services: a service missing from `service/list` is not taken for deleted. Paging is no
+ * snapshot (2.x lists a HashSet, unsorted; a service created or deleted between two page requests
+ * moves names across the page boundary, the count staying the same), so a listing can miss a
+ * service that exists. A known service the listing leaves out is polled like any other
+ * (`instance/list`, then the detail of each known instance missing from it); only what those
+ * answers confirm leaves (a deleted service lists empty `hosts`, and its instances' details answer
+ * not-found). It is no longer polled once nothing of it is left and the list leaves it out.
+ *
+ * Failures, per service and of the server:
+ * - One service whose poll fails (timeout, 5xx, unreadable answer, a failing detail lookup) keeps
+ *   its last state and is retried on its own backoff (`backoff`, doubling per consecutive failure);
+ *   the other services go on as usual, and no extra round is forced. What its next successful poll
+ *   finds carries the reconnect note. The failing services are logged (warn, per failure) and
+ *   shown in the mesh's error text, `2 of 150 Nacos services failing: <service>: <reason>; ...`,
+ *   while the mesh stays `connected`.
+ * - The mesh is `error` when the server as a whole fails: the login or the service list fails
+ *   (the whole round is retried with backoff), or more than half of the services are failing.
+ * - The first sync of a mesh stores the services that answered, with the `RegistrySynced`
+ *   summary (which counts the unread services). If more than half fail, nothing is stored and the
+ *   whole first sync is retried. The services that failed are then polled like the others: once
+ *   one answers, its instances are recorded by the normal diff, one `InstanceRegistered` each,
+ *   with a note saying it could not be read at the first sync (so they may predate it).
+ *
+ * Health protection: while a service is at its protection threshold (by default: no instance
+ * healthy) Nacos reports every instance healthy. 2.x says so (`reachProtectionThreshold`): the last
+ * health seen is kept meanwhile (no invented `InstanceHealthy`). 1.x never sends the flag in a list
+ * answer, so when it is absent every unhealthy -> healthy flip is confirmed by the instance detail
+ * (`GET /v1/ns/instance`, whose `healthy` is the instance's own, protection or not, in 1.x and 2.x
+ * alike): `InstanceHealthy` only when the detail agrees. If the detail denies a flip the answer is
+ * protected, and the health of every instance it lists as healthy is read from the detail too.
  *
  * Disabled instances: Nacos (1.x and 2.x) leaves instances with `enabled: false` out of
  * `instance/list` (it is for consumers) but keeps them in the instance detail
@@ -22,8 +53,8 @@
  * out, until it is listed again (`enabled false -> true`) or the detail says it is gone
  * (`InstanceUnregistered`). "Gone" is only the detail's not-found answer (404 from 1.x, 500
  * `caused: no matched ip found!;` and the like from 2.x, recognised by the message); any other
- * failure keeps the instance as it was, counts as a failed read (mesh in `error`, and what the
- * next look finds carries the reconnect note) and is asked again next round.
+ * failure keeps the instance as it was, fails that service's poll (its backoff; what the next
+ * look finds carries the reconnect note) and is asked again.
  *
  * Known limitations:
  * - Polling sees states, not transitions: an instance that left and came back between two polls
@@ -34,10 +65,13 @@
  *   instance that left and came back between the list and the detail request is reported disabled
  *   for one poll.
  * - Only the configured group is read (`service/list` is per group).
- * - While a service is at its protection threshold (by default: no instance healthy) Nacos reports
- *   every instance healthy. The last health seen is kept meanwhile (no invented `InstanceHealthy`),
- *   so a failure that tips the service over the threshold is only reported if the instance is
- *   still unhealthy once the service's answers leave protection.
+ * - Under protection, a failure that tips the service over the threshold is only seen once the
+ *   service's answers leave protection (2.x), or once another instance's denied recovery shows the
+ *   answer is protected (1.x). An instance known healthy whose service enters 1.x protection with
+ *   no other instance known unhealthy (a one-instance service going down) is not seen to fail.
+ * - A 1.x service under protection costs one detail request per listed instance at each poll.
+ * - Which services failed at the first sync is not stored: after a restart before they answered,
+ *   their instances are recorded with the restart note, not the first-sync one.
  */
 import type { Publication } from '../../bus.ts'
 import type { RegistryConfig } from '../../config.ts'
@@ -79,17 +113,29 @@ export interface NacosTuning {
   backoff?: { initialMs?: number; maxMs?: number }
 }
 
-type Note = 'restart' | 'reconnect'
+/** Why what the next successful poll of a service finds was not seen as it happened. */
+type Note = 'restart' | 'reconnect' | 'first-sync'
+
+/** Appended to the events of a service that could not be read at the first sync of its mesh. */
+export const FIRST_SYNC_NOTE = ' (its service could not be read at the first sync; it may have been registered before)'
+
+const noteText = (note: Note): string => (note === 'first-sync' ? FIRST_SYNC_NOTE : missedChangeNote(note))
 
 interface ServiceSchedule {
   dueAt: number
   /** Set when what the next successful poll finds happened while nobody looked. */
   note?: Note
+  /** Consecutive failed polls: the service is retried on its own backoff. */
+  failures: number
+  /** Why the last poll failed, while it fails. */
+  error?: string
 }
 
 /** Services listed per round at most: a safety stop should `count` never be reached. */
 const MAX_PAGES = 10_000
 const LIST_ATTEMPTS = 3
+/** Failing services named in the mesh's error text; the others are counted. */
+const MAX_FAILING_NAMED = 3
 
 export class NacosSource implements Source {
   readonly kind = 'nacos' as const
@@ -152,7 +198,7 @@ export class NacosSource implements Source {
     // Whatever the first look finds changed happened while Eventline was not running.
     if (this.synced) {
       this.listNote = 'restart'
-      for (const service of this.keysOf.keys()) this.schedule.set(service, { dueAt: 0, note: 'restart' })
+      for (const service of this.keysOf.keys()) this.schedule.set(service, { dueAt: 0, failures: 0, note: 'restart' })
     }
     // In the background: start() returns at once so the console serves while Nacos is slow.
     this.loop = this.run().catch((error: unknown) => context.log.error('the Nacos poll loop failed', { error }))
@@ -173,6 +219,7 @@ export class NacosSource implements Source {
     let nextList = 0
     while (!this.stopped) {
       const full = Date.now() >= nextList
+      // Only a failure of the server as a whole comes back here; a service's own is in its schedule.
       const error = full ? await this.fullRound() : await this.pollRound()
       if (this.stopped) break
       let delay: number
@@ -180,20 +227,40 @@ export class NacosSource implements Source {
         failures++
         // After a failure the next round lists everything again: the services may have moved on.
         nextList = 0
-        delay = Math.min(this.tuning.backoff.initialMs * 2 ** (failures - 1), this.tuning.backoff.maxMs)
+        delay = this.backoff(failures)
         context.setStatus('error', error)
         context.log.warn('Nacos round failed; retrying', { error, retryInMs: delay, failures })
       } else {
         if (failures > 0) context.log.info('Nacos answers again', { failures })
-        if (failures > 0 || full) context.setStatus('connected')
         failures = 0
         if (full) nextList = Date.now() + this.tuning.serviceListIntervalMs
+        this.reportStatus()
         let due = nextList
         for (const entry of this.schedule.values()) due = Math.min(due, entry.dueAt)
         delay = Math.max(0, due - Date.now())
       }
       await this.sleep(delay)
     }
+  }
+
+  private backoff(failures: number): number {
+    return Math.min(this.tuning.backoff.initialMs * 2 ** (failures - 1), this.tuning.backoff.maxMs)
+  }
+
+  /**
+   * The mesh's status once the server answered: `connected`, naming the failing services if any,
+   * or `error` when more than half of them fail.
+   */
+  private reportStatus(): void {
+    const failing = [...this.schedule].filter(([, entry]) => entry.failures > 0)
+    if (failing.length === 0) {
+      this.context!.setStatus('connected')
+      return
+    }
+    const shown = failing.slice(0, MAX_FAILING_NAMED).map(([service, entry]) => `${service}: ${entry.error ?? 'failed'}`)
+    const more = failing.length > MAX_FAILING_NAMED ? `; and ${failing.length - MAX_FAILING_NAMED} more` : ''
+    const text = `${failing.length} of ${this.schedule.size} Nacos services failing: ${shown.join('; ')}${more}`
+    this.context!.setStatus(failing.length * 2 > this.schedule.size ? 'error' : 'connected', text)
   }
 
   private sleep(ms: number): Promise<void> {
@@ -207,14 +274,15 @@ export class NacosSource implements Source {
   }
 
   /**
-   * Lists the services, removes those that are gone, polls every listed one. The first sync of a
-   * mesh publishes it all at once as one `RegistrySynced`. Resolves with the first failure's
-   * reason, or undefined when everything answered.
+   * Lists the services and polls every one, listed or known (a service the list leaves out is
+   * asked, never assumed gone), except failing ones not due yet. The first sync of a mesh
+   * publishes it all at once as one `RegistrySynced`. Resolves with the reason when the server as
+   * a whole failed (the list, the first sync); a service's own failure stays in its schedule.
    */
   private async fullRound(): Promise<string | undefined> {
     let services: string[]
     try {
-      services = await this.listServices()
+      services = this.synced ? await this.listServices(false) : await this.firstListing()
     } catch (error) {
       // Whatever the next successful look finds happened while Nacos could not be read.
       this.listNote ??= 'reconnect'
@@ -224,15 +292,22 @@ export class NacosSource implements Source {
     if (!this.synced) return this.firstSync(services)
 
     const listed = new Set(services)
-    const gone = [...new Set([...this.keysOf.keys(), ...this.schedule.keys()])].filter((service) => !listed.has(service))
+    const unlisted = [...new Set([...this.keysOf.keys(), ...this.schedule.keys()])].filter((service) => !listed.has(service))
     const note = this.listNote
     this.listNote = undefined
-    const removals = await Promise.all(gone.map((service) => this.apply(service, new Map(), note)))
-    for (const service of gone) this.schedule.delete(service)
-    for (const service of services) if (!this.schedule.has(service)) this.schedule.set(service, { dueAt: 0, ...(note ? { note } : {}) })
-
-    const errors = [...removals, ...(await this.pollAll(services))].filter((error): error is string => error !== undefined)
-    if (errors.length > 0) return errors[0]
+    for (const service of [...services, ...unlisted]) {
+      if (!this.schedule.has(service)) this.schedule.set(service, { dueAt: 0, failures: 0, ...(note ? { note } : {}) })
+    }
+    const now = Date.now()
+    const polled = [...services, ...unlisted].filter((service) => {
+      const entry = this.schedule.get(service)!
+      return entry.failures === 0 || entry.dueAt <= now
+    })
+    await this.pollAll(polled)
+    // An unlisted service is followed until its own answers leave nothing of it.
+    for (const service of unlisted) {
+      if (this.schedule.get(service)?.failures === 0 && !this.keysOf.has(service)) this.schedule.delete(service)
+    }
     const catalog: CatalogChange[] = []
     if (!this.catalogPublished) catalog.push(...this.wholeCatalog())
     catalog.push(...this.listedCatalog())
@@ -245,16 +320,17 @@ export class NacosSource implements Source {
     return undefined
   }
 
-  /** Polls the services that are due. */
+  /** Polls the services that are due. A service's failure is its own: this round never fails as a whole. */
   private async pollRound(): Promise<string | undefined> {
     const now = Date.now()
     const due = [...this.schedule].filter(([, entry]) => entry.dueAt <= now).map(([service]) => service)
-    const errors = (await this.pollAll(due)).filter((error): error is string => error !== undefined)
-    return errors[0]
+    await this.pollAll(due)
+    return undefined
   }
 
-  private async pollAll(services: string[]): Promise<Array<string | undefined>> {
-    return pooled(services, this.tuning.concurrency, async (service) => {
+  /** Polls each service; a failure is recorded in that service's schedule (backoff, reason). */
+  private async pollAll(services: string[]): Promise<void> {
+    await pooled(services, this.tuning.concurrency, async (service) => {
       try {
         const { instances, pollMs } = await this.fetchInstances(service)
         const unresolved = await this.lookUpUnlisted(service, instances)
@@ -265,13 +341,13 @@ export class NacosSource implements Source {
           delete entry.note
         }
         const error = await this.apply(service, instances, note)
-        if (unresolved === undefined) return error
+        if (unresolved === undefined && error === undefined) return this.succeeded(service)
         // An unlisted instance whose detail failed was kept as it was: this service was not fully read.
-        this.missedRead(service, note)
-        return unresolved
+        if (unresolved !== undefined) this.missedRead(service, note)
+        this.failed(service, (unresolved ?? error)!)
       } catch (error) {
         this.missedRead(service)
-        return this.failure(error)
+        this.failed(service, this.failure(error))
       }
     })
   }
@@ -279,33 +355,54 @@ export class NacosSource implements Source {
   /** What the next successful poll of this service finds happened while it could not be read. */
   private missedRead(service: string, note?: Note): void {
     const entry = this.schedule.get(service)
-    if (entry) {
-      entry.note ??= note ?? 'reconnect'
-      entry.dueAt = 0
-    }
-    this.listNote ??= 'reconnect'
+    if (entry) entry.note ??= note ?? 'reconnect'
+  }
+
+  /** One more failed poll of a service: it keeps its state and is retried on its own backoff. */
+  private failed(service: string, error: string): void {
+    const entry = this.schedule.get(service)
+    if (!entry) return
+    entry.failures++
+    entry.error = error
+    const retryInMs = this.backoff(entry.failures)
+    entry.dueAt = Date.now() + retryInMs
+    this.context!.log.warn('a Nacos service could not be read; keeping its last state and retrying it', { nacosService: service, error, failures: entry.failures, retryInMs })
+  }
+
+  private succeeded(service: string): void {
+    const entry = this.schedule.get(service)
+    if (!entry || entry.failures === 0) return
+    this.context!.log.info('a Nacos service answers again', { nacosService: service, failures: entry.failures })
+    entry.failures = 0
+    delete entry.error
   }
 
   /**
-   * The first sync of a mesh never seen before: every instance list must answer, then the whole
-   * registry is stored at once with one summary event instead of an event per instance.
+   * The first sync of a mesh never seen before: what answered is stored at once with one summary
+   * event instead of an event per instance. Services that failed are left to later polls (their
+   * instances then recorded one by one, with `FIRST_SYNC_NOTE`); when more than half fail, the
+   * server as a whole is failing and nothing is stored.
    */
   private async firstSync(services: string[]): Promise<string | undefined> {
     const found = new Map<string, Map<string, string>>()
-    const results = await pooled(services, this.tuning.concurrency, async (service) => {
+    const failed = new Map<string, string>()
+    await pooled(services, this.tuning.concurrency, async (service) => {
       try {
         const { instances, pollMs } = await this.fetchInstances(service)
         found.set(service, instances)
-        this.schedule.set(service, { dueAt: Date.now() + pollMs })
-        return undefined
+        this.schedule.set(service, { dueAt: Date.now() + pollMs, failures: 0 })
       } catch (error) {
-        return this.failure(error)
+        failed.set(service, this.failure(error))
       }
     })
-    const error = results.find((result) => result !== undefined)
-    if (error) {
+    if (failed.size > 0 && failed.size * 2 > services.length) {
       this.schedule.clear()
-      return error
+      const [first] = failed
+      return `${failed.size} of ${services.length} Nacos services could not be read for the first sync: ${first![0]}: ${first![1]}`
+    }
+    for (const [service, error] of failed) {
+      this.schedule.set(service, { dueAt: 0, failures: 0, note: 'first-sync' })
+      this.failed(service, error)
     }
     const time = Date.now()
     const instances: NacosInstance[] = []
@@ -322,7 +419,7 @@ export class NacosSource implements Source {
       { op: 'instances-listed', mesh: this.mesh, source: 'nacos', names: [...new Set(instances.map(address))] },
       { op: 'mesh-synced', name: this.mesh, at: time },
     )
-    const event = registrySyncedEvent({ source: 'nacos', mesh: this.mesh, time, ...syncCounts(instances) })
+    const event = registrySyncedEvent({ source: 'nacos', mesh: this.mesh, time, ...syncCounts(instances), ...(failed.size > 0 ? { extra: { 'unread Nacos services': failed.size } } : {}) })
     try {
       await this.publish({ events: [event], catalog, checkpoints })
     } catch (error) {
@@ -332,7 +429,7 @@ export class NacosSource implements Source {
     for (const states of found.values()) for (const [key, value] of states) this.remember(key, value)
     this.synced = true
     this.catalogPublished = true
-    this.context!.log.info('first sync of the Nacos registry', { nacosServices: services.length, ...syncCounts(instances) })
+    this.context!.log.info('first sync of the Nacos registry', { nacosServices: services.length, unreadNacosServices: failed.size, ...syncCounts(instances) })
     return undefined
   }
 
@@ -340,10 +437,13 @@ export class NacosSource implements Source {
 
   /**
    * Every service name of the namespace and group, page by page. Paging is not a snapshot: when
-   * the count moves while paging, or the pages do not add up to it, the list is read again, since
-   * a service missing from a torn listing would be taken for deleted.
+   * the count moves while paging, or the pages do not add up to it, the list is read again. A torn
+   * read can still look consistent (one service deleted and one created between two pages: same
+   * count, one name read twice or never), which is why a service missing from the list is polled,
+   * not taken for deleted (`fullRound`). So after `LIST_ATTEMPTS` torn reads the last one is used
+   * (a new service it misses is found by a later listing), unless `strict` (the first sync).
    */
-  private async listServices(): Promise<string[]> {
+  private async listServices(strict: boolean): Promise<string[]> {
     for (let attempt = 1; ; attempt++) {
       const names = new Set<string>()
       let count: number | undefined
@@ -359,8 +459,25 @@ export class NacosSource implements Source {
       }
       if (consistent && names.size === count) return [...names].sort()
       if (attempt >= LIST_ATTEMPTS) {
-        throw new NacosError('bad-answer', `the service list of Nacos kept changing while it was paged (${names.size} names read, count ${count}); not trusting it`)
+        if (strict) throw new NacosError('bad-answer', `the service list of Nacos kept changing while it was paged (${names.size} names read, count ${count}); not trusting it for the first sync`)
+        this.context!.log.info('the Nacos service list kept changing while it was paged; using the last read', { names: names.size, count, attempts: attempt })
+        return [...names].sort()
       }
+    }
+  }
+
+  /**
+   * The listing of a first sync. A service it misses would have its instances recorded later as
+   * registering, although they were there before: the list is read until two reads in a row name
+   * the same services (a torn read does not repeat itself).
+   */
+  private async firstListing(): Promise<string[]> {
+    let services = await this.listServices(true)
+    for (let attempt = 1; ; attempt++) {
+      const again = await this.listServices(true)
+      if (again.length === services.length && again.every((name, index) => name === services[index])) return again
+      if (attempt >= LIST_ATTEMPTS) throw new NacosError('bad-answer', 'the service list of Nacos kept changing between reads; not trusting it for the first sync')
+      services = again
     }
   }
 
@@ -369,7 +486,11 @@ export class NacosSource implements Source {
     const params = { serviceName: service, namespaceId: this.namespace, groupName: this.group, clusters: '', healthyOnly: 'false' }
     const result = readInstanceList(service, await this.client.getJson('/v1/ns/instance/list', params))
     if (!result.ok) throw new NacosError('bad-answer', `Nacos answered /v1/ns/instance/list for ${service} with ${result.reason}`)
-    const read = result.protectionReached ? holdHealth(result.instances, (key) => this.parsed.get(key)) : result.instances
+    const read = result.protectionKnown
+      ? result.protectionReached
+        ? holdHealth(result.instances, (key) => this.parsed.get(key))
+        : result.instances
+      : await this.confirmRecoveries(result.instances)
     const instances = new Map<string, string>()
     for (const [key, instance] of read) instances.set(key, serializeInstance(instance))
     for (const bad of result.malformed) {
@@ -380,6 +501,31 @@ export class NacosSource implements Source {
     }
     const pollMs = Math.max(this.tuning.minPollMs, result.cacheMillis ?? this.tuning.defaultPollMs)
     return { instances, pollMs }
+  }
+
+  /**
+   * For an answer without the protection flag (Nacos 1.x, which protects without saying): every
+   * known-unhealthy instance listed healthy is asked about (`GET /v1/ns/instance`, whose health
+   * protection does not touch). Only a confirmed flip stays healthy. A denied one means the answer
+   * is protected: then every instance listed healthy is asked about, so that an instance whose
+   * failure tipped the service into protection is still seen to fail. A detail failure fails the
+   * service's poll (nothing is recorded); an instance the detail does not know keeps what we knew.
+   */
+  private async confirmRecoveries(listed: Map<string, NacosInstance>): Promise<Map<string, NacosInstance>> {
+    const recovering = [...listed].filter(([key, instance]) => instance.healthy && this.parsed.get(key)?.healthy === false)
+    if (recovering.length === 0) return listed
+    const confirmed = new Map(listed)
+    const check = async ([key, instance]: [string, NacosInstance]): Promise<boolean> => {
+      const detail = await this.detailSlots.run(() => this.fetchDetail(instance))
+      const healthy = detail?.healthy ?? this.parsed.get(key)?.healthy ?? instance.healthy
+      if (healthy !== instance.healthy) confirmed.set(key, { ...instance, healthy })
+      return healthy
+    }
+    const results = await Promise.all(recovering.map(check))
+    if (results.every(Boolean)) return confirmed
+    const asked = new Set(recovering.map(([key]) => key))
+    await Promise.all([...listed].filter(([key, instance]) => instance.healthy && !asked.has(key)).map(check))
+    return confirmed
   }
 
   /**
@@ -408,7 +554,10 @@ export class NacosSource implements Source {
     return results.find((result) => result !== undefined)
   }
 
-  /** The instance as the detail endpoint has it (disabled, since the list left it out), or undefined when it is gone. */
+  /**
+   * The instance as the detail endpoint has it, or undefined when it is gone. Read as disabled (the
+   * detail has no `enabled`; a listed instance's caller takes only its health).
+   */
   private async fetchDetail(known: NacosInstance): Promise<NacosInstance | undefined> {
     const params = { serviceName: known.service, ip: known.ip, port: known.port, clusterName: known.cluster, namespaceId: this.namespace, groupName: this.group }
     const answer = await this.client.getJsonUnlessMissing('/v1/ns/instance', params, isInstanceNotFound)
@@ -429,7 +578,7 @@ export class NacosSource implements Source {
     const before = new Map<string, string>()
     for (const key of this.keysOf.get(service) ?? []) before.set(key, this.state.get(key)!)
     const time = Date.now()
-    const { diff, events, checkpoints } = diffEvents(before, after, { mesh: this.mesh, time, ...(note ? { note: missedChangeNote(note) } : {}) })
+    const { diff, events, checkpoints } = diffEvents(before, after, { mesh: this.mesh, time, ...(note ? { note: noteText(note) } : {}) })
     if (checkpoints.length === 0) return undefined
     for (const { key } of diff.removed) this.forget(key)
     for (const { key, value } of [...diff.added, ...diff.changed]) this.remember(key, value)

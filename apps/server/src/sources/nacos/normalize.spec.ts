@@ -111,6 +111,20 @@ describe('changeEvents (the instance diff)', () => {
     for (const event of events) expect(event).toMatchObject({ source: 'nacos', component: 'nacos', mesh: 'nacos-test', category: 'instance', instance: '10.0.0.7:20880', ip: '10.0.0.7', time: context.time })
   })
 
+  it('names an IPv6 instance with brackets, as every registry source does', () => {
+    const v6 = with_({ ip: '2001:db8::1' })
+    const key = instanceKey(SERVICE, 'DEFAULT', '2001:db8::1', 20880)
+    const [event] = changeEvents(context, key, undefined, v6)
+    expect(event).toMatchObject({
+      message: 'Instance registered: demo-provider [2001:db8::1]:20880 -> org.apache.dubbo.demo.DemoService',
+      instance: '[2001:db8::1]:20880',
+      ip: '2001:db8::1',
+      object: { kind: 'Instance', name: '[2001:db8::1]:20880' },
+    })
+    expect(instanceCatalog('m', v6)).toContainEqual({ op: 'instance', instance: { mesh: 'm', name: '[2001:db8::1]:20880', ip: '2001:db8::1', port: 20880, application: 'demo-provider', registered: true, source: 'nacos' } })
+    expect(instanceCatalog('m', v6)).toContainEqual({ op: 'service-instance', mesh: 'm', service: 'org.apache.dubbo.demo.DemoService', instance: '[2001:db8::1]:20880', side: 'provider', application: 'demo-provider' })
+  })
+
   it('names the owner application and the Dubbo interface on the event', () => {
     const [event] = changeEvents(context, KEY, undefined, base)
     expect(event).toMatchObject({ application: 'demo-provider', service: 'org.apache.dubbo.demo.DemoService', object: { kind: 'Instance', name: '10.0.0.7:20880' } })
@@ -215,6 +229,12 @@ describe('holdHealth', () => {
       return result.ok && result.protectionReached
     }
     expect([read(true), read(false), read(undefined)]).toEqual([true, false, false])
+    // Nacos 1.x sends no flag at all: "not known", which is not "not reached".
+    const known = (body: Record<string, unknown>) => {
+      const result = readInstanceList(SERVICE, { hosts: [], ...body })
+      return result.ok && result.protectionKnown
+    }
+    expect([known({ reachProtectionThreshold: true }), known({ reachProtectionThreshold: false }), known({})]).toEqual([true, true, false])
   })
 })
 

@@ -4,6 +4,7 @@
  * an instance implies. No I/O here; `nacosSource.ts` does the polling and publishing.
  */
 import type { CatalogChange, Checkpoint, IngestEvent } from '../../store/types.ts'
+import { instanceAddress } from '../registry/address.ts'
 import { diffNodes, registryEventId, stateCheckpoints } from '../registry/registryState.ts'
 import type { NodeDiff } from '../registry/registryState.ts'
 import { parseDubboServiceName } from './dubboServiceName.ts'
@@ -28,7 +29,8 @@ export function instanceKey(service: string, cluster: string, ip: string, port: 
   return `${service}#${cluster}#${ip}:${port}`
 }
 
-export const address = (instance: Pick<NacosInstance, 'ip' | 'port'>): string => `${instance.ip}:${instance.port}`
+/** How the instance is named (`10.0.0.7:20880`, `[2001:db8::1]:20880`): the same name every registry source gives a process. */
+export const address = (instance: Pick<NacosInstance, 'ip' | 'port'>): string => instanceAddress(instance.ip, instance.port)
 
 /**
  * The checkpoint value of an instance: a fixed property order and sorted metadata, so the same
@@ -117,6 +119,11 @@ export type InstanceListResult =
       cacheMillis?: number
       /** Nacos's protection threshold was reached: every host is reported healthy, whatever it is. */
       protectionReached: boolean
+      /**
+       * Whether the answer says at all (`reachProtectionThreshold`, sent by 2.x). Nacos 1.x never
+       * sends it in a list answer, yet applies protection just the same: its "healthy" may be false.
+       */
+      protectionKnown: boolean
     }
   | { ok: false; reason: string }
 
@@ -136,7 +143,10 @@ export function readInstanceList(service: string, body: unknown): InstanceListRe
   }
   const cacheMillis = typeof body.cacheMillis === 'number' && Number.isFinite(body.cacheMillis) && body.cacheMillis > 0 ? body.cacheMillis : undefined
   const protectionReached = body.reachProtectionThreshold === true
-  return cacheMillis === undefined ? { ok: true, instances, malformed, protectionReached } : { ok: true, instances, malformed, cacheMillis, protectionReached }
+  const protectionKnown = typeof body.reachProtectionThreshold === 'boolean'
+  return cacheMillis === undefined
+    ? { ok: true, instances, malformed, protectionReached, protectionKnown }
+    : { ok: true, instances, malformed, cacheMillis, protectionReached, protectionKnown }
 }
 
 /**
