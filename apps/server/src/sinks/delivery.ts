@@ -11,6 +11,7 @@
  * again. NATS drops those repeats itself (`Nats-Msg-Id` within the stream's duplicate window);
  * a webhook receiver sees them and can recognise them by event `id` and `count`.
  */
+import { backoffDelay } from '../backoff.ts'
 import type { EventBus } from '../bus.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
@@ -221,11 +222,10 @@ export class DeliveryLoop {
     await this.sleep(this.backoffMs(error), false)
   }
 
-  /** Exponential backoff with jitter (half fixed, half random), capped at `maxMs`. */
+  /** Exponential backoff with jitter (half fixed, half random), capped at `maxMs`; a `Retry-After` wins. */
   private backoffMs(error: SinkError): number {
     if (error.retryAfterMs !== undefined) return Math.min(this.retry.maxMs, Math.max(error.retryAfterMs, this.retry.initialMs))
-    const ceiling = Math.min(this.retry.maxMs, this.retry.initialMs * 2 ** Math.min(this.failures - 1, 30))
-    return ceiling / 2 + (Math.random() * ceiling) / 2
+    return backoffDelay(this.failures - 1, this.retry, Math.random, 0.5)
   }
 
   /** Waits `ms`, or less when stopping (or on a nudge when `onNudge`). */

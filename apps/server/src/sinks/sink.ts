@@ -1,15 +1,13 @@
 /** What a delivery loop drives: one sink (a NATS stream, a webhook), sending outbox entries in order. */
 import type { EventItem } from '@eventline/shared'
+import type { BackoffOptions } from '../backoff.ts'
 import type { AlertNotice } from './types.ts'
 
 /** One entry to send: an event in its current stored state, or an alert notice. */
 export type Delivery = { seq: number; event: EventItem } | { seq: number; alert: AlertNotice }
 
-/** Exponential backoff bounds: the first delay, and the most any delay grows to. */
-export interface RetrySettings {
-  initialMs: number
-  maxMs: number
-}
+/** A sink's retry bounds: the shared exponential backoff's. */
+export type RetrySettings = BackoffOptions
 
 /** Why a send failed. */
 export class SinkError extends Error {

@@ -7,7 +7,8 @@ import { silentLogger } from '../../log.ts'
 import { writeKubeconfig } from '../../testing/kubeconfig.ts'
 import { makeEvent, startKubernetesApiServer } from '../../testing/kubernetesApiServer.ts'
 import type { KubernetesApiServer, KubernetesApiServerOptions, RecordedRequest } from '../../testing/kubernetesApiServer.ts'
-import { backoffDelay, ListWatch } from './listWatch.ts'
+import { backoffDelay } from '../../backoff.ts'
+import { ListWatch } from './listWatch.ts'
 import type { KubeObjectLike, ListPage, ListWatchOptions, ListWatchStatus } from './listWatch.ts'
 
 interface Recorded {

@@ -47,6 +47,9 @@ import type { RequestOptions } from 'node:https'
 import { StringDecoder } from 'node:string_decoder'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { KubeConfig } from '@kubernetes/client-node'
+import { backoffDelay } from '../../backoff.ts'
+import type { BackoffOptions } from '../../backoff.ts'
+import { isRecord } from '../../isRecord.ts'
 import type { Logger } from '../../log.ts'
 import type { Random } from '../../seededRandom.ts'
 
@@ -67,10 +70,6 @@ export interface ListPage {
 }
 
 /** Bounds of the exponential backoff, in milliseconds. */
-export interface BackoffOptions {
-  initialMs: number
-  maxMs: number
-}
 
 /** What the loop hands over; every promise is awaited before the loop reads on. */
 export interface ListWatchHandlers<T> {
@@ -107,16 +106,6 @@ export interface ListWatchOptions<T> extends ListWatchHandlers<T> {
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 30_000 }
-
-/**
- * The wait before retry number `attempt` (0-based): `initialMs * 2^attempt`, capped at `maxMs`,
- * minus up to a quarter at random, so clients that failed together do not retry together (the
- * jitter stays in effect at the cap).
- */
-export function backoffDelay(attempt: number, backoff: BackoffOptions, random: Random): number {
-  const capped = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 30))
-  return Math.round(capped * (1 - 0.25 * random()))
-}
 
 /**
  * List+watch of one collection; see the file comment for the loop.
@@ -648,10 +637,6 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function isNonEmptyString(value: unknown): value is string {

@@ -73,6 +73,7 @@
  * - Which services failed at the first sync is not stored: after a restart before they answered,
  *   their instances are recorded with the restart note, not the first-sync one.
  */
+import { backoffDelay } from '../../backoff.ts'
 import type { Publication } from '../../bus.ts'
 import type { RegistryConfig } from '../../config.ts'
 import type { CatalogChange } from '../../store/types.ts'
@@ -244,7 +245,7 @@ export class NacosSource implements Source {
   }
 
   private backoff(failures: number): number {
-    return Math.min(this.tuning.backoff.initialMs * 2 ** (failures - 1), this.tuning.backoff.maxMs)
+    return backoffDelay(failures - 1, this.tuning.backoff, Math.random, 0)
   }
 
   /**

@@ -3,6 +3,7 @@
  * instance (as a checkpoint value), the events a change of that state produces, and the catalog
  * an instance implies. No I/O here; `nacosSource.ts` does the polling and publishing.
  */
+import { isRecord } from '../../isRecord.ts'
 import type { CatalogChange, Checkpoint, IngestEvent } from '../../store/types.ts'
 import { instanceAddress } from '../registry/address.ts'
 import { diffNodes, registryEventId, stateCheckpoints } from '../registry/registryState.ts'
@@ -67,7 +68,6 @@ export function parseInstance(value: string): NacosInstance | undefined {
 
 type HostResult = { ok: true; key: string; instance: NacosInstance } | { ok: false; reason: string; key?: string }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** Reads one entry of `hosts`; a malformed one says why, and its key when it has an address. */
 function readHost(service: unknown, host: unknown): HostResult {

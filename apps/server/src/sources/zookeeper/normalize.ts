@@ -12,6 +12,7 @@
  *   definitions, and `/{root}/metadata/{app}/{revision}`: Dubbo 3 MetadataInfo;
  * - `/{root}/mapping/{interface}`: the applications that provide an interface (`app1,app2`).
  */
+import { isRecord } from '../../isRecord.ts'
 import type { CatalogChange, IngestEvent, InstanceRecord } from '../../store/types.ts'
 import { instanceAddress } from '../registry/address.ts'
 import { countOf, registryEventId } from '../registry/registryState.ts'
@@ -451,8 +452,3 @@ function parseJson(text: string): Parsed<unknown> {
     return { ok: false, reason: 'not JSON' }
   }
 }
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
