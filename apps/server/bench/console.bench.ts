@@ -30,7 +30,7 @@ import { openDatabase } from '../src/store/sqlite/db.ts'
 import { MIGRATIONS } from '../src/store/sqlite/migrations.ts'
 import { SqliteStore } from '../src/store/sqlite/sqliteStore.ts'
 import { createWorld, generateEvents, inChunks } from './generate.ts'
-import { mergeResults, printTable, RESULTS_FILE } from './results.ts'
+import { mergeResults, printTable, RESULTS_FILE, round } from './results.ts'
 
 const DAY_MS = 86_400_000
 const WORLD_SEED = 20_240_601
@@ -48,7 +48,6 @@ function eventCount(): number {
   return n
 }
 
-const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)
@@ -184,7 +183,7 @@ async function main(): Promise<void> {
   const count = eventCount()
   console.log(`console benchmark: ${count.toLocaleString('en')} events, headless Chromium on loopback`)
   const { path, seededMs } = await seededDatabase(count)
-  console.log(seededMs === undefined ? `  reusing ${path}` : `  seeded ${path} in ${round(seededMs / 1000)} s`)
+  console.log(seededMs === undefined ? `  reusing ${path}` : `  seeded ${path} in ${round(seededMs / 1000, 1)} s`)
   const target = largestApplication(path)
 
   const eventline = await startEventline({ port: 0, host: '127.0.0.1', db: path, retentionMs: 14 * DAY_MS, demo: false, webDir: WEB_DIR }, silentLogger)
@@ -213,7 +212,7 @@ async function main(): Promise<void> {
 
     const figure = (timings: readonly Timing[], key: keyof Timing) => {
       const values = timings.map((timing) => timing[key])
-      return { median: round(median(values)), max: round(Math.max(...values)), samples: values.map((value) => round(value)) }
+      return { median: round(median(values), 1), max: round(Math.max(...values), 1), samples: values.map((value) => round(value, 1)) }
     }
     const row = (label: string, values: { median: number; max: number; samples: number[] }): [string, string, string, string] => [label, `${values.median} ms`, `${values.max} ms`, String(values.samples.length)]
     const results = {
@@ -228,14 +227,14 @@ async function main(): Promise<void> {
       row('  the same in the page: navigation start -> first event-item in the DOM', results.firstItemInPageMs),
       row(`each further page of ${PAGE_SIZE} by scrolling, seen by Playwright`, results.nextPageMs),
       row(`  the same in the page: scroll -> ${PAGE_SIZE} more event-items in the DOM`, results.nextPageInPageMs),
-      row(`API first page (limit ${PAGE_SIZE}), for context`, { median: round(median(api)), max: round(Math.max(...api)), samples: api }),
+      row(`API first page (limit ${PAGE_SIZE}), for context`, { median: round(median(api), 1), max: round(Math.max(...api), 1), samples: api }),
     ])
     mergeResults({
       console: {
         events: count,
         application: { mesh: target.mesh, name: target.name, events: target.events },
         ...results,
-        apiFirstPageMs: { median: round(median(api)), max: round(Math.max(...api)) },
+        apiFirstPageMs: { median: round(median(api), 1), max: round(Math.max(...api), 1) },
       },
     })
     console.log(`results merged into ${RESULTS_FILE}`)

@@ -27,7 +27,7 @@ import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/pr
 import type { EventPage } from '@eventline/shared'
 import type { StoredEvent } from '../src/store/types.ts'
 import { APPLICATIONS, benchEvent, CLUSTER, startBenchCluster, until } from './kubernetesCluster.ts'
-import { latency, mergeResults, printTable, RESULTS_FILE, showLatency } from './results.ts'
+import { latency, mergeResults, printTable, RESULTS_FILE, round, showLatency } from './results.ts'
 import type { BenchCluster } from './kubernetesCluster.ts'
 
 const FRESH_EVENTS = 1_000
@@ -51,7 +51,6 @@ interface Target {
   met: boolean
 }
 
-const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits
 const fmt = (n: number) => n.toLocaleString('en-US')
 
 

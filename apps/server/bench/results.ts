@@ -33,12 +33,13 @@ export interface Latency {
   maxMs: number
 }
 
-const round2 = (value: number) => Math.round(value * 100) / 100
+/** `value` rounded to `digits` decimals, for printed and stored figures. */
+export const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits
 
 /** p50, p99 and max of latencies in ms (NaN for no samples). */
 export function latency(values: readonly number[]): Latency {
   if (values.length === 0) return { samples: 0, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN }
-  return { samples: values.length, p50Ms: round2(percentile(values, 0.5)), p99Ms: round2(percentile(values, 0.99)), maxMs: round2(Math.max(...values)) }
+  return { samples: values.length, p50Ms: round(percentile(values, 0.5)), p99Ms: round(percentile(values, 0.99)), maxMs: round(Math.max(...values)) }
 }
 
 export const showLatency = (figures: Latency) => `${figures.p50Ms} / ${figures.p99Ms} / ${figures.maxMs} ms`

@@ -26,7 +26,7 @@ import type { IngestEvent, TimelineFilter } from '../src/store/types.ts'
 import { createRandom, createWorld, generateEvents, inChunks, MESHES } from './generate.ts'
 import type { GenerateOptions, Random, World } from './generate.ts'
 import { RawInserter } from './rawInsert.ts'
-import { mergeResults, percentile, printTable, RESULTS_FILE } from './results.ts'
+import { mergeResults, percentile, printTable, RESULTS_FILE, round } from './results.ts'
 import { seedApplicationPage } from './seedTimeline.ts'
 
 const DAY_MS = 86_400_000
@@ -96,7 +96,6 @@ function eventCount(): number {
   return n
 }
 
-const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits
 const mb = (bytes: number) => round(bytes / 1024 / 1024, 1)
 
 interface EventStats {

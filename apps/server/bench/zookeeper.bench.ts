@@ -25,7 +25,7 @@ import type { Eventline } from '../src/eventline.ts'
 import { createLogger } from '../src/log.ts'
 import { connectWriter, dubboUrl, dubboUrlPath, receivedPackets, startZooKeeper } from '../src/testing/zookeeperServer.ts'
 import type { ZooKeeperServer } from '../src/testing/zookeeperServer.ts'
-import { mergeResults, printTable, RESULTS_FILE } from './results.ts'
+import { mergeResults, printTable, RESULTS_FILE, round } from './results.ts'
 
 const MESH = 'zk-bench'
 const SERVICE = 'org.apache.dubbo.demo.DemoService'
@@ -33,7 +33,6 @@ const PROVIDERS = 1_000
 const TARGET_MS = 2_000
 const TIMEOUT_MS = 30_000
 
-const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits
 
 async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url)
@@ -97,7 +96,7 @@ async function measure(eventline: Eventline, zk: ZooKeeperServer, reason: string
   const missing = [...expected].filter((instance) => !instances.has(instance)).length
   return {
     providers: PROVIDERS,
-    toApiMs: round(toApiMs),
+    toApiMs: round(toApiMs, 1),
     polls,
     events: items,
     distinctInstances: instances.size,
