@@ -124,6 +124,12 @@ describe('Nacos UDP push', () => {
     expect(pushOf(new NacosSource(remote!)).push).toBeUndefined()
     expect(pushOf(new NacosSource(configured!)).push).toEqual({ host: '127.0.0.1', port: 0 })
     expect(pushOf(new NacosSource(bad!))).toMatchObject({ push: undefined, pushProblem: 'push must be "udp" or "off", got "sometimes"' })
+    const [noAddress] = parseRegistries('nacos://nacos.example:8848?name=x&push=udp')
+    expect(pushOf(new NacosSource(noAddress!))).toMatchObject({ push: undefined, pushProblem: expect.stringMatching(/^push=udp needs pushHost/) })
+    const [local] = parseRegistries('nacos://127.0.0.2:8848,localhost:8849?name=x')
+    expect(pushOf(new NacosSource(local!)).push).toEqual({ host: '127.0.0.1', port: 0 })
+    const [badPort] = parseRegistries('nacos://127.0.0.1:8848?name=x&pushPort=70000')
+    expect(pushOf(new NacosSource(badPort!)).pushProblem).toBe('pushPort must be a port number (0-65535), got "70000"')
   })
 
   it('acknowledges push datagrams as the official clients do and names the service pushed', async () => {

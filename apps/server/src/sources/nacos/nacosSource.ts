@@ -19,8 +19,8 @@
  * answer; after any failed round it asks again (the server may have been upgraded or failed over).
  * v2 is preferred, except while push is on: UDP push is a v1 feature, so then v1 is preferred.
  *
- * Push (`push=udp`, on by default when every Nacos host is a loopback address, else only when
- * `pushHost` is given; `push=off` turns it off): a UDP socket is bound on `pushHost` (default
+ * Push (on by default when every Nacos host is a loopback address, else only when `pushHost` is
+ * given; `push=off` turns it off): a UDP socket is bound on `pushHost` (default
  * `127.0.0.1`) : `pushPort` (default any free port), and every v1 `instance/list` carries `udpPort`
  * and `clientIP` = `pushHost`: Nacos must be able to send datagrams to that address and port. It
  * sends one per change of a listed service (`pushReceiver.ts`); the source acknowledges it and polls
@@ -183,7 +183,10 @@ function pushSettings(registry: RegistryConfig): { host: string; port: number } 
   const port = pushPort === undefined || pushPort === '' ? 0 : Number(pushPort)
   if (!Number.isInteger(port) || port < 0 || port > 65535) return `pushPort must be a port number (0-65535), got "${pushPort}"`
   if (push === 'off') return undefined
-  if (push === 'udp' || pushHost || registry.hosts.every(isLoopback)) return { host: pushHost || '127.0.0.1', port }
+  const local = registry.hosts.every(isLoopback)
+  // 127.0.0.1 sent to a Nacos elsewhere would have it push to its own machine.
+  if (push === 'udp' && !pushHost && !local) return 'push=udp needs pushHost, the address of this machine that Nacos can send UDP datagrams to'
+  if (pushHost || local) return { host: pushHost || '127.0.0.1', port }
   return undefined
 }
 
