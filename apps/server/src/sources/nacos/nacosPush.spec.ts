@@ -9,7 +9,7 @@ import type { NacosServer, NacosServerOptions } from '../../testing/nacosServer.
 import { startTestServer, tempDir } from '../../testing/testServer.ts'
 import type { TestServer } from '../../testing/testServer.ts'
 import type { NacosTuning } from './nacosSource.ts'
-import { readPushPacket } from './pushReceiver.ts'
+import { pushSettings, readPushPacket } from './pushReceiver.ts'
 
 const MESH = 'nacos-push'
 const DEMO = 'providers:org.apache.dubbo.demo.DemoService:1.0.0:'
@@ -113,23 +113,17 @@ describe('Nacos UDP push', () => {
     expect(nacos.requests.filter((request) => request.path === INSTANCE_LIST).every((request) => request.query.udpPort === undefined)).toBe(true)
   })
 
-  it('is off by default for a Nacos on another host unless pushHost says where Nacos can reach us', async () => {
-    // 127.0.0.2 is loopback; a name that is not is taken for another host. The URL must not make a
-    // request go out: the source is only built, and asked where it would listen.
-    const { NacosSource } = await import('./nacosSource.ts')
-    const [remote] = parseRegistries('nacos://nacos.example:8848?name=x')
-    const [configured] = parseRegistries('nacos://nacos.example:8848?name=x&pushHost=127.0.0.1&pushPort=0')
-    const [bad] = parseRegistries('nacos://nacos.example:8848?name=x&push=sometimes')
-    const pushOf = (source: InstanceType<typeof NacosSource>) => (source as unknown as { push?: unknown; pushProblem?: string })
-    expect(pushOf(new NacosSource(remote!)).push).toBeUndefined()
-    expect(pushOf(new NacosSource(configured!)).push).toEqual({ host: '127.0.0.1', port: 0 })
-    expect(pushOf(new NacosSource(bad!))).toMatchObject({ push: undefined, pushProblem: 'push must be "udp" or "off", got "sometimes"' })
-    const [noAddress] = parseRegistries('nacos://nacos.example:8848?name=x&push=udp')
-    expect(pushOf(new NacosSource(noAddress!))).toMatchObject({ push: undefined, pushProblem: expect.stringMatching(/^push=udp needs pushHost/) })
-    const [local] = parseRegistries('nacos://127.0.0.2:8848,localhost:8849?name=x')
-    expect(pushOf(new NacosSource(local!)).push).toEqual({ host: '127.0.0.1', port: 0 })
-    const [badPort] = parseRegistries('nacos://127.0.0.1:8848?name=x&pushPort=70000')
-    expect(pushOf(new NacosSource(badPort!)).pushProblem).toBe('pushPort must be a port number (0-65535), got "70000"')
+  it('is off by default for a Nacos on another host unless pushHost says where Nacos can reach us', () => {
+    const settings = (url: string) => pushSettings(parseRegistries(url)[0]!)
+    expect(settings('nacos://nacos.example:8848?name=x')).toBeUndefined()
+    expect(settings('nacos://nacos.example:8848?name=x&pushHost=10.0.0.5&pushPort=9999')).toEqual({ host: '10.0.0.5', port: 9999 })
+    // Every host on this machine: on, on loopback.
+    expect(settings('nacos://127.0.0.2:8848,localhost:8849?name=x')).toEqual({ host: '127.0.0.1', port: 0 })
+    expect(settings('nacos://127.0.0.1:8848?name=x&push=off')).toBeUndefined()
+    // Mistakes are named (the source logs them and polls only).
+    expect(settings('nacos://nacos.example:8848?name=x&push=udp')).toMatch(/^push=udp needs pushHost/)
+    expect(settings('nacos://nacos.example:8848?name=x&push=sometimes')).toBe('push must be "udp" or "off", got "sometimes"')
+    expect(settings('nacos://127.0.0.1:8848?name=x&pushPort=70000')).toBe('pushPort must be a port number (0-65535), got "70000"')
   })
 
   it('acknowledges push datagrams as the official clients do and names the service pushed', async () => {

@@ -105,7 +105,7 @@ import { missedChangeNote, registrySyncedEvent, STATE_PREFIX, SYNCED_KEY } from 
 import type { Source, SourceContext } from '../source.ts'
 import { NacosClient, NacosError } from './nacosClient.ts'
 import type { NacosApi } from './nacosClient.ts'
-import { NacosPushReceiver } from './pushReceiver.ts'
+import { NacosPushReceiver, PUSH_USER_AGENT, pushSettings } from './pushReceiver.ts'
 import {
   address,
   diffEvents,
@@ -167,28 +167,6 @@ const MAX_PAGES = 10_000
 const LIST_ATTEMPTS = 3
 /** Failing services named in the mesh's error text; the others are counted. */
 const MAX_FAILING_NAMED = 3
-/**
- * The User-Agent of push-subscribing requests: Nacos (`ClientInfo`, `canEnablePush`) pushes only to
- * client types it knows, Java ones from 0.1.0 on.
- */
-const PUSH_USER_AGENT = 'Nacos-Java-Client:v1.4.1'
-
-/** Whether `host` (of `host:port`) is this machine: then push needs no address settings. */
-const isLoopback = (hostPort: string): boolean => /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/i.test(hostPort)
-
-/** Where push datagrams are to arrive, from the URL (`push`, `pushHost`, `pushPort`), or undefined when push is off. */
-function pushSettings(registry: RegistryConfig): { host: string; port: number } | undefined | string {
-  const { push, pushHost, pushPort } = registry.params
-  if (push !== undefined && push !== 'udp' && push !== 'off') return `push must be "udp" or "off", got "${push}"`
-  const port = pushPort === undefined || pushPort === '' ? 0 : Number(pushPort)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return `pushPort must be a port number (0-65535), got "${pushPort}"`
-  if (push === 'off') return undefined
-  const local = registry.hosts.every(isLoopback)
-  // 127.0.0.1 sent to a Nacos elsewhere would have it push to its own machine.
-  if (push === 'udp' && !pushHost && !local) return 'push=udp needs pushHost, the address of this machine that Nacos can send UDP datagrams to'
-  if (pushHost || local) return { host: pushHost || '127.0.0.1', port }
-  return undefined
-}
 
 export class NacosSource implements Source {
   readonly kind = 'nacos' as const

@@ -18,7 +18,31 @@
 import { createSocket } from 'node:dgram'
 import type { Socket } from 'node:dgram'
 import { gunzipSync } from 'node:zlib'
+import type { RegistryConfig } from '../../config.ts'
 import { isRecord } from '../../isRecord.ts'
+
+/**
+ * The User-Agent of push-subscribing requests: Nacos (`ClientInfo`, `canEnablePush`) pushes only to
+ * client types it knows, Java ones from 0.1.0 on.
+ */
+export const PUSH_USER_AGENT = 'Nacos-Java-Client:v1.4.1'
+
+/** Whether `host` (of `host:port`) is this machine: then push needs no address settings. */
+const isLoopback = (hostPort: string): boolean => /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/i.test(hostPort)
+
+/** Where push datagrams are to arrive, from the URL (`push`, `pushHost`, `pushPort`), or undefined when push is off. */
+export function pushSettings(registry: RegistryConfig): { host: string; port: number } | undefined | string {
+  const { push, pushHost, pushPort } = registry.params
+  if (push !== undefined && push !== 'udp' && push !== 'off') return `push must be "udp" or "off", got "${push}"`
+  const port = pushPort === undefined || pushPort === '' ? 0 : Number(pushPort)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return `pushPort must be a port number (0-65535), got "${pushPort}"`
+  if (push === 'off') return undefined
+  const local = registry.hosts.every(isLoopback)
+  // 127.0.0.1 sent to a Nacos elsewhere would have it push to its own machine.
+  if (push === 'udp' && !pushHost && !local) return 'push=udp needs pushHost, the address of this machine that Nacos can send UDP datagrams to'
+  if (pushHost || local) return { host: pushHost || '127.0.0.1', port }
+  return undefined
+}
 
 /** What one datagram asks of us: the service it names (if any) and the answer to send back. */
 export interface PushPacket {
