@@ -74,7 +74,8 @@
  * Test controls on the handle: register / deregister / update instances, delete services,
  * inject a malformed host, fail with an HTTP status, hang (accept and never answer), answer
  * invalid JSON (every call, one path, or one service's calls), change the services between two
- * pages of a listing, expire tokens, lose pushes, and a record of every request and push.
+ * pages of a listing, change a service just after its list answer is made (an answer that
+ * predates a push), expire tokens, lose pushes, and a record of every request and push.
  *
  * What it deliberately does not model (candidly): writes over HTTP (instance registration,
  * heartbeats; tests mutate through the handle), health checking (health is what the test sets),
@@ -167,6 +168,11 @@ export interface NacosServer {
   deleteService(service: string, ref?: ServiceRef): void
   /** Runs `change` once, just before answering the next `service/list` request for page `pageNo`. */
   beforeServicePage(pageNo: number, change: () => void): void
+  /**
+   * Runs `change` once, after the next `instance/list` answer of `service` is made and before it is
+   * sent (awaited: the answer can be held until a condition holds): an answer that predates a change.
+   */
+  afterInstanceList(service: string, change: () => void | Promise<void>): void
   /** Adds a raw entry to a service's `hosts`, as given, until `clearInjected()`. */
   injectHost(service: string, raw: unknown, ref?: ServiceRef): void
   clearInjected(): void
@@ -221,6 +227,7 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
   const serviceFailures = new Map<string, NacosFailure>()
   let logins = 0
   const pageHooks = new Map<number, () => void>()
+  const listHooks = new Map<string, () => void | Promise<void>>()
   const cacheMillis = options.cacheMillis ?? 10_000
   const tokenTtl = options.tokenTtlSeconds ?? 18_000
   const version = options.version ?? '2.x'
@@ -482,6 +489,11 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
         const subscriber = { namespace: ref.namespace, group: ref.group, name: ref.name, clusters, ip, port: udpPort }
         subscribers.set(subscriberKey(subscriber), { ...subscriber, seenAt: Date.now() })
       }
+      const hook = listHooks.get(ref.name)
+      if (hook) {
+        listHooks.delete(ref.name)
+        await hook()
+      }
       return v2 ? success(response, info) : send(response, 200, info)
     }
 
@@ -592,6 +604,9 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
     },
     beforeServicePage(pageNo, change) {
       pageHooks.set(pageNo, change)
+    },
+    afterInstanceList(service, change) {
+      listHooks.set(service, change)
     },
     injectHost(service, raw, ref) {
       serviceOf(service, ref, true)!.injected.push(raw)

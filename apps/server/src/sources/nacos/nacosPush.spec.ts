@@ -86,6 +86,22 @@ describe('Nacos UDP push', () => {
     expect(nacos.pushes[0]?.compressed).toBe(true)
   })
 
+  it('polls again when a push arrives while the poll it triggered is in flight (that answer predates the change)', async () => {
+    await startNacos()
+    nacos.register(DEMO, provider('10.0.0.7'))
+    await start('', NO_POLLING)
+    await synced()
+    // The poll the first push triggers gets an answer made before the second change, held back
+    // until the source has acknowledged (so taken in) the second push.
+    nacos.afterInstanceList(DEMO, async () => {
+      nacos.register(DEMO, provider('10.0.0.9'))
+      await eventually(() => expect(nacos.pushes.map((push) => push.acked)).toEqual([true, true]))
+    })
+    nacos.register(DEMO, provider('10.0.0.8'))
+    await eventually(async () => expect((await events('&reason=InstanceRegistered')).items.map((item) => item.instance).sort()).toEqual(['10.0.0.8:20880', '10.0.0.9:20880']))
+    expect(nacos.pushes).toHaveLength(2)
+  })
+
   it('finds a change whose push was lost at the next poll', async () => {
     await startNacos({ cacheMillis: 200 })
     nacos.register(DEMO, provider('10.0.0.7'))
