@@ -1,11 +1,33 @@
 /**
- * A small client of the Nacos open API v1 (naming) over Node's global `fetch`: login and token
- * renewal, request timeouts, and failover across the configured servers. Every failure is a
- * `NacosError` saying what went wrong in words an operator can act on; the caller decides what a
- * failure means (never "every instance left").
+ * A small client of the Nacos naming open API (v1 and v2) over Node's global `fetch`: which API the
+ * server offers (`detectApi`), login and token renewal, the v2 answer envelope, request timeouts,
+ * and failover across the configured servers. Every failure is a `NacosError` saying what went
+ * wrong in words an operator can act on; the caller decides what a failure means (never "every
+ * instance left").
+ *
+ * Login is `POST /v1/auth/login` (1.2 to 2.x, and 3.x while it keeps v1); where that path is gone
+ * (404, 410, 501) `POST /v3/auth/user/login` (3.x) is tried, same form, same answer. Where neither
+ * exists the server has no auth module (before 1.2): calls go without a token.
+ *
+ * Known limits: the token travels as the `accessToken` query parameter (every version accepts it);
+ * Nacos 3.2 removed the v1 and v2 HTTP APIs (`nacos-api-legacy-adapter` brings them back), and the
+ * v3 client/admin APIs it keeps are not spoken here: such a server is reported as offering neither.
  */
+import { isRecord } from '../../isRecord.ts'
 
 export type NacosErrorKind = 'auth' | 'http' | 'timeout' | 'network' | 'bad-answer' | 'aborted'
+
+/** Which naming open API a server is read with: v1 (`/v1/ns/...`, 1.x to 3.1) or v2 (`/v2/ns/...`, 2.2 on). */
+export type NacosApi = 'v1' | 'v2'
+
+/** Statuses meaning "this server has no such path": Spring's 404, 1.x's auth filter's 501, 3.x's 410 for a retired API. */
+const ABSENT = new Set([404, 410, 501])
+
+export interface RequestOptions {
+  /** The answer is v2's `{ code, message, data }`: `data` is returned, a non-zero `code` fails. */
+  envelope?: boolean
+  headers?: Record<string, string>
+}
 
 export class NacosError extends Error {
   constructor(
@@ -57,7 +79,8 @@ export class NacosClient {
     this.contextPath = (options.contextPath ?? '/nacos').replace(/^\/*/, '/').replace(/\/+$/, '')
   }
 
-  private get host(): string {
+  /** The server requests go to now. */
+  get host(): string {
     return this.options.hosts[this.hostIndex % this.options.hosts.length]!
   }
 
@@ -69,9 +92,24 @@ export class NacosClient {
    * GET of an open API path (below the context path) answering JSON. A 403 with credentials
    * configured means the token expired early or was revoked: log in again once and retry once.
    */
-  async getJson(path: string, params: Record<string, string | number>): Promise<unknown> {
-    const answer = await this.getJsonUnlessMissing(path, params, () => false)
+  async getJson(path: string, params: Record<string, string | number>, options: RequestOptions = {}): Promise<unknown> {
+    const answer = await this.getJsonUnlessMissing(path, params, () => false, options)
     return answer.body
+  }
+
+  /**
+   * Which naming API the server offers, asked with `probe` (a one-name page of the service list,
+   * the cheapest call of both): `preferred` first, the other when the first path is absent (404,
+   * 410, 501). Any other failure (auth, timeout, 5xx) is thrown: it says nothing about the API.
+   * The caller remembers the answer for the connection and asks again after a failure.
+   */
+  async detectApi(preferred: NacosApi, probe: Record<string, string | number>): Promise<NacosApi> {
+    const order: NacosApi[] = preferred === 'v1' ? ['v1', 'v2'] : ['v2', 'v1']
+    for (const api of order) {
+      const answer = await this.getJsonUnlessMissing(`/${api}/ns/service/list`, probe, (status) => ABSENT.has(status), { envelope: api === 'v2' })
+      if (!answer.missing) return api
+    }
+    throw new NacosError('http', `Nacos at ${this.host} offers neither the v1 nor the v2 naming open API (Nacos 3.2 and later serve them only with nacos-api-legacy-adapter)`)
   }
 
   /**
@@ -82,14 +120,15 @@ export class NacosClient {
     path: string,
     params: Record<string, string | number>,
     missing: (status: number, body: string) => boolean,
+    options: RequestOptions = {},
   ): Promise<{ missing: true; body?: undefined } | { missing: false; body: unknown }> {
     let token = this.hasCredentials ? await this.currentToken() : undefined
-    let response = await this.request('GET', path, params, token?.value)
+    let response = await this.request('GET', path, params, token?.value, undefined, options.headers)
     // Nacos answers 403 (`token expired!`, `token invalid!`); some gateways in front of it answer 401.
     if ((response.status === 403 || response.status === 401) && token) {
       if (this.token === token) this.token = undefined
       token = await this.currentToken()
-      response = await this.request('GET', path, params, token.value)
+      response = await this.request('GET', path, params, token.value, undefined, options.headers)
     }
     if (response.status === 403 || response.status === 401) {
       throw new NacosError(
@@ -104,11 +143,16 @@ export class NacosClient {
       this.failover()
       throw new NacosError('http', `Nacos at ${response.host} answered ${path} with HTTP ${response.status}: ${excerpt(response.body)}`)
     }
+    let body: unknown
     try {
-      return { missing: false, body: JSON.parse(response.body) as unknown }
+      body = JSON.parse(response.body)
     } catch {
       throw new NacosError('bad-answer', `Nacos at ${response.host} answered ${path} with invalid JSON: ${excerpt(response.body)}`)
     }
+    if (!options.envelope) return { missing: false, body }
+    if (!isRecord(body) || typeof body.code !== 'number') throw new NacosError('bad-answer', `Nacos at ${response.host} answered ${path} without the v2 envelope: ${excerpt(response.body)}`)
+    if (body.code !== 0) throw new NacosError('http', `Nacos at ${response.host} answered ${path} with code ${body.code} (${String(body.message)}): ${excerpt(String(body.data))}`)
+    return { missing: false, body: body.data }
   }
 
   /** A token that is not due for renewal; one login at a time however many requests wait. */
@@ -121,12 +165,14 @@ export class NacosClient {
   private async logIn(): Promise<Token> {
     const form = new URLSearchParams({ username: this.options.username ?? '', password: this.options.password ?? '' })
     const started = Date.now()
-    const response = await this.request('POST', '/v1/auth/login', {}, undefined, form)
+    let response = await this.request('POST', '/v1/auth/login', {}, undefined, form)
+    // Nacos 3.x without its legacy v1 API logs in at the v3 path.
+    if (ABSENT.has(response.status)) response = await this.request('POST', '/v3/auth/user/login', {}, undefined, form)
     if (response.status === 403 || response.status === 401) {
       throw new NacosError('auth', `Nacos login failed for user "${this.options.username}" at ${response.host} (HTTP ${response.status}): ${excerpt(response.body)}`)
     }
     // A Nacos older than 1.2 has no auth module at all: nothing to log in to, calls go without a token.
-    if (response.status === 404) return this.noToken(started)
+    if (ABSENT.has(response.status)) return this.noToken(started)
     if (response.status < 200 || response.status > 299) {
       this.failover()
       throw new NacosError('http', `Nacos login at ${response.host} answered HTTP ${response.status}: ${excerpt(response.body)}`)
@@ -164,6 +210,7 @@ export class NacosClient {
     params: Record<string, string | number>,
     accessToken: string | undefined,
     form?: URLSearchParams,
+    headers: Record<string, string> = {},
   ): Promise<{ host: string; status: number; body: string }> {
     const host = this.host
     const query = new URLSearchParams(Object.entries(params).map(([key, value]): [string, string] => [key, String(value)]))
@@ -181,7 +228,8 @@ export class NacosClient {
       const response = await fetch(url, {
         method,
         signal: controller.signal,
-        ...(form ? { body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
+        headers: form ? { ...headers, 'content-type': 'application/x-www-form-urlencoded' } : headers,
+        ...(form ? { body: form } : {}),
       })
       return { host, status: response.status, body: await response.text() }
     } catch (error) {

@@ -1,14 +1,33 @@
 /**
  * The Nacos source: one namespace and group of a Nacos registry (mesh = the registry's name).
- * Nacos keeps no history and its v1 open API has no watch, so the source polls: `service/list`
- * (paged) every `serviceListIntervalMs` to find services that came or went, and
+ * Nacos keeps no history and its HTTP open APIs have no watch, so the source polls: `service/list`
+ * (paged) every `serviceListIntervalMs` to find services that came or went, its count alone every
+ * `serviceCountIntervalMs` (one tiny request: a changed count lists the services at once), and
  * `instance/list` of every service as often as the server's `cacheMillis` asks, a few at a time.
- * Each answer is diffed against the state remembered per instance (checkpoints under
- * `STATE_PREFIX`, written with the events they explain), so a restart picks up where it left off.
+ * Where the server pushes (below), a change is polled the moment Nacos says so. Each answer is
+ * diffed against the state remembered per instance (checkpoints under `STATE_PREFIX`, written with
+ * the events they explain), so a restart picks up where it left off.
  *
  * URL parameters: `namespace` (default `public`), `group` (default `DEFAULT_GROUP`), `username` and
- * `password` (log in, renew the token), and `contextPath` (default `/nacos`) for a server deployed
- * under another path. Several `host:port` are tried in turn, the next after a failure.
+ * `password` (log in, renew the token), `contextPath` (default `/nacos`) for a server deployed
+ * under another path, and the push settings `push`, `pushHost`, `pushPort` (below). Several
+ * `host:port` are tried in turn, the next after a failure.
+ *
+ * Which API: Nacos 1.x serves the v1 naming open API only, 2.2 and later v1 and v2, and a 3.x with
+ * its legacy v1 API switched off v2 only. Each connection asks (`NacosClient.detectApi`: a one-name
+ * service-list page, the preferred API first, the other on 404, 410 or 501) and remembers the
+ * answer; after any failed round it asks again (the server may have been upgraded or failed over).
+ * v2 is preferred, except while push is on: UDP push is a v1 feature, so then v1 is preferred.
+ *
+ * Push (on by default when every Nacos host is a loopback address, else only when `pushHost` is
+ * given; `push=off` turns it off): a UDP socket is bound on `pushHost` (default
+ * `127.0.0.1`) : `pushPort` (default any free port), and every v1 `instance/list` carries `udpPort`
+ * and `clientIP` = `pushHost`: Nacos must be able to send datagrams to that address and port. It
+ * sends one per change of a listed service (`pushReceiver.ts`); the source acknowledges it and polls
+ * that service at once. Polling stays as it was: a lost datagram is found by the next poll. Nacos
+ * pushes only to client types it knows, by User-Agent, so these requests name themselves as
+ * `Nacos-Java-Client:v1.4.1`, as third-party push clients do. Nacos forgets a subscriber that has
+ * not listed the service for 10 s (`pushCacheMillis`), about as often as it asks to be polled.
  *
  * Only a successful answer can remove an instance: a timeout, a 5xx, an unreadable body or an
  * auth failure leaves the remembered state alone and backs off.
@@ -57,6 +76,11 @@
  * look finds carries the reconnect note) and is asked again.
  *
  * Known limitations:
+ * - Nacos 3.2 and later serve neither v1 nor v2 (only the v3 client and admin APIs, or the legacy
+ *   ones through `nacos-api-legacy-adapter`), and have no UDP push: the mesh then shows that
+ *   neither API is offered.
+ * - The count check does not see a service created and another deleted within one
+ *   `serviceCountIntervalMs`: the next full listing (`serviceListIntervalMs`) does.
  * - Polling sees states, not transitions: an instance that left and came back between two polls
  *   is not seen to have left.
  * - Disabled instances are seen only as known instances leaving the list: one already disabled at
@@ -80,6 +104,8 @@ import type { CatalogChange } from '../../store/types.ts'
 import { missedChangeNote, registrySyncedEvent, STATE_PREFIX, SYNCED_KEY } from '../registry/registryState.ts'
 import type { Source, SourceContext } from '../source.ts'
 import { NacosClient, NacosError } from './nacosClient.ts'
+import type { NacosApi } from './nacosClient.ts'
+import { NacosPushReceiver, PUSH_USER_AGENT, pushSettings } from './pushReceiver.ts'
 import {
   address,
   diffEvents,
@@ -106,6 +132,8 @@ export interface NacosTuning {
   minPollMs?: number
   /** How often the service list is read again, to find new and deleted services. Default 30 s. */
   serviceListIntervalMs?: number
+  /** How often the service count alone is read; a changed count lists the services at once. Default 5 s. */
+  serviceCountIntervalMs?: number
   /** `pageSize` of `service/list`. Default 100. */
   pageSize?: number
   /** `instance/list` requests in flight at once, and as many instance detail requests. Default 8. */
@@ -130,6 +158,8 @@ interface ServiceSchedule {
   failures: number
   /** Why the last poll failed, while it fails. */
   error?: string
+  /** Pushes received for it: a poll that began before the last one is followed by another. */
+  pushes?: number
 }
 
 /** Services listed per round at most: a safety stop should `count` never be reached. */
@@ -165,6 +195,15 @@ export class NacosSource implements Source {
   private stopped = false
   private loop: Promise<void> | undefined
   private wake: () => void = () => {}
+  /** The API this connection reads with; asked again after a failed round. */
+  private api: NacosApi | undefined
+  /** Push: where datagrams are to arrive (undefined: off), and the receiver once bound. */
+  private readonly push: { host: string; port: number } | undefined
+  private readonly pushProblem: string | undefined
+  private receiver: NacosPushReceiver | undefined
+  private pushPort: number | undefined
+  /** Service count of the last listing, for the cheap count check. */
+  private listedCount: number | undefined
 
   constructor(registry: RegistryConfig, tuning: NacosTuning = {}) {
     this.mesh = registry.name
@@ -176,11 +215,15 @@ export class NacosSource implements Source {
       defaultPollMs: tuning.defaultPollMs ?? 10_000,
       minPollMs: tuning.minPollMs ?? 1_000,
       serviceListIntervalMs: tuning.serviceListIntervalMs ?? 30_000,
+      serviceCountIntervalMs: tuning.serviceCountIntervalMs ?? 5_000,
       pageSize: tuning.pageSize ?? 100,
       concurrency: tuning.concurrency ?? 8,
       backoff: { initialMs: tuning.backoff?.initialMs ?? 1_000, maxMs: tuning.backoff?.maxMs ?? 30_000 },
     }
     this.detailSlots = new Limiter(this.tuning.concurrency)
+    const push = pushSettings(registry)
+    this.push = typeof push === 'string' ? undefined : push
+    this.pushProblem = typeof push === 'string' ? push : undefined
     this.client = new NacosClient({
       hosts: registry.hosts,
       ...(registry.params.username ? { username: registry.params.username } : {}),
@@ -201,6 +244,7 @@ export class NacosSource implements Source {
       this.listNote = 'restart'
       for (const service of this.keysOf.keys()) this.schedule.set(service, { dueAt: 0, failures: 0, note: 'restart' })
     }
+    await this.startPush()
     // In the background: start() returns at once so the console serves while Nacos is slow.
     this.loop = this.run().catch((error: unknown) => context.log.error('the Nacos poll loop failed', { error }))
   }
@@ -210,6 +254,38 @@ export class NacosSource implements Source {
     this.abort.abort()
     this.wake()
     await this.loop
+    await this.receiver?.stop()
+  }
+
+  /** Binds the push socket; a socket that cannot be bound leaves push off (polling works alone). */
+  private async startPush(): Promise<void> {
+    const log = this.context!.log
+    if (this.pushProblem) log.warn(`Nacos push is off: ${this.pushProblem}`, { mesh: this.mesh })
+    if (!this.push) return
+    const receiver = new NacosPushReceiver((service) => this.pushed(service))
+    try {
+      this.pushPort = await receiver.start(this.push.host, this.push.port)
+      this.receiver = receiver
+      log.info('Nacos push: listening for UDP push; Nacos must reach this address', { mesh: this.mesh, pushAddress: `${this.push.host}:${this.pushPort}` })
+    } catch (error) {
+      log.warn('Nacos push is off: cannot bind its UDP socket; polling only', { mesh: this.mesh, pushHost: this.push.host, pushPort: this.push.port, error })
+    }
+  }
+
+  /**
+   * Nacos says a service changed: it is polled now (its next poll moved to the present). A push
+   * while its poll is in flight marks it, so that it is polled again after (the answer may predate
+   * the change). A service we do not follow (another group, or unknown) is ignored.
+   */
+  private pushed(grouped: string): void {
+    const prefix = `${this.group}@@`
+    const service = grouped.startsWith(prefix) ? grouped.slice(prefix.length) : grouped.includes('@@') ? undefined : grouped
+    const entry = service === undefined ? undefined : this.schedule.get(service)
+    if (!entry || this.stopped) return
+    entry.pushes = (entry.pushes ?? 0) + 1
+    // A failing service keeps its backoff: a push does not make a broken server answer.
+    if (entry.failures === 0) entry.dueAt = 0
+    this.wake()
   }
 
   // --- the loop ----------------------------------------------------------------------------
@@ -218,16 +294,21 @@ export class NacosSource implements Source {
     const context = this.context!
     let failures = 0
     let nextList = 0
+    let nextCount = 0
     while (!this.stopped) {
-      const full = Date.now() >= nextList
+      const now = Date.now()
+      const full = now >= nextList
+      const count = !full && now >= nextCount
       // Only a failure of the server as a whole comes back here; a service's own is in its schedule.
-      const error = full ? await this.fullRound() : await this.pollRound()
+      const error = full ? await this.fullRound() : count ? await this.countRound() : await this.pollRound()
       if (this.stopped) break
       let delay: number
       if (error) {
         failures++
-        // After a failure the next round lists everything again: the services may have moved on.
+        // After a failure the next round lists everything again: the services may have moved on,
+        // and the server may be another one, or upgraded: which API it serves is asked again.
         nextList = 0
+        this.api = undefined
         delay = this.backoff(failures)
         context.setStatus('error', error)
         context.log.warn('Nacos round failed; retrying', { error, retryInMs: delay, failures })
@@ -235,8 +316,9 @@ export class NacosSource implements Source {
         if (failures > 0) context.log.info('Nacos answers again', { failures })
         failures = 0
         if (full) nextList = Date.now() + this.tuning.serviceListIntervalMs
+        if (full || count) nextCount = Date.now() + this.tuning.serviceCountIntervalMs
         this.reportStatus()
-        let due = nextList
+        let due = Math.min(nextList, nextCount)
         for (const entry of this.schedule.values()) due = Math.min(due, entry.dueAt)
         delay = Math.max(0, due - Date.now())
       }
@@ -283,7 +365,9 @@ export class NacosSource implements Source {
   private async fullRound(): Promise<string | undefined> {
     let services: string[]
     try {
+      await this.detectApi()
       services = this.synced ? await this.listServices(false) : await this.firstListing()
+      this.listedCount = services.length
     } catch (error) {
       // Whatever the next successful look finds happened while Nacos could not be read.
       this.listNote ??= 'reconnect'
@@ -321,6 +405,40 @@ export class NacosSource implements Source {
     return undefined
   }
 
+  /** Which API this connection reads with: asked once per connection (again after a failed round). */
+  private async detectApi(): Promise<NacosApi> {
+    if (this.api) return this.api
+    const probe = { pageNo: 1, pageSize: 1, namespaceId: this.namespace, groupName: this.group }
+    const api = await this.client.detectApi(this.receiver ? 'v1' : 'v2', probe)
+    this.api = api
+    this.context!.log.info('Nacos naming open API chosen', { mesh: this.mesh, api, host: this.client.host, push: this.receiver !== undefined && api === 'v1' })
+    if (this.receiver && api === 'v2') this.context!.log.warn('Nacos serves no v1 API here: no UDP push (a v1 feature); polling only', { mesh: this.mesh })
+    return api
+  }
+
+  /**
+   * The cheap look for new services between two full listings: the count alone (a one-name page).
+   * When it moved, the services are listed at once and the new ones polled now; the services the
+   * listing leaves out wait for the full round (which confirms them gone). Then the due polls.
+   */
+  private async countRound(): Promise<string | undefined> {
+    try {
+      const api = await this.detectApi()
+      const page = readServicePage(await this.client.getJson(`/${api}/ns/service/list`, { pageNo: 1, pageSize: 1, namespaceId: this.namespace, groupName: this.group }, { envelope: api === 'v2' }))
+      if (!page.ok) throw new NacosError('bad-answer', `Nacos answered /${api}/ns/service/list with ${page.reason}`)
+      if (page.count !== this.listedCount) {
+        const services = await this.listServices(false)
+        this.listedCount = services.length
+        for (const service of services) if (!this.schedule.has(service)) this.schedule.set(service, { dueAt: 0, failures: 0 })
+      }
+    } catch (error) {
+      this.listNote ??= 'reconnect'
+      for (const entry of this.schedule.values()) entry.note ??= 'reconnect'
+      return this.failure(error)
+    }
+    return this.pollRound()
+  }
+
   /** Polls the services that are due. A service's failure is its own: this round never fails as a whole. */
   private async pollRound(): Promise<string | undefined> {
     const now = Date.now()
@@ -332,13 +450,15 @@ export class NacosSource implements Source {
   /** Polls each service; a failure is recorded in that service's schedule (backoff, reason). */
   private async pollAll(services: string[]): Promise<void> {
     await pooled(services, this.tuning.concurrency, async (service) => {
+      const pushesBefore = this.schedule.get(service)?.pushes ?? 0
       try {
         const { instances, pollMs } = await this.fetchInstances(service)
         const unresolved = await this.lookUpUnlisted(service, instances)
         const entry = this.schedule.get(service)
         const note = entry?.note
         if (entry) {
-          entry.dueAt = Date.now() + pollMs
+          // Pushed meanwhile: this answer may predate the change; ask again at once.
+          entry.dueAt = (entry.pushes ?? 0) !== pushesBefore ? 0 : Date.now() + pollMs
           delete entry.note
         }
         const error = await this.apply(service, instances, note)
@@ -451,8 +571,9 @@ export class NacosSource implements Source {
       let consistent = true
       for (let pageNo = 1; pageNo <= MAX_PAGES; pageNo++) {
         const params = { pageNo, pageSize: this.tuning.pageSize, namespaceId: this.namespace, groupName: this.group }
-        const page = readServicePage(await this.client.getJson('/v1/ns/service/list', params))
-        if (!page.ok) throw new NacosError('bad-answer', `Nacos answered /v1/ns/service/list with ${page.reason}`)
+        const api = await this.detectApi()
+        const page = readServicePage(await this.client.getJson(`/${api}/ns/service/list`, params, { envelope: api === 'v2' }))
+        if (!page.ok) throw new NacosError('bad-answer', `Nacos answered /${api}/ns/service/list with ${page.reason}`)
         if (count === undefined) count = page.count
         else if (count !== page.count) consistent = false
         for (const name of page.names) names.add(name)
@@ -484,9 +605,14 @@ export class NacosSource implements Source {
 
   /** One service's instances as checkpoint values, and when to poll it next. */
   private async fetchInstances(service: string): Promise<{ instances: Map<string, string>; pollMs: number }> {
-    const params = { serviceName: service, namespaceId: this.namespace, groupName: this.group, clusters: '', healthyOnly: 'false' }
-    const result = readInstanceList(service, await this.client.getJson('/v1/ns/instance/list', params))
-    if (!result.ok) throw new NacosError('bad-answer', `Nacos answered /v1/ns/instance/list for ${service} with ${result.reason}`)
+    const api = await this.detectApi()
+    const common = { serviceName: service, namespaceId: this.namespace, groupName: this.group }
+    // v1 subscribes to push with `udpPort` and `clientIP` (the address Nacos is to send to).
+    const push = api === 'v1' && this.push && this.pushPort !== undefined ? { udpPort: this.pushPort, clientIP: this.push.host } : undefined
+    const params = api === 'v1' ? { ...common, clusters: '', healthyOnly: 'false', ...push } : { ...common, healthyOnly: 'false' }
+    const options = api === 'v2' ? { envelope: true } : push ? { headers: { 'user-agent': PUSH_USER_AGENT } } : {}
+    const result = readInstanceList(service, await this.client.getJson(`/${api}/ns/instance/list`, params, options))
+    if (!result.ok) throw new NacosError('bad-answer', `Nacos answered /${api}/ns/instance/list for ${service} with ${result.reason}`)
     const read = result.protectionKnown
       ? result.protectionReached
         ? holdHealth(result.instances, (key) => this.parsed.get(key))
@@ -561,10 +687,11 @@ export class NacosSource implements Source {
    */
   private async fetchDetail(known: NacosInstance): Promise<NacosInstance | undefined> {
     const params = { serviceName: known.service, ip: known.ip, port: known.port, clusterName: known.cluster, namespaceId: this.namespace, groupName: this.group }
-    const answer = await this.client.getJsonUnlessMissing('/v1/ns/instance', params, isInstanceNotFound)
+    const api = await this.detectApi()
+    const answer = await this.client.getJsonUnlessMissing(`/${api}/ns/instance`, params, isInstanceNotFound, { envelope: api === 'v2' })
     if (answer.missing) return undefined
     const result = readInstanceDetail(known, answer.body)
-    if (!result.ok) throw new NacosError('bad-answer', `Nacos answered /v1/ns/instance for ${address(known)} of ${known.service} with ${result.reason}`)
+    if (!result.ok) throw new NacosError('bad-answer', `Nacos answered /${api}/ns/instance for ${address(known)} of ${known.service} with ${result.reason}`)
     return result.instance
   }
 

@@ -209,6 +209,9 @@ describe('readInstanceList', () => {
     expect(readServicePage({ count: 2, doms: ['a', 'b'] })).toEqual({ ok: true, count: 2, names: ['a', 'b'] })
     expect(readServicePage({ count: 2 }).ok).toBe(false)
     expect(readServicePage({ count: 1, doms: [3] }).ok).toBe(false)
+    // v2's data names them `services`.
+    expect(readServicePage({ count: 3, services: ['c'] })).toEqual({ ok: true, count: 3, names: ['c'] })
+    expect(readServicePage({ count: 1, services: [null] }).ok).toBe(false)
   })
 })
 
@@ -272,6 +275,11 @@ describe('the instance detail', () => {
     ['a proxy 404', 404, '<html><body>Not Found</body></html>', false],
     ['a 503 with the message', 503, 'caused: no matched ip found!;', false],
     ['a 200', 200, 'caused: no matched ip found!;', false],
+    ['v2, instance missing', 404, '{"code":20004,"message":"resource not found","data":"no matched ip found!"}', true],
+    ['v2, service without instances', 404, `{"code":20004,"message":"resource not found","data":"no ips found for cluster DEFAULT in service DEFAULT_GROUP@@${SERVICE}"}`, true],
+    ['v2, another error code', 404, '{"code":30000,"message":"server error","data":"no matched ip found!"}', false],
+    ['v2, another message', 404, '{"code":20004,"message":"resource not found","data":"no such namespace"}', false],
+    ['v2, unreadable envelope', 404, '{"code":20004,', false],
   ])('tells a not-found answer from a failure: %s', (_name, status, body, notFound) => {
     expect(isInstanceNotFound(status, body)).toBe(notFound)
   })

@@ -165,15 +165,27 @@ export function holdHealth(instances: ReadonlyMap<string, NacosInstance>, known:
 }
 
 /**
- * Whether an answer of the instance detail (`GET /v1/ns/instance`) says the instance does not
- * exist. Nacos throws `NacosException(NOT_FOUND)` with one of three messages; 1.x answers it as 404
- * with the message, 2.x lets it reach the console's catch-all handler: 500, `caused: <message>;`.
- * Only those messages count: any other 404 or 500 (a proxy, a server in trouble) is a failure, not
- * a deregistration.
+ * Whether an answer of the instance detail (`GET /v1/ns/instance`, `GET /v2/ns/instance`) says the
+ * instance does not exist. Nacos throws `NacosException(NOT_FOUND)` with one of three messages;
+ * 1.x answers it as 404 with the message, 2.x's v1 lets it reach the console's catch-all handler:
+ * 500, `caused: <message>;`; v2 answers 404 with its envelope, `{ code: 20004, message: "resource
+ * not found", data: <message> }`. Only those messages count: any other 404 or 500 (a proxy, a
+ * server in trouble) is a failure, not a deregistration.
  */
 export function isInstanceNotFound(status: number, body: string): boolean {
   if (status !== 404 && status !== 500) return false
-  return /^(caused: )?(no matched ip found!|no ips found for cluster \S* in service .*|no service .* found!);?$/.test(body.trim())
+  const notFound = (message: string) => /^(caused: )?(no matched ip found!|no ips found for cluster \S* in service .*|no service .* found!);?$/.test(message.trim())
+  if (body.trimStart().startsWith('{')) {
+    let answer: unknown
+    try {
+      answer = JSON.parse(body)
+    } catch {
+      return false
+    }
+    // 20004 resource not found, 21003 instance not found: the v2 codes for a missing instance.
+    return isRecord(answer) && (answer.code === 20004 || answer.code === 21003) && typeof answer.data === 'string' && notFound(answer.data)
+  }
+  return notFound(body)
 }
 
 /**
@@ -191,11 +203,12 @@ export function readInstanceDetail(known: NacosInstance, body: unknown): { ok: t
   return result.ok ? { ok: true, instance: result.instance } : { ok: false, reason: `instance detail answer: ${result.reason}` }
 }
 
-/** Reads a `service/list` page: `{ count, doms }`. */
+/** Reads a `service/list` page: v1's `{ count, doms }` or v2's `data`, `{ count, services }`. */
 export function readServicePage(body: unknown): { ok: true; count: number; names: string[] } | { ok: false; reason: string } {
-  if (!isRecord(body) || typeof body.count !== 'number' || !Array.isArray(body.doms)) return { ok: false, reason: 'service list answer without count and doms' }
-  if (!body.doms.every((name): name is string => typeof name === 'string')) return { ok: false, reason: 'service list answer with a non-string name' }
-  return { ok: true, count: body.count, names: body.doms }
+  const names = isRecord(body) ? (body.doms ?? body.services) : undefined
+  if (!isRecord(body) || typeof body.count !== 'number' || !Array.isArray(names)) return { ok: false, reason: 'service list answer without count and doms (or services)' }
+  if (!names.every((name): name is string => typeof name === 'string')) return { ok: false, reason: 'service list answer with a non-string name' }
+  return { ok: true, count: body.count, names }
 }
 
 // --- what an instance means --------------------------------------------------------------
