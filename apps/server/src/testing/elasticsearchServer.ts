@@ -52,6 +52,8 @@ export interface ElasticsearchServerOptions {
   basicAuth?: { username: string; password: string }
   /** The encoded API key (`base64(id:key)`) sent as `Authorization: ApiKey <key>`. */
   apiKey?: string
+  /** Called with each document as it is indexed (benchmarks time arrivals with it). */
+  onIndexed?: (id: string, source: Record<string, unknown>) => void
 }
 
 /** Elasticsearch's index name rules. */
@@ -166,6 +168,7 @@ export async function startElasticsearchServer(options: ElasticsearchServerOptio
       }
       const version = (existing?.version ?? 0) + 1
       target.docs.set(id, { source, version })
+      options.onIndexed?.(id, source)
       item(existing ? 200 : 201, { _version: version, result: existing ? 'updated' : 'created', _shards: { total: 1, successful: 1, failed: 0 } })
     }
     return { status: 200, body: { took: 1, errors, items } }

@@ -41,6 +41,8 @@ export interface LokiServerOptions {
   multiTenant?: boolean
   basicAuth?: { username: string; password: string }
   bearerToken?: string
+  /** Called with each entry as it is stored (benchmarks time arrivals with it). */
+  onStored?: (line: string) => void
 }
 
 export interface StoredEntry {
@@ -123,6 +125,7 @@ export async function startLokiServer(options: LokiServerOptions = {}) {
         }
         if (stream.entries.some((entry) => entry.ns === ns && entry.line === line)) continue
         stream.entries.push({ ns, line })
+        options.onStored?.(line)
         if (ns > stream.newest) stream.newest = ns
         stored++
       }
