@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { EventItem } from '@eventline/shared'
+import type { EventItem } from '../packages/shared/src/index.ts'
 import { describe, expect, it } from 'vitest'
 import { parseFileConfig } from '../apps/server/src/rules/fileConfig.ts'
 import { lokiEntry } from '../apps/server/src/sinks/lokiSink.ts'
