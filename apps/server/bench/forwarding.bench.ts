@@ -1,9 +1,11 @@
 /**
  * `pnpm bench` (alone: `BENCH=forwarding pnpm bench`): forwarding through the outbox, end to end.
  *
- * A real Eventline (temp SQLite, writer thread) with two sinks that take every event: a webhook
- * (generic JSON) served by a receiver in this process, and NATS JetStream on 127.0.0.1:4222 (a
- * stream of its own, deleted afterwards). `FORWARD_EVENTS` events (default 10,000) are posted at
+ * A real Eventline (temp SQLite, writer thread) with four sinks that take every event: a webhook
+ * (generic JSON) served by a receiver in this process, NATS JetStream on 127.0.0.1:4222 (a stream
+ * of its own, deleted afterwards), and the Loki and Elasticsearch test servers (in this process,
+ * speaking their HTTP APIs) with the sinks' default batching (Loki waits up to 1 s for a fuller
+ * push, as promtail does). `FORWARD_EVENTS` events (default 10,000) are posted at
  * a steady 2,000 events/s in batches of 100; for each sink: the latency from the POST being
  * accepted (the event is stored and its outbox entries committed) to the sink receiving it, the
  * throughput, and whether every event arrived, none twice (JetStream: the stream's message count).
@@ -17,7 +19,9 @@ import type { EventItem, PostEvent } from '@eventline/shared'
 import { connect } from 'nats'
 import { startEventline } from '../src/eventline.ts'
 import { silentLogger } from '../src/log.ts'
-import type { SinkConfig } from '../src/sinks/types.ts'
+import { parseFileConfig } from '../src/rules/fileConfig.ts'
+import { startElasticsearchServer } from '../src/testing/elasticsearchServer.ts'
+import { startLokiServer } from '../src/testing/lokiServer.ts'
 import { latency, mergeResults, printTable, RESULTS_FILE, showLatency } from './results.ts'
 
 const COUNT = Number(process.env.FORWARD_EVENTS ?? 10_000)
@@ -60,19 +64,31 @@ async function main(): Promise<void> {
     },
   })
   const hook = await webhookReceiver()
+  const arrived = (received: Map<string, number[]>, id: string) => received.set(id, [...(received.get(id) ?? []), performance.now()])
+  const lokiReceived = new Map<string, number[]>()
+  const loki = await startLokiServer({ onStored: (line) => arrived(lokiReceived, (JSON.parse(line) as EventItem).id) })
+  const esReceived = new Map<string, number[]>()
+  const es = await startElasticsearchServer({ onIndexed: (id) => arrived(esReceived, id) })
   const dir = mkdtempSync(join(tmpdir(), 'eventline-bench-forwarding-'))
-  const sinks: SinkConfig[] = [
-    { type: 'webhook', name: 'hook', url: hook.url, format: 'json', headers: {}, timeoutMs: 5_000, retry: { initialMs: 100, maxMs: 1_000 } },
-    { type: 'nats', name: 'nats', servers: [NATS], subjectPrefix: prefix, stream: { name: stream } },
-  ]
+  // Through the file loader, so each sink runs with the defaults an operator gets.
+  const { sinks } = parseFileConfig(
+    [
+      'sinks:',
+      `  - { name: hook, type: webhook, url: "${hook.url}", retry: { initial: 1s, max: 5s } }`,
+      `  - { name: nats, type: nats, servers: ["${NATS}"], subjectPrefix: ${prefix}, stream: { name: ${stream} } }`,
+      `  - { name: loki, type: loki, url: "${loki.url}" }`,
+      `  - { name: es, type: elasticsearch, url: "${es.url}" }`,
+    ].join('\n'),
+    'bench.yaml',
+  )
   const eventline = await startEventline(
-    { port: 0, host: '127.0.0.1', db: join(dir, 'eventline.db'), retentionMs: 14 * 86_400_000, demo: false, token: TOKEN, sinks, routeEvent: () => ['hook', 'nats'] },
+    { port: 0, host: '127.0.0.1', db: join(dir, 'eventline.db'), retentionMs: 14 * 86_400_000, demo: false, token: TOKEN, sinks, routeEvent: () => ['hook', 'nats', 'loki', 'es'] },
     silentLogger,
   )
   const accepted = new Map<string, number>()
   const started = performance.now()
   try {
-    console.log(`forwarding benchmark: ${COUNT.toLocaleString('en')} events at ${RATE_PER_S.toLocaleString('en')}/s to a webhook and NATS JetStream`)
+    console.log(`forwarding benchmark: ${COUNT.toLocaleString('en')} events at ${RATE_PER_S.toLocaleString('en')}/s to a webhook, NATS JetStream, Loki and Elasticsearch`)
     const posts: Array<Promise<void>> = []
     for (let first = 0; first < COUNT; first += BATCH) {
       const due = started + (first / RATE_PER_S) * 1_000
@@ -96,7 +112,7 @@ async function main(): Promise<void> {
     }
     await Promise.all(posts)
     const deadline = performance.now() + 60_000
-    while ((hook.received.size < COUNT || natsReceived.size < COUNT) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    while ([hook.received, natsReceived, lokiReceived, esReceived].some((received) => received.size < COUNT) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
 
     const figures = (received: Map<string, number[]>) => {
       const delays = [...received].map(([id, [first]]) => first! - accepted.get(id)!)
@@ -110,21 +126,30 @@ async function main(): Promise<void> {
     }
     const manager = await nc.jetstreamManager()
     const streamMessages = (await manager.streams.info(stream)).state.messages
-    const results = { events: COUNT, ratePerS: RATE_PER_S, webhook: figures(hook.received), nats: { ...figures(natsReceived), streamMessages } }
-
+    const results = {
+      events: COUNT,
+      ratePerS: RATE_PER_S,
+      webhook: figures(hook.received),
+      nats: { ...figures(natsReceived), streamMessages },
+      loki: figures(lokiReceived),
+      elasticsearch: { ...figures(esReceived), documents: es.documents().size },
+    }
+    const all = [results.webhook, results.nats, results.loki, results.elasticsearch]
     printTable([
-      ['figure', 'webhook', 'NATS JetStream', 'note'],
-      ['received / sent', `${results.webhook.received} / ${COUNT}`, `${results.nats.received} / ${COUNT}`, 'every event, once'],
-      ['received twice', String(results.webhook.duplicates), String(results.nats.duplicates), 'at least once allows repeats; none expected here'],
-      ['JetStream stream messages', '', String(streamMessages), 'Nats-Msg-Id de-duplicates'],
-      ['accepted -> received p50 / p99 / max', showLatency(results.webhook.latency), showLatency(results.nats.latency), 'POST 202 (stored, outbox committed) to the sink'],
-      ['throughput (events/s)', String(results.webhook.eventsPerS), String(results.nats.eventsPerS), `posted at ${RATE_PER_S}/s`],
+      ['figure', 'webhook', 'NATS JetStream', 'Loki', 'Elasticsearch', 'note'],
+      ['received / sent', ...all.map(({ received }) => `${received} / ${COUNT}`), 'every event, once'],
+      ['received twice', ...all.map(({ duplicates }) => String(duplicates)), 'at least once allows repeats; none expected here'],
+      ['stored (stream messages / documents)', '', String(streamMessages), '', String(results.elasticsearch.documents), 'Nats-Msg-Id de-duplicates; documents keyed by id'],
+      ['accepted -> received p50 / p99 / max', ...all.map(({ latency: figures }) => showLatency(figures)), 'POST 202 (stored, outbox committed) to the sink; Loki waits up to 1 s to batch'],
+      ['throughput (events/s)', ...all.map(({ eventsPerS }) => String(eventsPerS)), `posted at ${RATE_PER_S}/s`],
     ])
     mergeResults({ forwarding: results })
     console.log(`results merged into ${RESULTS_FILE}`)
   } finally {
     await eventline.stop()
     await hook.close()
+    await loki.close()
+    await es.close()
     subscription.unsubscribe()
     await (await nc.jetstreamManager()).streams.delete(stream).catch(() => false)
     await nc.close()

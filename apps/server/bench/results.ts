@@ -12,10 +12,10 @@ export function mergeResults(results: Record<string, unknown>): void {
 }
 
 /** Prints rows as a table: the first row is the header, the first column left-aligned, the others right-aligned. */
-export function printTable(rows: Array<[string, string, string, string]>): void {
-  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => row[column]!.length)))
+export function printTable(rows: ReadonlyArray<readonly string[]>): void {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)))
   for (const [index, row] of rows.entries()) {
-    console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  '))
+    console.log(widths.map((width, column) => (column === 0 ? (row[0] ?? '').padEnd(width) : (row[column] ?? '').padStart(width))).join('  '))
     if (index === 0) console.log(widths.map((width) => '-'.repeat(width)).join('  '))
   }
 }

@@ -112,7 +112,7 @@ describe('parseFileConfig', () => {
     ['a duplicate route name', yaml('routes:', '  - name: r', '  - name: r'), 'eventline.yaml: routes[1].name (line 3)', 'route "r" is defined twice'],
     ['a duplicate key', yaml('sinks: []', 'sinks: []'), 'eventline.yaml (line 2)', 'Map keys must be unique'],
     ['a missing required field', yaml('sinks:', '  - name: hook', '    type: webhook'), 'eventline.yaml: sinks[0].url (line 2)', 'is required'],
-    ['an unknown sink type', yaml('sinks:', '  - { name: k, type: kafka }'), 'eventline.yaml: sinks[0].type (line 2)', 'must be nats or webhook'],
+    ['an unknown sink type', yaml('sinks:', '  - { name: k, type: kafka }'), 'eventline.yaml: sinks[0].type (line 2)', 'must be nats, webhook, loki or elasticsearch'],
     ['an unknown event type', yaml('ingest:', '  keep: [{ type: info }]'), 'eventline.yaml: ingest.keep[0].type (line 2)', 'must be one of normal, warning'],
     ['an empty matcher', yaml('ingest:', '  drop: [{}]'), 'eventline.yaml: ingest.drop[0] (line 2)', 'a matcher needs at least one field'],
     ['an empty label map, which would match every event', yaml('ingest:', '  drop:', '    - labels: {}'), 'eventline.yaml: ingest.drop[0].labels (line 3)', 'needs at least one label key'],

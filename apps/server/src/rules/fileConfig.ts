@@ -14,7 +14,10 @@ import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml
 import type { Node as YamlNode } from 'yaml'
 import { z } from 'zod'
 import { ConfigError } from '../configError.ts'
-import type { NatsSinkConfig, SinkConfig, WebhookSinkConfig } from '../sinks/types.ts'
+import { DEFAULT_ES_INDEX, DEFAULT_ES_TEMPLATE } from '../sinks/elasticsearchSink.ts'
+import { DEFAULT_LOKI_LABELS } from '../sinks/lokiSink.ts'
+import { LOKI_LABEL_FIELDS } from '../sinks/types.ts'
+import type { ElasticsearchSinkConfig, HttpSinkAuth, LokiSinkConfig, NatsSinkConfig, SinkConfig, WebhookSinkConfig } from '../sinks/types.ts'
 import type { LabelCondition, MatcherSpec, Selector } from './matcher.ts'
 
 /**
@@ -63,6 +66,11 @@ export const DEFAULT_SUBJECT_PREFIX = 'eventline'
 export const DEFAULT_STREAM_NAME = 'EVENTLINE'
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 5_000
 export const DEFAULT_RETRY = { initialMs: 1_000, maxMs: 300_000 } as const
+/** Loki and Elasticsearch answer a large batch more slowly than a webhook a message. */
+export const DEFAULT_STORE_SINK_TIMEOUT_MS = 10_000
+/** promtail's defaults: wait up to 1 s for a fuller push, at most 1 MiB of it. */
+export const DEFAULT_LOKI_BATCH = { waitMs: 1_000, maxEntries: 1_000, maxBytes: 1 << 20 } as const
+export const DEFAULT_ES_BATCH = { maxDocuments: 500, maxBytes: 5 << 20 } as const
 export const DEFAULT_ALERT_WINDOW_MS = 600_000
 /** Longer windows would keep alert groups (and their memory) open for too long. */
 const MAX_ALERT_WINDOW_MS = 86_400_000
@@ -193,23 +201,74 @@ const natsSink = strict({
   token: z.string().min(1).optional(),
 })
 
+const httpUrl = checked<string>((value) => {
+  // The URL is not echoed: chat webhook URLs carry their secret.
+  const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined
+  return url && (url.protocol === 'http:' || url.protocol === 'https:') ? { value: value as string } : 'must be an http:// or https:// URL'
+})
+// A CR or LF would make every request fail to send, retried forever as a connection error.
+const headers = z.record(z.string().regex(HEADER_NAME, 'is not an HTTP header name'), z.string().regex(/^[^\r\n]*$/, 'must not contain a line break')).default({})
+const httpTimeout = duration(1_000, 300_000).optional()
+const retry = strict({ initial: duration(1_000).optional(), max: duration(1_000).optional() }).optional()
+const secret = z.string().min(1).regex(/^[^\r\n]*$/, 'must not contain a line break').optional()
+
 const webhookSink = strict({
   type: z.literal('webhook'),
   name,
   route: name.optional(),
-  url: checked<string>((value) => {
-    // The URL is not echoed: chat webhook URLs carry their secret.
-    const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined
-    return url && (url.protocol === 'http:' || url.protocol === 'https:') ? { value: value as string } : 'must be an http:// or https:// URL'
-  }),
+  url: httpUrl,
   format: z.enum(['json', 'slack', 'dingtalk'], { error: 'must be one of json, slack, dingtalk' }).default('json'),
-  // A CR or LF would make every request fail to send, retried forever as a connection error.
-  headers: z.record(z.string().regex(HEADER_NAME, 'is not an HTTP header name'), z.string().regex(/^[^\r\n]*$/, 'must not contain a line break')).default({}),
-  timeout: duration(1_000, 300_000).optional(),
-  retry: strict({ initial: duration(1_000).optional(), max: duration(1_000).optional() }).optional(),
+  headers,
+  timeout: httpTimeout,
+  retry,
 })
 
-const sink = z.discriminatedUnion('type', [natsSink, webhookSink], { error: 'must be nats or webhook' })
+/** Prometheus/Loki label names. */
+const STREAM_LABEL = /^[A-Za-z_][A-Za-z0-9_]*$/
+/** Loki's tenant ids: up to 150 of these characters. */
+const TENANT = /^[A-Za-z0-9!_.*'()-]{1,150}$/
+
+const lokiSink = strict({
+  type: z.literal('loki'),
+  name,
+  route: name.optional(),
+  url: httpUrl,
+  tenant: z.string().regex(TENANT, "must be 1-150 letters, digits or !_.*'()-").optional(),
+  labels: z
+    .array(z.enum(LOKI_LABEL_FIELDS, { error: `must be one of ${LOKI_LABEL_FIELDS.join(', ')} (fields with few values: an id, a name or a message would make a stream per event)` }))
+    .default([...DEFAULT_LOKI_LABELS]),
+  staticLabels: z.record(z.string().regex(STREAM_LABEL, 'is not a label name'), z.string().min(1, 'must not be empty')).default({ job: 'eventline' }),
+  username: secret,
+  password: secret,
+  bearerToken: secret,
+  headers,
+  timeout: httpTimeout,
+  retry,
+  batch: strict({ wait: duration(0, 60_000).optional(), maxEntries: z.int().min(1).max(10_000).optional(), maxBytes: size.optional() }).optional(),
+})
+
+/**
+ * Elasticsearch index names: lower case, none of \ / * ? " < > | , # : or space, not starting with
+ * -, _ or +; `%Y`, `%m`, `%d` stand for the date.
+ */
+const INDEX_PATTERN = /^(?![-_+.])(?:[a-z0-9._+-]|%[Ymd])+$/
+const elasticsearchSink = strict({
+  type: z.literal('elasticsearch'),
+  name,
+  route: name.optional(),
+  url: httpUrl,
+  index: z.string().max(200).regex(INDEX_PATTERN, 'must be a lower-case index name (letters, digits, ".", "_", "+", "-", and %Y, %m, %d for the date), not starting with -, _, + or .').default(DEFAULT_ES_INDEX),
+  template: z.union([z.literal(false), z.string().regex(/^[a-z0-9][a-z0-9._-]{0,254}$/, 'must be a lower-case template name')]).default(DEFAULT_ES_TEMPLATE),
+  username: secret,
+  password: secret,
+  apiKey: secret,
+  headers,
+  timeout: httpTimeout,
+  retry,
+  batch: strict({ maxDocuments: z.int().min(1).max(10_000).optional(), maxBytes: size.optional() }).optional(),
+})
+
+const sink = z.discriminatedUnion('type', [natsSink, webhookSink, lokiSink, elasticsearchSink], { error: 'must be nats, webhook, loki or elasticsearch' })
 
 const route = strict({ name, match: matchers.optional(), drop: matchers.optional() })
 
@@ -314,7 +373,16 @@ function resolve(parsed: ParsedFile, file: string, fail: (path: Path, reason: st
   const sinks = parsed.sinks.map((entry, index): SinkConfig => {
     if (entry.route !== undefined && !routeNames.has(entry.route)) fail(['sinks', index, 'route'], `route "${entry.route}" is not defined${defined(routeNames, 'routes')}`)
     sinkEvents[entry.name] = entry.route !== undefined ? { route: entry.route } : alerted.has(entry.name) ? 'alerts-only' : 'all'
-    return entry.type === 'nats' ? natsConfig(entry, index, fail) : webhookConfig(entry, index, fail)
+    switch (entry.type) {
+      case 'nats':
+        return natsConfig(entry, index, fail)
+      case 'webhook':
+        return webhookConfig(entry, index, fail)
+      case 'loki':
+        return lokiConfig(entry, index, fail)
+      case 'elasticsearch':
+        return elasticsearchConfig(entry, index, fail)
+    }
   })
   parsed.alerts.forEach((rule, index) => {
     if (!sinkNames.has(rule.sink)) fail(['alerts', index, 'sink'], `sink "${rule.sink}" is not defined${defined(sinkNames, 'sinks')}`)
@@ -339,6 +407,8 @@ function resolve(parsed: ParsedFile, file: string, fail: (path: Path, reason: st
 type ParsedMatcher = z.output<typeof matcher>
 type ParsedNats = z.output<typeof natsSink>
 type ParsedWebhook = z.output<typeof webhookSink>
+type ParsedLoki = z.output<typeof lokiSink>
+type ParsedElasticsearch = z.output<typeof elasticsearchSink>
 
 /** Drops the fields left out, so specs compare and print cleanly. */
 function matcherSpec(parsed: ParsedMatcher): MatcherSpec {
@@ -368,10 +438,63 @@ function natsConfig(entry: ParsedNats, index: number, fail: (path: Path, reason:
   return config
 }
 
-function webhookConfig(entry: ParsedWebhook, index: number, fail: (path: Path, reason: string) => never): WebhookSinkConfig {
+/** A sink's retry bounds, defaults applied, `max` not below `initial`. */
+function retryOf(entry: { retry?: { initial?: number | undefined; max?: number | undefined } | undefined }, index: number, fail: (path: Path, reason: string) => never) {
   const retry = { initialMs: entry.retry?.initial ?? DEFAULT_RETRY.initialMs, maxMs: entry.retry?.max ?? DEFAULT_RETRY.maxMs }
   if (retry.initialMs > retry.maxMs) fail(['sinks', index, 'retry', entry.retry?.max === undefined ? 'initial' : 'max'], `max (${formatDuration(retry.maxMs)}) must not be below initial (${formatDuration(retry.initialMs)})`)
-  return { type: 'webhook', name: entry.name, url: entry.url, format: entry.format, headers: entry.headers, timeoutMs: entry.timeout ?? DEFAULT_WEBHOOK_TIMEOUT_MS, retry }
+  return retry
+}
+
+function webhookConfig(entry: ParsedWebhook, index: number, fail: (path: Path, reason: string) => never): WebhookSinkConfig {
+  return { type: 'webhook', name: entry.name, url: entry.url, format: entry.format, headers: entry.headers, timeoutMs: entry.timeout ?? DEFAULT_WEBHOOK_TIMEOUT_MS, retry: retryOf(entry, index, fail) }
+}
+
+/** Basic credentials come as a pair, and exclude the token form (`bearerToken` or `apiKey`). */
+function authOf(entry: HttpSinkAuth, token: 'bearerToken' | 'apiKey', index: number, fail: (path: Path, reason: string) => never): HttpSinkAuth {
+  if ((entry.username === undefined) !== (entry.password === undefined)) fail(['sinks', index, entry.password === undefined ? 'password' : 'username'], 'username and password go together')
+  if (entry[token] !== undefined && entry.username !== undefined) fail(['sinks', index, token], `use either ${token} or username and password`)
+  const auth: HttpSinkAuth = {}
+  for (const key of ['username', 'password', token] as const) if (entry[key] !== undefined) auth[key] = entry[key]
+  return auth
+}
+
+function lokiConfig(entry: ParsedLoki, index: number, fail: (path: Path, reason: string) => never): LokiSinkConfig {
+  const labels = [...new Set(entry.labels)]
+  for (const label of Object.keys(entry.staticLabels)) {
+    if ((labels as string[]).includes(label) || label === 'alert_rule') fail(['sinks', index, 'staticLabels', label], `"${label}" is already a label from the events`)
+  }
+  const config: LokiSinkConfig = {
+    type: 'loki',
+    name: entry.name,
+    url: entry.url,
+    labels,
+    staticLabels: entry.staticLabels,
+    headers: entry.headers,
+    timeoutMs: entry.timeout ?? DEFAULT_STORE_SINK_TIMEOUT_MS,
+    retry: retryOf(entry, index, fail),
+    batchWaitMs: entry.batch?.wait ?? DEFAULT_LOKI_BATCH.waitMs,
+    maxEntries: entry.batch?.maxEntries ?? DEFAULT_LOKI_BATCH.maxEntries,
+    maxBytes: entry.batch?.maxBytes ?? DEFAULT_LOKI_BATCH.maxBytes,
+    ...authOf(entry, 'bearerToken', index, fail),
+  }
+  if (entry.tenant !== undefined) config.tenant = entry.tenant
+  return config
+}
+
+function elasticsearchConfig(entry: ParsedElasticsearch, index: number, fail: (path: Path, reason: string) => never): ElasticsearchSinkConfig {
+  return {
+    type: 'elasticsearch',
+    name: entry.name,
+    url: entry.url,
+    index: entry.index,
+    template: entry.template === false ? undefined : entry.template,
+    headers: entry.headers,
+    timeoutMs: entry.timeout ?? DEFAULT_STORE_SINK_TIMEOUT_MS,
+    retry: retryOf(entry, index, fail),
+    maxDocuments: entry.batch?.maxDocuments ?? DEFAULT_ES_BATCH.maxDocuments,
+    maxBytes: entry.batch?.maxBytes ?? DEFAULT_ES_BATCH.maxBytes,
+    ...authOf(entry, 'apiKey', index, fail),
+  }
 }
 
 function unique(entries: ReadonlyArray<{ name: string }>, section: string, what: string, fail: (path: Path, reason: string) => never): void {

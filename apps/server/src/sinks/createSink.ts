@@ -1,5 +1,7 @@
 /** Builds the sink a configuration describes. */
 import type { Logger } from '../log.ts'
+import { ElasticsearchSink } from './elasticsearchSink.ts'
+import { LokiSink } from './lokiSink.ts'
 import { NatsSink } from './natsSink.ts'
 import type { NatsSinkOptions } from './natsSink.ts'
 import type { Sink } from './sink.ts'
@@ -9,5 +11,14 @@ import type { WebhookSinkOptions } from './webhookSink.ts'
 
 /** A sink for `config`; nothing connects until its delivery loop opens it. */
 export function createSink(config: SinkConfig, log: Logger, nats: NatsSinkOptions = {}, webhook: WebhookSinkOptions = {}): Sink {
-  return config.type === 'nats' ? new NatsSink(config, log, nats) : new WebhookSink(config, webhook)
+  switch (config.type) {
+    case 'nats':
+      return new NatsSink(config, log, nats)
+    case 'webhook':
+      return new WebhookSink(config, webhook)
+    case 'loki':
+      return new LokiSink(config)
+    case 'elasticsearch':
+      return new ElasticsearchSink(config)
+  }
 }

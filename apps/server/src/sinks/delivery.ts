@@ -100,6 +100,7 @@ export class DeliveryLoop {
   }
 
   private async run(): Promise<void> {
+    let lingered = false
     while (!this.stopping) {
       // Opened first, before the outbox is read: a sink that cannot open is reported at start
       // even when nothing is waiting for it.
@@ -126,6 +127,13 @@ export class DeliveryLoop {
         if (!this.nudged) await this.sleep(this.idlePollMs, true)
         continue
       }
+      // Batching by time: a sink that prefers fuller requests (Loki) gets one wait for more.
+      if (!lingered && entries.length < this.batchLimit && (this.sink.batchWaitMs ?? 0) > 0 && this.failures === 0) {
+        lingered = true
+        await this.sleep(this.sink.batchWaitMs!, false)
+        continue
+      }
+      lingered = false
       await this.deliver(entries)
     }
   }
@@ -147,6 +155,11 @@ export class DeliveryLoop {
     const delivered = items.slice(0, outcome.delivered).map(({ seq }) => seq)
     if (!(await this.remove([...purged, ...delivered]))) return
     if (delivered.length > 0) this.metrics.sinkSent.inc({ sink: this.sink.name }, delivered.length)
+    if (outcome.discarded && outcome.discarded.count > 0) {
+      const { reason, count, detail } = outcome.discarded
+      this.metrics.sinkDropped.inc({ sink: this.sink.name, reason }, count)
+      this.log.warn('the sink accepted a request but discarded some of its entries', { sink: this.sink.name, reason, entries: count, detail })
+    }
     if (!outcome.error) {
       if (delivered.length > 0) this.succeeded()
       return

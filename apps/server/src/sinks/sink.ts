@@ -34,6 +34,13 @@ export class SinkError extends Error {
  */
 export interface SendOutcome {
   delivered: number
+  /**
+   * Of the delivered items, how many the sink accepted but discarded on its own terms (Loki's
+   * "entry out of order" or "too far behind" for some entries of a push it otherwise stored), by
+   * reason: counted and logged, never sent again (that would loop).
+   */
+  discarded?: { reason: string; count: number; detail: string }
+
   error?: SinkError
   failed?: number
 }
@@ -44,6 +51,11 @@ export interface Sink {
   readonly maxBatch: number
   /** Its backoff between failed attempts, when its configuration has one. */
   readonly retry?: RetrySettings
+  /**
+   * When fewer than `maxBatch` items are pending, wait this long for more before sending (batching
+   * by time as well as size, as log shippers do); 0 or absent sends at once.
+   */
+  readonly batchWaitMs?: number
   /** Gets ready to send (connect, create the stream). Idempotent and cheap once ready; throws when it cannot. */
   open(): Promise<void>
   /**

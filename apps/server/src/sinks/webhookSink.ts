@@ -33,14 +33,12 @@
  * got it, is sent again, so a receiver may see an event twice (at least once). It recognises a
  * repeat by the event's `id` and `count` (an alert notice by rule, group, window and kind).
  */
-import { connect as tcpConnect } from 'node:net'
 import type { EventItem } from '@eventline/shared'
+import { checkReachable, httpRequest, statusError, truncate } from './httpSink.ts'
 import { reasonOf, SinkError } from './sink.ts'
 import type { Delivery, RetrySettings, SendOutcome, Sink } from './sink.ts'
 import type { AlertNotice, WebhookSinkConfig } from './types.ts'
 
-/** Statuses that refuse the body itself: sending it again cannot succeed. */
-const REFUSED_BODY = new Set([400, 413, 415, 422])
 const SLACK_HEADER_MAX = 150
 const SLACK_TEXT_MAX = 3000
 const DINGTALK_TEXT_MAX = 4000
@@ -85,10 +83,6 @@ export function slackEscape(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`
-}
-
 /** The Slack incoming-webhook message of one delivery. */
 export function slackBody(item: Delivery): unknown {
   const { title, text } = chatMessage(item)
@@ -131,14 +125,6 @@ export function webhookRequests(format: WebhookSinkConfig['format'], items: read
   return requests
 }
 
-/** `Retry-After` in ms: delay-seconds or an HTTP date. */
-function retryAfterMs(header: string | null): number | undefined {
-  if (header === null) return undefined
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000
-  const date = Date.parse(header)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
-}
-
 export class WebhookSink implements Sink {
   readonly name: string
   readonly maxBatch: number
@@ -168,27 +154,7 @@ export class WebhookSink implements Sink {
    */
   async open(): Promise<void> {
     if (this.reachable) return
-    let url: URL
-    try {
-      url = new URL(this.config.url)
-    } catch {
-      throw new SinkError('the webhook url is not a URL')
-    }
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
-    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
-    await new Promise<void>((resolve, reject) => {
-      const socket = tcpConnect({ host, port, timeout: this.config.timeoutMs })
-      const fail = (reason: string) => {
-        socket.destroy()
-        reject(new SinkError(`cannot reach the webhook host ${url.hostname}:${port}: ${reason}`))
-      }
-      socket.once('connect', () => {
-        socket.destroy() // only whether it connects matters: nothing is written
-        resolve()
-      })
-      socket.once('timeout', () => fail(`no TCP connection within ${this.config.timeoutMs} ms`))
-      socket.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? error.message))
-    })
+    await checkReachable(this.config.url, this.config.timeoutMs, 'webhook')
     this.reachable = true
   }
 
@@ -229,43 +195,15 @@ export class WebhookSink implements Sink {
   private async post(body: unknown, stop: AbortSignal): Promise<void> {
     if (stop.aborted) throw new SinkError('abandoned on shutdown')
     await this.spaced(stop)
-    const timeout = AbortSignal.timeout(this.config.timeoutMs)
     // Configured headers are set over the defaults: `Content-Type` replaces `content-type`.
     const headers = new Headers({ 'content-type': 'application/json; charset=utf-8', 'user-agent': 'eventline' })
     for (const [name, value] of Object.entries(this.config.headers)) headers.set(name, value)
-    let response: Response
-    try {
-      response = await fetch(this.config.url, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        signal: AbortSignal.any([stop, timeout]),
-        // A redirected POST turns into a GET elsewhere: report it rather than follow it.
-        redirect: 'manual',
-      })
-    } catch (error) {
-      if (stop.aborted) throw new SinkError('abandoned on shutdown')
-      if (timeout.aborted) throw new SinkError(`no answer within ${this.config.timeoutMs} ms`)
-      throw new SinkError(connectionReason(error))
-    }
-    let text: string
-    try {
-      text = await response.text()
-    } catch (error) {
-      throw new SinkError(timeout.aborted ? `no complete answer within ${this.config.timeoutMs} ms` : connectionReason(error))
-    }
-    const status = response.status
-    const excerpt = truncate(text.trim(), 200)
-    if (status >= 200 && status < 300) {
-      if (this.config.format === 'dingtalk') checkDingtalk(text)
+    const answer = await httpRequest(this.config.url, { method: 'POST', headers, body: JSON.stringify(body) }, this.config.timeoutMs, stop)
+    if (answer.status >= 200 && answer.status < 300) {
+      if (this.config.format === 'dingtalk') checkDingtalk(answer.text)
       return
     }
-    if (status >= 300 && status < 400) throw new SinkError(`HTTP ${status}: redirected to ${response.headers.get('location') ?? '?'}; configure the final URL`)
-    if (REFUSED_BODY.has(status)) throw new SinkError(`HTTP ${status}: ${excerpt}`, true)
-    const wait = status === 429 || status === 503 ? retryAfterMs(response.headers.get('retry-after')) : undefined
-    // Not the message's fault but the endpoint's (a wrong URL, a revoked token): keep it until fixed.
-    const hint = status >= 400 && status < 500 && status !== 408 && status !== 429 ? ' (check the URL and credentials)' : ''
-    throw new SinkError(`HTTP ${status}${hint}: ${excerpt}`, false, wait)
+    throw statusError(answer)
   }
 }
 
@@ -283,10 +221,4 @@ function checkDingtalk(text: string): void {
   // Over the robot's per-minute limit: wait the minute out rather than back off from the start.
   const wait = errcode === DINGTALK_TOO_FAST ? DINGTALK_TOO_FAST_WAIT_MS : undefined
   throw new SinkError(`DingTalk errcode ${String(errcode)}: ${String(errmsg ?? '')}`, false, wait)
-}
-
-/** fetch reports every network failure as "fetch failed"; the cause names it (ECONNREFUSED, ...). */
-function connectionReason(error: unknown): string {
-  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined
-  return cause?.code ?? cause?.message ?? reasonOf(error)
 }
