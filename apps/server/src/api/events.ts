@@ -39,6 +39,7 @@ export function eventsRouter(timeline: TimelineService, ingest: IngestService, s
   })
 
   router.post('/events', requireConfiguredToken(token), async (req, res) => {
+    parse(noQuerySchema, req.query)
     const events = Array.isArray(req.body) ? parse(postEventListSchema, req.body, 'body') : [parse(postEventSchema, req.body, 'body')]
     const response: PostEventsResponse = { accepted: await ingest.accept(events) }
     res.status(202).json(response)

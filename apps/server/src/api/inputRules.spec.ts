@@ -60,6 +60,13 @@ describe('input rules of the API (CONTRACT section 3)', () => {
       expect(body.error.message).toContain(field)
     })
 
+    it('are refused on POST /events too, before anything is stored', async () => {
+      const { status, body } = await server.post<ErrorBody>('/api/v1/events?dryRun=1', posted('query-post'))
+      expect(status).toBe(400)
+      expect(body.error.field).toBe('dryRun')
+      expect((await server.get('/api/v1/events/query-post')).status).toBe(404)
+    })
+
     it('are refused on the live stream too, where only the token is an extra', async () => {
       const bad = await openSse(`${server.url}/api/v1/events/stream?limit=5`, AUTH)
       await bad.ended
