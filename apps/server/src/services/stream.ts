@@ -208,6 +208,8 @@ export class StreamService {
         resumeAfter = head
       }
       if (this.clients.size >= this.options.maxStreams) throw new StreamLimitError(this.options.maxStreams)
+      // The client may have gone while the store answered; its 'close' has then already fired.
+      if (res.socket === null || res.socket.destroyed) return
     }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
