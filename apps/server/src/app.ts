@@ -10,8 +10,9 @@ import type { Express, RequestHandler } from 'express'
 import { requireToken } from './api/auth.ts'
 import { dubboAdminRouter } from './api/dubboAdmin.ts'
 import { apiNotFound, errorHandler } from './api/errorHandler.ts'
-import { eventsRouter } from './api/events.ts'
+import { eventByIdRouter, eventsRouter } from './api/events.ts'
 import { healthRouter } from './api/health.ts'
+import { jsonBody } from './api/jsonBody.ts'
 import { resourcesRouter } from './api/resources.ts'
 import type { Logger } from './log.ts'
 import type { Metrics } from './metrics.ts'
@@ -44,7 +45,7 @@ export function createApp(deps: AppDependencies): Express {
 
   const api = express.Router()
   api.use(requireToken(deps.token))
-  api.use(express.json({ limit: MAX_BODY, type: ['application/json', 'application/*+json'] }))
+  api.use(jsonBody(MAX_BODY_BYTES))
   api.use((_req, res, next) => {
     res.set('Cache-Control', 'no-store')
     next()
@@ -52,6 +53,8 @@ export function createApp(deps: AppDependencies): Express {
   api.use(eventsRouter(deps.timeline, deps.ingest, deps.stream, deps.token))
   api.use(resourcesRouter(deps.store, deps.meshStatus))
   api.use(dubboAdminRouter(deps.timeline))
+  // Last: `/events/:id` must not shadow a fixed path under `/events/` that a router above serves.
+  api.use(eventByIdRouter(deps.store))
   api.use(apiNotFound)
   app.use(API_PREFIX, api)
   app.use('/api', apiNotFound)
@@ -61,8 +64,8 @@ export function createApp(deps: AppDependencies): Express {
   return app
 }
 
-// 1,000 events (the most one POST takes) with long messages fit; anything larger is refused with a 400.
-const MAX_BODY = '5mb'
+// 1,000 events (the most one POST takes) with long messages fit; anything larger is refused with a 413.
+const MAX_BODY_BYTES = 5 * 1024 * 1024
 
 /**
  * Defence in depth for a page that shows text from clusters and registries: scripts only from our
@@ -89,7 +92,10 @@ function serveSpa(app: Express, webDir: string | undefined): void {
   const index = webDir ? join(webDir, 'index.html') : undefined
   if (webDir && index && existsSync(index)) {
     // Hashed assets are immutable; index.html must always be revalidated to pick up new builds.
-    app.use('/assets', express.static(join(webDir, 'assets'), { immutable: true, maxAge: '1y', fallthrough: false }))
+    app.use('/assets', express.static(join(webDir, 'assets'), { immutable: true, maxAge: '1y' }), (_req, res) => {
+      // A missing hashed asset (an old page after a deploy) is a 404, never the SPA's HTML.
+      res.status(404).type('text/plain').send('Not found\n')
+    })
     app.use(express.static(webDir, { index: false, maxAge: 0 }))
     app.get('/{*path}', (_req, res) => {
       res.set('Cache-Control', 'no-cache')

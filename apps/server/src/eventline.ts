@@ -131,7 +131,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   const app = createApp({
     store,
     timeline: new TimelineService(store),
-    ingest: new IngestService(bus),
+    ingest: new IngestService(bus, store),
     stream,
     meshStatus,
     metrics,

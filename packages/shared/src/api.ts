@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
   internal: 500,
 } as const
 export type ErrorCode = keyof typeof ERROR_CODES

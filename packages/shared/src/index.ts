@@ -29,10 +29,13 @@ export {
   dubboAdminApplicationSchema,
   dubboAdminInstanceSchema,
   dubboAdminServiceSchema,
+  instanceListQuerySchema,
   meshQuerySchema,
+  noQuerySchema,
   postEventSchema,
   postEventListSchema,
   resourceListQuerySchema,
+  streamQuerySchema,
   timelineQuerySchema,
 } from './schemas.ts'
 export { parseDuration, parseIsoTime, parseTimeBound, toIso } from './time.ts'

@@ -12,12 +12,26 @@ const MAX_NAME = 253 // a Kubernetes object name's limit; longer names are malfo
 // Control characters are exactly what this refuses (they break logs, terminals and tables).
 // eslint-disable-next-line no-control-regex
 const NAME_PATTERN = /^[^\u0000-\u001f\u007f]+$/
+// eslint-disable-next-line no-control-regex
+const NO_CONTROL_PATTERN = /^[^\u0000-\u001f\u007f]*$/
 const MESH_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
 
 /** A query parameter given once; Express hands a repeated parameter over as an array. */
 const single = z.string({ error: (issue) => (Array.isArray(issue.input) ? 'must be given once' : 'must be a string') })
 
-const name = single.min(1, 'must not be empty').max(MAX_NAME, `must be at most ${MAX_NAME} characters`).regex(NAME_PATTERN, 'must not contain control characters')
+/**
+ * The name rule: every name, whether a GET filter or a field of a posted event, is 1-253 characters
+ * without control characters. One definition for both, so what a filter refuses is never stored.
+ */
+function nameRule(text: z.ZodString, max = MAX_NAME): z.ZodString {
+  return text.min(1, 'must not be empty').max(max, `must be at most ${max} characters`).regex(NAME_PATTERN, 'must not contain control characters')
+}
+/** Free text that still must not carry control characters (may be empty). */
+function plainText(max: number): z.ZodString {
+  return z.string().max(max, `must be at most ${max} characters`).regex(NO_CONTROL_PATTERN, 'must not contain control characters')
+}
+
+const name = nameRule(single)
 const meshName = single.regex(MESH_PATTERN, 'must be 1-63 letters, digits, ".", "_" or "-"')
 
 function commaList<T extends string>(allowed: readonly T[] | null, what: string) {
@@ -54,12 +68,27 @@ const limit = single
 
 const cursor = single.min(1, 'must not be empty').max(512, 'was not issued by this server')
 
+/**
+ * `q` of a timeline: full-text words. Control characters (a NUL ends the full-text query early) are
+ * refused, and so is a query with nothing to search for (no letter or digit), rather than failing
+ * in the store or silently matching everything.
+ */
+const searchText = single
+  .trim()
+  .min(1, 'must not be empty')
+  .max(256, 'must be at most 256 characters')
+  .regex(NO_CONTROL_PATTERN, 'must not contain control characters')
+  .regex(/[\p{L}\p{N}]/u, 'must contain a letter or a digit to search for')
+
 const eventType = single.refine((value): value is EventType => (EVENT_TYPES as readonly string[]).includes(value), {
   message: `must be one of ${EVENT_TYPES.join(', ')}`,
 })
 
-/** Timeline filters of `GET /events` and the per-entity timelines (times as epoch ms). */
-export const timelineQuerySchema = z.object({
+/**
+ * Timeline filters of `GET /events` and the per-entity timelines (times as epoch ms). Strict: an
+ * unknown parameter (`?app=x`, a typo of `application`) is a 400 naming it, never a wider query.
+ */
+export const timelineQuerySchema = z.strictObject({
   mesh: meshName.optional(),
   application: name.optional(),
   instance: name.optional(),
@@ -71,7 +100,7 @@ export const timelineQuerySchema = z.object({
   type: eventType.transform((value) => value as EventType).optional(),
   source: commaList<EventSource>(EVENT_SOURCES, 'source').optional(),
   reason: commaList<string>(null, 'reason').optional(),
-  q: single.trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters').optional(),
+  q: searchText.optional(),
   since: timeBound.optional(),
   until: timeBound.optional(),
   limit: limit.default(DEFAULT_PAGE_LIMIT),
@@ -81,17 +110,27 @@ export type TimelineQuery = z.output<typeof timelineQuerySchema>
 /** The query as a client sends it (all strings). */
 export type TimelineQueryInput = Partial<Record<keyof TimelineQuery, string>>
 
-/** `?mesh&q&limit&cursor` of the resource lists (`/applications`, `/services`, `/instances`). */
-export const resourceListQuerySchema = z.object({
+/**
+ * The live stream's parameters: the timeline filters (not `limit` and `cursor`, which page), and
+ * `token`, since EventSource cannot send an Authorization header.
+ */
+export const streamQuerySchema = timelineQuerySchema.omit({ limit: true, cursor: true }).extend({ token: single.optional() })
+
+/** `?mesh&q&limit&cursor` of the resource lists (`/applications`, `/services`). */
+export const resourceListQuerySchema = z.strictObject({
   mesh: meshName.optional(),
-  application: name.optional(),
-  q: single.trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters').optional(),
+  q: single.trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters').regex(NAME_PATTERN, 'must not contain control characters').optional(),
   limit: limit.default(DEFAULT_PAGE_LIMIT),
   cursor: cursor.optional(),
 })
-export type ResourceListQuery = z.output<typeof resourceListQuerySchema>
+/** `/instances` also narrows by `application`. */
+export const instanceListQuerySchema = resourceListQuerySchema.extend({ application: name.optional() })
+export type ResourceListQuery = z.output<typeof instanceListQuerySchema>
 
-export const meshQuerySchema = z.object({ mesh: meshName.optional() })
+export const meshQuerySchema = z.strictObject({ mesh: meshName.optional() })
+
+/** Endpoints without query parameters (`/meshes`, `/events/:id`): any parameter is unknown. */
+export const noQuerySchema = z.strictObject({})
 
 const offset = single
   .regex(/^\d+$/, 'must be a non-negative integer')
@@ -108,39 +147,55 @@ export const dubboAdminApplicationSchema = dubboAdminPageSchema.extend({ appName
 export const dubboAdminInstanceSchema = dubboAdminPageSchema.extend({ instanceName: name.optional(), ip: name.optional() })
 export const dubboAdminServiceSchema = dubboAdminPageSchema.extend({ serviceName: name })
 
-const isoTime = z.string().refine((text) => parseIsoTime(text) !== undefined, { message: 'must be an ISO 8601 time with a zone, e.g. 2026-01-31T12:00:00Z' })
+const isoTime = z.string().refine((text) => parseIsoTime(text) !== undefined, { message: 'must be a real ISO 8601 time with a zone, e.g. 2026-01-31T12:00:00Z' })
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`)
 
-/** One event of `POST /events`. Unknown fields are refused, so a typo never loses data silently. */
+/**
+ * One event of `POST /events`. Unknown fields are refused, so a typo never loses data silently;
+ * names follow the same rule as the GET filters that look for them (`nameRule`).
+ */
 export const postEventSchema = z.strictObject({
-  id: z.string().min(1).max(MAX_NAME).regex(NAME_PATTERN, 'must not contain control characters').optional(),
+  id: nameRule(z.string()).optional(),
   time: isoTime.optional(),
   type: z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(', ')}` }),
-  reason: text(128).min(1, 'must not be empty'),
+  reason: nameRule(z.string(), 128),
   message: text(32_768),
   mesh: z.string().regex(MESH_PATTERN, 'must be 1-63 letters, digits, ".", "_" or "-"').optional(),
-  application: text(MAX_NAME).min(1).optional(),
-  instance: text(MAX_NAME).min(1).optional(),
-  ip: text(64).min(1).optional(),
-  service: text(MAX_NAME).min(1).optional(),
-  component: text(MAX_NAME).min(1).optional(),
+  application: nameRule(z.string()).optional(),
+  instance: nameRule(z.string()).optional(),
+  ip: nameRule(z.string(), 64).optional(),
+  service: nameRule(z.string()).optional(),
+  component: nameRule(z.string()).optional(),
   object: z
     .strictObject({
-      kind: text(128).min(1),
-      name: text(MAX_NAME).min(1),
-      namespace: text(MAX_NAME).optional(),
-      uid: text(128).optional(),
-      fieldPath: text(MAX_NAME).optional(),
+      kind: nameRule(z.string(), 128),
+      name: nameRule(z.string()),
+      namespace: plainText(MAX_NAME).optional(),
+      uid: plainText(128).optional(),
+      fieldPath: plainText(MAX_NAME).optional(),
     })
     .optional(),
 })
 export type PostEvent = z.output<typeof postEventSchema>
 
-/** A batch of `POST /events` (a body that is an array); a single object is one `postEventSchema`. */
+/**
+ * A batch of `POST /events` (a body that is an array); a single object is one `postEventSchema`.
+ * An `id` given twice is refused (naming the second `[i].id`): which of the two should win is the
+ * client's to say, not the store's to guess.
+ */
 export const postEventListSchema = z
   .array(postEventSchema)
   .min(1, 'must hold at least one event')
   .max(MAX_POST_EVENTS, `must hold at most ${MAX_POST_EVENTS} events`)
+  .superRefine((events, ctx) => {
+    const first = new Map<string, number>()
+    events.forEach((event, index) => {
+      if (event.id === undefined) return
+      const earlier = first.get(event.id)
+      if (earlier === undefined) first.set(event.id, index)
+      else ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `repeats the id of [${earlier}] (${JSON.stringify(event.id)}); post each id once per body` })
+    })
+  })
 
 /** First problem of a failed parse as `{ field, message }`; array indexes print as `[3].type`. */
 export function describeIssue(error: z.ZodError): { field: string; message: string } {

@@ -24,7 +24,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     const status = (error as { status?: unknown }).status
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const type = (error as { type?: string }).type
-      if (type === 'entity.too.large') return sendError(res, 'invalid_argument', 'request body is too large (at most 5 MB)', 'body')
+      if (type === 'entity.too.large') return sendError(res, 'payload_too_large', 'request body is too large', 'body')
       return sendError(res, 'invalid_argument', type === 'entity.parse.failed' ? 'request body is not valid JSON' : 'malformed request', 'body')
     }
     log.error('request failed', { method: req.method, path: req.path, error })

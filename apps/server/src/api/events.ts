@@ -1,13 +1,14 @@
 /** Timelines and event ingestion (`/events`, `/applications|instances|services/:name/events`). */
-import { postEventListSchema, postEventSchema, timelineQuerySchema } from '@eventline/shared'
-import type { PostEventsResponse } from '@eventline/shared'
+import { noQuerySchema, postEventListSchema, postEventSchema, streamQuerySchema, timelineQuerySchema } from '@eventline/shared'
+import type { EventItem, PostEventsResponse } from '@eventline/shared'
 import { Router } from 'express'
-import { invalidArgument } from '../errors.ts'
+import { invalidArgument, notFound } from '../errors.ts'
 import type { IngestService } from '../services/ingest.ts'
 import { StreamLimitError } from '../services/stream.ts'
 import type { StreamService } from '../services/stream.ts'
 import { instanceScope, toFilter } from '../services/timeline.ts'
 import type { TimelineService } from '../services/timeline.ts'
+import type { EventStore } from '../store/types.ts'
 import { requireConfiguredToken } from './auth.ts'
 import { parse } from './validate.ts'
 
@@ -22,7 +23,7 @@ export function eventsRouter(timeline: TimelineService, ingest: IngestService, s
   const router = Router()
 
   router.get('/events/stream', async (req, res) => {
-    const { limit: _limit, cursor: _cursor, ...query } = parse(timelineQuerySchema, req.query)
+    const { token: _token, ...query } = parse(streamQuerySchema, req.query)
     const filter = toFilter(query)
     try {
       await stream.open(res, filter, lastEventId(req.get('last-event-id')))
@@ -38,6 +39,7 @@ export function eventsRouter(timeline: TimelineService, ingest: IngestService, s
   })
 
   router.post('/events', requireConfiguredToken(token), async (req, res) => {
+    parse(noQuerySchema, req.query)
     const events = Array.isArray(req.body) ? parse(postEventListSchema, req.body, 'body') : [parse(postEventSchema, req.body, 'body')]
     const response: PostEventsResponse = { accepted: await ingest.accept(events) }
     res.status(202).json(response)
@@ -55,5 +57,20 @@ export function eventsRouter(timeline: TimelineService, ingest: IngestService, s
     res.json(await timeline.page(parse(timelineQuerySchema, req.query), { service: req.params.name }))
   })
 
+  return router
+}
+
+/**
+ * `GET /events/:id`: one event. Its own router, mounted after every other `/api/v1` router, so the
+ * fixed paths under `/events/` (`stream`, and any added later) always win over the id pattern.
+ */
+export function eventByIdRouter(store: Pick<EventStore, 'event'>): Router {
+  const router = Router()
+  router.get('/events/:id', async (req, res) => {
+    parse(noQuerySchema, req.query)
+    const item: EventItem | undefined = await store.event(req.params.id)
+    if (item === undefined) throw notFound(`event ${JSON.stringify(req.params.id)} not found`)
+    res.json(item)
+  })
   return router
 }

@@ -1,5 +1,5 @@
 /** Meshes and the resource catalog (`/meshes`, `/applications`, `/instances`, `/services`). */
-import { meshQuerySchema, resourceListQuerySchema } from '@eventline/shared'
+import { instanceListQuerySchema, meshQuerySchema, noQuerySchema, resourceListQuerySchema } from '@eventline/shared'
 import type { ListResponse, Mesh, Page, ResourceListQuery } from '@eventline/shared'
 import { Router } from 'express'
 import { notFound } from '../errors.ts'
@@ -27,7 +27,8 @@ function found<T>(value: T | undefined, what: string, name: string, mesh?: strin
 export function resourcesRouter(store: EventStore, meshStatus: MeshStatusBoard): Router {
   const router = Router()
 
-  router.get('/meshes', async (_req, res) => {
+  router.get('/meshes', async (req, res) => {
+    parse(noQuerySchema, req.query)
     const body: ListResponse<Mesh> = { items: meshStatus.describe(await store.meshes()) }
     res.json(body)
   })
@@ -41,7 +42,7 @@ export function resourcesRouter(store: EventStore, meshStatus: MeshStatusBoard):
   })
 
   router.get('/instances', async (req, res) => {
-    res.json(toPage(await store.instances(listFilter(parse(resourceListQuerySchema, req.query)))))
+    res.json(toPage(await store.instances(listFilter(parse(instanceListQuerySchema, req.query)))))
   })
   router.get('/instances/:name', async (req, res) => {
     const { mesh } = parse(meshQuerySchema, req.query)

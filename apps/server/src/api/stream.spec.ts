@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { eventFrame } from '../services/stream.ts'
+import { eventually } from '../testing/eventually.ts'
 import { openSse } from '../testing/sseClient.ts'
 import type { SseClient } from '../testing/sseClient.ts'
 import { startTestServer, tempDir, TEST_TOKEN } from '../testing/testServer.ts'
@@ -76,25 +78,76 @@ describe('GET /api/v1/events/stream', () => {
   })
 
   it('cuts off a client that does not read, with a retry hint, and keeps serving the others', async () => {
-    const eventline = await server({ db: ':memory:', stream: { maxBufferedBytes: 64 * 1024, cutOffRetryMs: 12_345 } })
+    // The limit is above one batch (100 x 8 KB): a reader that keeps up drains between batches.
+    const eventline = await server({ db: ':memory:', stream: { maxBufferedBytes: 1024 * 1024, cutOffRetryMs: 12_345 } })
     const slow = await stream(`${eventline.url}/api/v1/events/stream`)
     const reader = await stream(`${eventline.url}/api/v1/events/stream`)
     await slow.until((client) => client.frames.length > 0)
     slow.pause()
 
+    const metrics = async () => (await fetch(`${eventline.url}/metrics`)).text()
+    // Once cut off, the slow client reads again: the server keeps its unread bytes only a few seconds.
+    const cutOff = eventually(async () => {
+      expect(await metrics()).toMatch(/^eventline_live_streams_cut_off_total 1$/m)
+      slow.resume()
+    }, 30_000)
     const big = 'x'.repeat(8000)
     for (let batch = 0; batch < 10; batch++) {
       await post(eventline, Array.from({ length: 100 }, (_, index) => posted(`big-${batch}-${index}`, { message: big })))
     }
+    await cutOff
     await reader.until((client) => client.events().length === 1000, 15_000)
+
+    await slow.ended
+    expect(slow.events().length).toBeLessThan(1000)
+    expect(slow.frames.at(-1)?.retry).toBe(12_345)
+    // Polled like the cut-off above: a pooled keep-alive connection may have been closed meanwhile.
+    await eventually(async () => {
+      const text = await metrics()
+      expect(text).toMatch(/^eventline_live_streams_cut_off_total 1$/m)
+      expect(text).toMatch(/^eventline_live_streams 1$/m)
+    })
+  })
+
+  it('cuts a client off at the write that passes its limit, within one batch, not at the next batch', async () => {
+    const eventline = await server({ db: ':memory:', stream: { maxBufferedBytes: 1024 * 1024, cutOffRetryMs: 12_345 } })
+    const slow = await stream(`${eventline.url}/api/v1/events/stream`)
+    await slow.until((client) => client.frames.length > 0)
+    slow.pause()
+
+    // One POST, one writer batch: ~4.5 MB, far more than the limit and the sockets' kernel buffers.
+    const body = 'y'.repeat(4400)
+    await post(eventline, Array.from({ length: 1000 }, (_, index) => posted(`one-batch-${index}`, { message: body })))
+    const metrics = async () => (await fetch(`${eventline.url}/metrics`)).text()
+    // No further batch comes: the cut-off happened while that one batch was written.
+    expect(await metrics()).toMatch(/^eventline_live_streams_cut_off_total 1$/m)
 
     slow.resume()
     await slow.ended
     expect(slow.events().length).toBeLessThan(1000)
     expect(slow.frames.at(-1)?.retry).toBe(12_345)
-    const metrics = await (await fetch(`${eventline.url}/metrics`)).text()
-    expect(metrics).toMatch(/^eventline_live_streams_cut_off_total 1$/m)
-    expect(metrics).toMatch(/^eventline_live_streams 1$/m)
+  })
+
+  it('serialises an event once for every stream that carries it', () => {
+    const event = { seq: 7, item: { id: 'x' } as never, created: true, views: [] }
+    const frame = eventFrame(event)
+    expect(frame.toString()).toBe('event: event\nid: 7\ndata: {"id":"x"}\n\n')
+    expect(eventFrame(event)).toBe(frame)
+  })
+
+  it('treats a Last-Event-ID ahead of the store (a restored database) as a reset: what follows is sent', async () => {
+    const { dir, cleanup } = tempDir()
+    cleanups.push(cleanup)
+    const eventline = await server({ db: `${dir}/eventline.db` })
+    await post(eventline, [posted('before-1'), posted('before-2')])
+    // The client last saw sequence 5000 of a store that has since been restored to an older copy.
+    const client = await stream(`${eventline.url}/api/v1/events/stream?mesh=a`, { ...AUTH, 'last-event-id': '5000' })
+    expect(client.status).toBe(200)
+    await post(eventline, [posted('after-1')])
+    await post(eventline, [posted('after-2')])
+    await client.until(() => client.events().length >= 2)
+    expect(ids(client)).toEqual(['after-1', 'after-2'])
+    expect(Number(client.events()[0]!.id)).toBeLessThan(5000)
   })
 
   it('accepts the token in the query, since EventSource cannot send headers, and refuses a stream without one', async () => {

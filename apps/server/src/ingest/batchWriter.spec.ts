@@ -127,4 +127,16 @@ describe('BatchWriter', () => {
     expect((await store.timeline({}, 10)).total).toBe(1)
     expect(await store.outboxCounts()).toEqual(new Map())
   })
+
+  it('stores an event whose ingestion filter throws, and settles its publisher (a filter never stalls a batch)', async () => {
+    const store = new SqliteStore(':memory:')
+    const bus = new EventBus()
+    const keep = (e: IngestEvent) => {
+      if (e.id === 'e1') throw new Error('bad filter')
+      return e.id !== 'e3'
+    }
+    new BatchWriter(store, bus, silentLogger, createMetrics(), { flushIntervalMs: 1, keep })
+    await bus.publish({ events: [event(1), event(2), event(3)] })
+    expect((await store.timeline({}, 10)).items.map((item) => item.id)).toEqual(['e2', 'e1'])
+  })
 })

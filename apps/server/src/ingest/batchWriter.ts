@@ -139,7 +139,15 @@ export class BatchWriter {
     if (!this.keep) return events
     const keep = this.keep
     return events.filter((event) => {
-      if (keep(event)) return true
+      let kept: boolean
+      try {
+        kept = keep(event)
+      } catch (error) {
+        // A filter bug must neither lose the event nor stall the batch (its publishers would wait forever).
+        this.log.error('the ingestion filter failed on an event; it is stored', { id: event.id, error })
+        return true
+      }
+      if (kept) return true
       this.metrics.eventsFiltered.inc({ source: event.source })
       return false
     })

@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { EVENT_SOURCES, EVENT_TYPES, parseDuration } from '@eventline/shared'
+import { RE2JS } from 're2js'
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml'
 import type { Node as YamlNode } from 'yaml'
 import { z } from 'zod'
@@ -107,13 +108,32 @@ function checked<T>(read: (value: unknown) => { value: T } | string) {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
 const name = z.string().regex(NAME, 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit')
 
+/**
+ * Why `source` cannot be a pattern, or `undefined` when it can. Patterns run on RE2 (linear time,
+ * see `matcher.ts`); one that only a backtracking engine can run (a backreference, lookaround) is
+ * refused here, at start, rather than given a way to stall ingestion.
+ */
 function regexProblem(source: string): string | undefined {
   try {
-    new RegExp(source)
+    RE2JS.compile(source)
     return undefined
   } catch (error) {
-    // "Invalid regular expression: /(/: Unterminated group" -> "Unterminated group"
-    return `invalid regex ${JSON.stringify(source)}: ${(error as Error).message.split(': ').at(-1)}`
+    // "error parsing regexp: invalid escape sequence: `\1`" -> "invalid escape sequence: `\1`"
+    const detail = (error as Error).message.replace(/^error parsing regexp: /, '')
+    if (jsRegexAccepts(source)) {
+      return `regex ${JSON.stringify(source)} needs a backtracking engine (${detail}); patterns run in linear time (RE2 syntax: no backreferences or lookaround)`
+    }
+    return `invalid regex ${JSON.stringify(source)}: ${detail}`
+  }
+}
+
+/** Whether JavaScript's own engine would take the pattern: then the problem is RE2's missing features. */
+function jsRegexAccepts(source: string): boolean {
+  try {
+    new RegExp(source)
+    return true
+  } catch {
+    return false
   }
 }
 

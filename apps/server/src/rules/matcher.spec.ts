@@ -78,6 +78,21 @@ describe('compileMatcher', () => {
   })
 })
 
+describe('patterns run in linear time (RE2)', () => {
+  it('answers at once for a pattern that backtracks catastrophically in RegExp', () => {
+    // With RegExp, `^(a+)+$` against 40 "a" and one "!" takes minutes; the test would time out.
+    const drop = compileMatcher({ reason: ['^(a+)+$'] })
+    expect(drop(podEvent({ reason: `${'a'.repeat(40)}!` }))).toBe(false)
+    expect(drop(podEvent({ reason: 'a'.repeat(41) }))).toBe(true)
+    expect(compileMatcher({ name: ['(x+x+)+y'] })(podEvent({ object: { kind: 'Pod', name: 'x'.repeat(5000) } }))).toBe(false)
+  })
+
+  it('takes RE2 syntax: inline flags and Unicode classes', () => {
+    expect(compileMatcher({ reason: ['(?i)^backoff$'] })(podEvent())).toBe(true)
+    expect(compileMatcher({ labels: { tier: '^\\p{L}+$' } })(podEvent())).toBe(true)
+  })
+})
+
 describe('compileSelector', () => {
   it.each<[string, Parameters<typeof compileSelector>[0], IngestEvent, boolean]>([
     ['no match selects everything', {}, podEvent(), true],

@@ -11,8 +11,14 @@
  *   anywhere, as the exporter's (Go `regexp.MatchString`) and `grep` do, so `name: pipeline-task`
  *   means "contains". Write `^...$` to match the whole value;
  * - a field the event lacks (no namespace, no application, no labels) never matches.
+ *
+ * Patterns run on RE2 (the pure-JS port `re2js`), not on the backtracking `RegExp`: matching takes
+ * time linear in the value, so no pattern an operator writes (`^(a+)+$`) can stall ingestion on a
+ * crafted reason or name. RE2 syntax is Go's, the exporter's own: no backreferences or lookaround
+ * (the loader refuses those at start), and `(?i)` works for case-insensitive matching.
  */
 import type { EventSource, EventType } from '@eventline/shared'
+import { RE2JS } from 're2js'
 import type { IngestEvent } from '../store/types.ts'
 
 /**
@@ -44,7 +50,7 @@ export interface Selector {
 
 export type EventPredicate = (event: IngestEvent) => boolean
 
-/** Compiles one matcher; every given field must match. Throws on an invalid regex (the loader checks first). */
+/** Compiles one matcher; every given field must match. Throws on a pattern RE2 refuses (the loader checks first). */
 export function compileMatcher(spec: MatcherSpec): EventPredicate {
   const tests: EventPredicate[] = []
   const exact = <T extends string>(values: readonly T[] | undefined, read: (event: IngestEvent) => T | undefined) => {
@@ -57,7 +63,7 @@ export function compileMatcher(spec: MatcherSpec): EventPredicate {
   }
   const regex = (sources: readonly string[] | undefined, read: (event: IngestEvent) => string | undefined) => {
     if (!sources) return
-    const patterns = sources.map((source) => new RegExp(source))
+    const patterns = sources.map((source) => RE2JS.compile(source))
     tests.push((event) => {
       const value = read(event)
       return value !== undefined && patterns.some((pattern) => pattern.test(value))
@@ -76,7 +82,7 @@ export function compileMatcher(spec: MatcherSpec): EventPredicate {
 }
 
 function compileLabel(key: string, condition: LabelCondition): EventPredicate {
-  const pattern = typeof condition === 'string' ? new RegExp(condition) : undefined
+  const pattern = typeof condition === 'string' ? RE2JS.compile(condition) : undefined
   const satisfied = (value: string | undefined) => (pattern ? value !== undefined && pattern.test(value) : (value !== undefined) === condition)
   if (!key.endsWith('/*')) return (event) => satisfied(event.labels?.[key])
   const prefix = key.slice(0, -1)

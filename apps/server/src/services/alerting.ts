@@ -18,11 +18,14 @@ import type { IngestEvent, StoredEvent } from '../store/types.ts'
 export interface AlertingOptions {
   /** How often closed windows are looked for, to send their summaries (default 5 s). */
   flushIntervalMs?: number
+  /** The clock alert windows run on (default `Date.now`); tests move it instead of waiting. */
+  now?: () => number
 }
 
 export class Alerting {
   private readonly timer: NodeJS.Timeout | undefined
   private readonly publishing = new Set<Promise<void>>()
+  private readonly now: () => number
 
   constructor(
     private readonly grouper: AlertGrouper,
@@ -31,15 +34,16 @@ export class Alerting {
     private readonly metrics: Metrics,
     options: AlertingOptions = {},
   ) {
+    this.now = options.now ?? Date.now
     if (grouper.ruleCount === 0) return
-    this.timer = setInterval(() => this.queue(this.grouper.flush(Date.now())), options.flushIntervalMs ?? 5_000)
+    this.timer = setInterval(() => this.queue(this.grouper.flush(this.now())), options.flushIntervalMs ?? 5_000)
     this.timer.unref()
   }
 
   /** The writer's commit hook: what the write changed, with the events as their source published them. */
   readonly observe = (stored: readonly StoredEvent[], published: ReadonlyMap<string, IngestEvent>): void => {
     if (this.grouper.ruleCount === 0) return
-    const now = Date.now()
+    const now = this.now()
     const notices: AlertNotice[] = []
     for (const { item } of stored) {
       const event = published.get(item.id)
@@ -64,7 +68,7 @@ export class Alerting {
    */
   async stop(): Promise<void> {
     clearInterval(this.timer)
-    this.queue(this.grouper.flush(Date.now()))
+    this.queue(this.grouper.flush(this.now()))
     await Promise.all(this.publishing)
   }
 }

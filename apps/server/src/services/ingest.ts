@@ -1,9 +1,18 @@
-/** Ingest service: turns events posted to the API into normalised events on the bus. */
+/**
+ * Ingest service: turns events posted to the API into normalised events on the bus.
+ *
+ * Posted events may only update posted events of the same mesh: an `id` the store holds for a
+ * source (Kubernetes, a registry, the demo) or for another mesh is a 409 naming its index, and
+ * nothing of the body is stored. The check reads the store before publishing; the writer repeats
+ * it inside its transaction (`SqliteStore`), so an id a source stores in between is still never
+ * rewritten. Known limit: in that race the posted event is skipped while the POST answers 202.
+ */
 import { randomUUID } from 'node:crypto'
 import type { PostEvent } from '@eventline/shared'
 import { parseIsoTime } from '@eventline/shared'
 import type { EventBus } from '../bus.ts'
-import type { IngestEvent } from '../store/types.ts'
+import { ApiError } from '../errors.ts'
+import type { EventStore, IngestEvent } from '../store/types.ts'
 
 export const API_MESH = 'api'
 
@@ -33,12 +42,32 @@ export function normalizePostedEvent(posted: PostEvent, now: number): IngestEven
 }
 
 export class IngestService {
-  constructor(private readonly bus: EventBus) {}
+  constructor(
+    private readonly bus: EventBus,
+    private readonly store: Pick<EventStore, 'eventOrigins'>,
+  ) {}
 
-  /** Publishes the events and resolves once all of them are stored (one transaction). */
+  /**
+   * Publishes the events and resolves once all of them are stored (one transaction). Throws a 409
+   * `ApiError` when an id belongs to another source or mesh, before anything is published.
+   */
   async accept(events: PostEvent[]): Promise<number> {
     const now = Date.now()
-    await this.bus.publish({ events: events.map((event) => normalizePostedEvent(event, now)) })
+    const normalized = events.map((event) => normalizePostedEvent(event, now))
+    const given = normalized.filter((_event, index) => events[index]!.id !== undefined).map((event) => event.id)
+    const origins = await this.store.eventOrigins(given)
+    normalized.forEach((event, index) => {
+      const origin = origins.get(event.id)
+      if (origin && (origin.source !== 'api' || origin.mesh !== event.mesh)) {
+        const owner = origin.source === 'api' ? `a posted event of mesh "${origin.mesh}"` : `a ${origin.source} event of mesh "${origin.mesh}"`
+        throw new ApiError(
+          'conflict',
+          `[${index}].id: ${JSON.stringify(event.id)} is already stored as ${owner}; posted events may only update posted events of the same mesh`,
+          `[${index}].id`,
+        )
+      }
+    })
+    await this.bus.publish({ events: normalized })
     return events.length
   }
 }

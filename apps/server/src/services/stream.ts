@@ -2,8 +2,24 @@
  * The live stream (`GET /api/v1/events/stream`): Server-Sent Events of new and updated events that
  * match a timeline's filters. Each frame's `id` is the store sequence, so a client that reconnects
  * with `Last-Event-ID` is replayed from the store what it missed, then continues live, without a
- * gap or a repeat. A client that cannot keep up is cut off (with a `retry:` hint) rather than
- * allowed to grow the server's memory.
+ * gap or a repeat.
+ *
+ * Memory is bounded by design, however many readers stall:
+ * - an event's frame (`event:`, `id:`, `data:` JSON) is serialised once, into one Buffer that every
+ *   stream carrying it writes (cached per stored event): a hundred readers hold references to the
+ *   same bytes, not a hundred copies;
+ * - a client whose unread bytes pass `maxBufferedBytes` is cut off at the write that passed it (with
+ *   a `retry:` hint), not at the next batch, so one batch cannot pile up behind a paused socket;
+ * - a replay goes at the client's pace (it waits for the socket to drain).
+ *
+ * `Last-Event-ID` ahead of the store (a database restored from a backup, or another server's id):
+ * treated as a reset. The store's newest sequence is read before the client is subscribed and the
+ * stream resumes from there: everything written after that point is sent, nothing is skipped.
+ * Without this, the client's id would hide every new event numbered below it. What the client saw
+ * of the old numbering and the restored store lacks cannot be told apart, so it is not replayed.
+ *
+ * Known limits (candidly): events queued for a client while its replay runs are bounded by count
+ * (`maxPendingEvents`), not bytes, but they are the bus's shared objects, not copies.
  */
 import type { Response } from 'express'
 import type { EventBus } from '../bus.ts'
@@ -17,7 +33,11 @@ export interface StreamOptions {
   maxStreams?: number
   /** A comment line this often keeps proxies from closing an idle stream (default 15 s). */
   heartbeatMs?: number
-  /** Bytes a client may leave unread before it is cut off (default 1 MiB). */
+  /**
+   * Bytes a client may leave unread before it is cut off, checked at every write (default 4 MiB).
+   * A reader that keeps up still receives a whole writer batch at once, so this must exceed one
+   * batch's frames; frames are shared between streams, so the bound costs little real memory.
+   */
   maxBufferedBytes?: number
   /** Live events held for a client while its replay runs, before it is cut off (default 10,000). */
   maxPendingEvents?: number
@@ -27,6 +47,19 @@ export interface StreamOptions {
 }
 
 const REPLAY_BATCH = 500
+
+/** Serialised frames by stored event: built on first use, shared by every stream that sends it. */
+const frames = new WeakMap<StoredEvent, Buffer>()
+
+/** The SSE frame of `event`, built once per stored event however many streams carry it. */
+export function eventFrame(event: StoredEvent): Buffer {
+  let frame = frames.get(event)
+  if (frame === undefined) {
+    frame = Buffer.from(`event: event\nid: ${event.seq}\ndata: ${JSON.stringify(event.item)}\n\n`)
+    frames.set(event, frame)
+  }
+  return frame
+}
 
 export class StreamLimitError extends Error {
   constructor(readonly limit: number) {
@@ -64,10 +97,11 @@ class StreamClient {
       if (this.pending.length > this.options.maxPendingEvents) this.cutOff(`more than ${this.options.maxPendingEvents} live events queued during the replay`)
       return
     }
-    // Judged between batches: what a client left unread since the last one. Within one batch the
-    // socket cannot drain, so a batch may overshoot the limit once; one writer batch bounds it.
-    if (this.res.writableLength > this.options.maxBufferedBytes) return this.cutOff(`more than ${this.options.maxBufferedBytes} bytes unread`)
-    for (const event of events) this.send(event)
+    // `send` cuts the client off at the write that passes the limit; the rest of the batch is dropped.
+    for (const event of events) {
+      if (this.closed) return
+      this.send(event)
+    }
   }
 
   /** Replays events after the client's `Last-Event-ID` from the store, then the live ones that waited. */
@@ -90,7 +124,9 @@ class StreamClient {
   }
 
   heartbeat(): void {
-    if (!this.closed) this.res.write(': heartbeat\n\n')
+    if (this.closed) return
+    this.res.write(': heartbeat\n\n')
+    this.checkUnread()
   }
 
   close(): void {
@@ -103,7 +139,13 @@ class StreamClient {
     // A replayed event may also have arrived live (or the reverse): each sequence goes out once.
     if (this.closed || event.seq <= this.lastSent || !this.matches(event)) return
     this.lastSent = event.seq
-    this.res.write(`event: event\nid: ${event.seq}\ndata: ${JSON.stringify(event.item)}\n\n`)
+    this.res.write(eventFrame(event))
+    this.checkUnread()
+  }
+
+  /** Cuts the client off as soon as what it left unread passes the limit. */
+  private checkUnread(): void {
+    if (this.res.writableLength > this.options.maxBufferedBytes) this.cutOff(`more than ${this.options.maxBufferedBytes} bytes unread`)
   }
 
   private cutOff(reason: string): void {
@@ -132,7 +174,7 @@ export class StreamService {
     this.options = {
       maxStreams: 100,
       heartbeatMs: 15_000,
-      maxBufferedBytes: 1 << 20,
+      maxBufferedBytes: 4 << 20,
       maxPendingEvents: 10_000,
       retryMs: 3000,
       cutOffRetryMs: 10_000,
@@ -157,6 +199,18 @@ export class StreamService {
    */
   async open(res: Response, filter: TimelineFilter, lastEventId: number | undefined): Promise<void> {
     if (this.clients.size >= this.options.maxStreams) throw new StreamLimitError(this.options.maxStreams)
+    let resumeAfter = lastEventId
+    if (lastEventId !== undefined) {
+      // Read before subscribing: every event written after this point is either replayed or live.
+      const head = await this.store.latestSeq()
+      if (lastEventId > head) {
+        this.log.info('Last-Event-ID is ahead of the store; resuming from its newest event', { lastEventId, head })
+        resumeAfter = head
+      }
+      if (this.clients.size >= this.options.maxStreams) throw new StreamLimitError(this.options.maxStreams)
+      // The client may have gone while the store answered; its 'close' has then already fired.
+      if (res.socket === null || res.socket.destroyed) return
+    }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -169,7 +223,7 @@ export class StreamService {
       this.metrics.liveStreamsCutOff.inc()
       this.log.warn('live stream cut off', { reason })
     }
-    const client = new StreamClient(res, streamFilter(filter), this.options, cutOff, lastEventId)
+    const client = new StreamClient(res, streamFilter(filter), this.options, cutOff, resumeAfter)
     this.clients.add(client)
     this.metrics.liveStreams.set(this.clients.size)
     res.once('close', () => {
@@ -177,7 +231,7 @@ export class StreamService {
       this.metrics.liveStreams.set(this.clients.size)
       client.close()
     })
-    if (lastEventId !== undefined) {
+    if (resumeAfter !== undefined) {
       try {
         await client.replay(this.store)
       } catch (error) {

@@ -126,6 +126,12 @@ export interface StoredEvent {
   views: View[]
 }
 
+/** The source and mesh a stored event belongs to; posted events may only update their own kind. */
+export interface EventOrigin {
+  source: EventSource
+  mesh: string
+}
+
 export const ENTITY_KINDS = ['application', 'instance', 'ip', 'service'] as const
 export type EntityKind = (typeof ENTITY_KINDS)[number]
 
@@ -193,6 +199,12 @@ export interface EventStore {
   timelineByOffset(filter: TimelineFilter, offset: number, limit: number): Promise<{ items: EventItem[]; total: number }>
   /** Events whose store sequence is above `seq`, in sequence order: how a live stream resumes. */
   eventsAfter(seq: number, limit: number): Promise<StoredEvent[]>
+  /** The newest store sequence (0 when nothing was written): where a live stream's history ends. */
+  latestSeq(): Promise<number>
+  /** One event by id (`GET /events/:id`); `undefined` when unknown. */
+  event(id: string): Promise<EventItem | undefined>
+  /** Who owns each of `ids` that is stored (unknown ids are absent): how posted ids are checked. */
+  eventOrigins(ids: readonly string[]): Promise<Map<string, EventOrigin>>
   readCheckpoint(key: string): Promise<string | undefined>
   /** Every checkpoint whose key starts with `prefix`, keyed by the rest of the key. */
   readCheckpoints(prefix: string): Promise<Map<string, string>>

@@ -5,6 +5,7 @@ import type { AlertNotice, OutboxEntry } from '../../sinks/types.ts'
 import { eventViews, LINK_KIND } from '../eventViews.ts'
 import type { View } from '../eventViews.ts'
 import type {
+  EventOrigin,
   EventStore,
   IngestEvent,
   PendingEntry,
@@ -119,6 +120,15 @@ function add(counts: Map<string, number>, key: string, delta: number): void {
   counts.set(key, (counts.get(key) ?? 0) + delta)
 }
 
+/**
+ * A posted event (`api`) may only update a posted event of the same mesh. The API refuses the
+ * others with a 409 before publishing; this holds the line inside the transaction too, so a race
+ * (the id stored by a source between the check and the write) never rewrites a source's event.
+ */
+function mayUpdate(stored: EventRow, incoming: EventRow): boolean {
+  return incoming.source !== 'api' || (stored.source === 'api' && stored.mesh === incoming.mesh)
+}
+
 function sameRow(a: EventRow, b: EventRow): boolean {
   return (Object.keys(a) as Array<keyof EventRow>).every((key) => a[key] === b[key])
 }
@@ -227,6 +237,7 @@ export class SqliteStore implements EventStore {
       | (EventRow & { views: string })
       | undefined
     let row = incoming
+    if (stored && !mayUpdate(stored, incoming)) return undefined
     if (stored) {
       const { views: storedViews, ...storedRow } = stored
       row = merge(storedRow, incoming, event.count !== undefined)
@@ -319,6 +330,25 @@ export class SqliteStore implements EventStore {
       .get(`SELECT ${EVENT_COLUMNS}, e.seq, e.views FROM events AS e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`)
       .all(seq, limit) as Array<EventRow & { seq: number; views: string }>
     return rows.map(({ seq: rowSeq, views, ...row }) => ({ seq: rowSeq, item: rowToItem(row), created: false, views: JSON.parse(views) as View[] }))
+  }
+
+  async latestSeq(): Promise<number> {
+    // events_by_seq makes this one index probe.
+    return (this.statements.get('SELECT coalesce(max(seq), 0) FROM events').pluck().get() as number) ?? 0
+  }
+
+  async event(id: string): Promise<EventItem | undefined> {
+    const row = this.statements.get(`SELECT ${EVENT_COLUMNS} FROM events AS e WHERE e.id = ?`).get(id) as EventRow | undefined
+    return row ? rowToItem(row) : undefined
+  }
+
+  async eventOrigins(ids: readonly string[]): Promise<Map<string, EventOrigin>> {
+    if (ids.length === 0) return new Map()
+    // One statement for the whole list: a primary-key probe per id.
+    const rows = this.statements
+      .get('SELECT id, source, mesh FROM events WHERE id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(ids)) as Array<{ id: string; source: EventSource; mesh: string }>
+    return new Map(rows.map(({ id, source, mesh }) => [id, { source, mesh }]))
   }
 
   async readCheckpoint(key: string): Promise<string | undefined> {

@@ -21,13 +21,20 @@ export interface TimelineSql {
 // Most specific first: the driving view is the one with the fewest rows.
 const DRIVER_ORDER: readonly EntityKind[] = ['instance', 'ip', 'service', 'application']
 
-/** Turns user text into an FTS5 query: every word must match, as a prefix, with no operators. */
+/**
+ * Turns user text into an FTS5 query: every word must match, as a prefix, with no operators. A word
+ * keeps only what the tokenizer indexes (letters, digits, marks); anything else separates tokens of
+ * one phrase (`back-off` is the phrase "back off", as FTS5 reads it). So a quote, a NUL (which ends
+ * the query string early in SQLite) or an operator character can never make a syntax error. Text
+ * with no token at all gives `""`, which matches nothing (the API refuses such a `q` first).
+ */
 export function ftsQuery(text: string): string {
-  return text
+  const phrases = text
     .split(/\s+/)
+    .map((word) => word.replace(/[^\p{L}\p{N}\p{M}]+/gu, ' ').trim())
     .filter(Boolean)
-    .map((word) => `"${word.replaceAll('"', '""')}"*`)
-    .join(' ')
+    .map((phrase) => `"${phrase}"*`)
+  return phrases.length === 0 ? '""' : phrases.join(' ')
 }
 
 interface Parts {
