@@ -51,7 +51,7 @@ export function createApp(deps: AppDependencies): Express {
   })
   api.use(eventsRouter(deps.timeline, deps.ingest, deps.stream, deps.token))
   api.use(resourcesRouter(deps.store, deps.meshStatus))
-  api.use(dubboAdminRouter(deps.timeline))
+  api.use(dubboAdminRouter(deps.timeline, deps.store))
   api.use(apiNotFound)
   app.use(API_PREFIX, api)
   app.use('/api', apiNotFound)
