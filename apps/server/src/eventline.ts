@@ -101,6 +101,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   })
   await deliveries.start()
   const meshStatus = new MeshStatusBoard()
+  metrics.readSources = () => meshStatus.sources()
   const retention = new Retention(store, log.child({ component: 'retention' }), metrics, { retentionMs: config.retentionMs })
   retention.start()
 
@@ -122,6 +123,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
       },
       log: sourceLog,
     }
+    meshStatus.track(source.mesh, source.kind)
     meshStatus.set(source.mesh, 'connecting')
     await bus.publish({ catalog: [{ op: 'mesh', name: source.mesh, kind: source.kind, address: source.address }] })
     await source.start(context)
