@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Express } from 'express'
 import { createApp } from './app.ts'
 import { EventBus } from './bus.ts'
 import type { Config } from './config.ts'
@@ -35,6 +36,8 @@ import type { IngestEvent } from './store/types.ts'
 export interface Eventline {
   port: number
   url: string
+  /** The Express app (tests read its routes). */
+  app: Express
   store: SqliteStore
   bus: EventBus
   /** Flushes pending writes, stops sources and the HTTP server, closes the store. */
@@ -163,7 +166,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
       await store.close()
       log.info('stopped')
     })())
-  return { port, url, store, bus, stop }
+  return { port, url, app, store, bus, stop }
 }
 
 function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {

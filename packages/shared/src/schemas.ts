@@ -104,12 +104,12 @@ const blankable = single.max(MAX_NAME, `must be at most ${MAX_NAME} characters`)
 const dubboAdminPageSize = single
   .regex(/^\d*$/, 'must be a non-negative integer')
   .transform((text) => (text === '' || Number(text) === 0 ? DEFAULT_PAGE_LIMIT : Number(text)))
-  .pipe(z.number().int().max(MAX_PAGE_LIMIT, `must be between 0 and ${MAX_PAGE_LIMIT} (0 means ${DEFAULT_PAGE_LIMIT})`))
+  .pipe(z.number().int().min(0).max(MAX_PAGE_LIMIT, `must be between 0 and ${MAX_PAGE_LIMIT} (0 means ${DEFAULT_PAGE_LIMIT})`))
   .meta({ description: `page size; 0 or absent means ${DEFAULT_PAGE_LIMIT}` })
 const dubboAdminOffset = single
   .regex(/^\d*$/, 'must be a non-negative integer')
   .transform((text) => (text === '' ? 0 : Number(text)))
-  .pipe(z.number().int().max(1_000_000, 'must be at most 1000000'))
+  .pipe(z.number().int().min(0).max(1_000_000, 'must be at most 1000000'))
 
 export const dubboAdminPageSchema = z.object({
   mesh: blankable.optional().meta({ description: 'mesh name; empty or naming no mesh means every mesh' }),

@@ -81,8 +81,11 @@ function strict<Shape extends z.ZodRawShape>(shape: Shape) {
 
 /** One value or a non-empty list of them, read as a list. */
 function oneOrMany<Item extends z.ZodType>(item: Item) {
-  return z.preprocess((value) => (Array.isArray(value) ? value : [value]), z.array(item).min(1, 'must not be an empty list'))
+  return z.preprocess(asList, z.array(item).min(1, 'must not be an empty list'))
 }
+
+/** `oneOrMany`'s reading; exported so the file's JSON Schema can say "one value or a list" (docs/). */
+export const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value])
 
 /** A custom check as a transform: `read` returns the value or a reason. */
 function checked<T>(read: (value: unknown) => { value: T } | string) {
@@ -112,7 +115,7 @@ function regexProblem(source: string): string | undefined {
 const regex = checked<string>((value) => {
   if (typeof value !== 'string') return 'must be a regular expression (a string)'
   return regexProblem(value) ?? { value }
-})
+}).meta({ type: 'string', description: 'a regular expression' })
 
 function duration(minMs: number, maxMs = Infinity) {
   return checked<number>((value) => {
@@ -120,7 +123,7 @@ function duration(minMs: number, maxMs = Infinity) {
     if (ms === undefined) return `must be a duration like 30s, 10m or 2h, got ${JSON.stringify(value)}`
     if (ms < minMs || ms > maxMs) return `must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}, got ${JSON.stringify(value)}`
     return { value: ms }
-  })
+  }).meta({ type: 'string', description: 'a duration like 30s, 10m or 2h' })
 }
 
 const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 }
@@ -130,7 +133,7 @@ const size = checked<number>((value) => {
   const bytes = typeof value === 'number' ? value : match ? Number(match[1]) * SIZE_UNITS[match[2]!]! : NaN
   if (!Number.isSafeInteger(bytes) || bytes < 1) return `must be a size in bytes like 1073741824, 512MB or 10GiB, got ${JSON.stringify(value)}`
   return { value: bytes }
-})
+}).meta({ type: ['integer', 'string'], description: 'bytes, or a size like 512MB or 10GiB' })
 
 const positiveInteger = z.int().min(1)
 
@@ -142,7 +145,7 @@ const labelCondition = checked<LabelCondition>((value) => {
   if (typeof value === 'boolean') return { value }
   if (typeof value !== 'string') return 'must be a regex for the value, true (key present) or false (key absent)'
   return regexProblem(value) ?? { value }
-})
+}).meta({ type: ['string', 'boolean'], description: 'a regex for the value, true (key present) or false (key absent)' })
 const LABEL_NAME = '[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?'
 /** `name`, `prefix/name`, or `prefix/*` (every key under the prefix). */
 const LABEL_KEY = new RegExp(`^(?:[A-Za-z0-9][A-Za-z0-9._-]*/(?:${LABEL_NAME}|\\*)|${LABEL_NAME})$`)
@@ -201,7 +204,7 @@ const webhookSink = strict({
     // The URL is not echoed: chat webhook URLs carry their secret.
     const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined
     return url && (url.protocol === 'http:' || url.protocol === 'https:') ? { value: value as string } : 'must be an http:// or https:// URL'
-  }),
+  }).meta({ type: 'string', format: 'uri', description: 'an http:// or https:// URL' }),
   format: z.enum(['json', 'slack', 'dingtalk'], { error: 'must be one of json, slack, dingtalk' }).default('json'),
   // A CR or LF would make every request fail to send, retried forever as a connection error.
   headers: z.record(z.string().regex(HEADER_NAME, 'is not an HTTP header name'), z.string().regex(/^[^\r\n]*$/, 'must not contain a line break')).default({}),
@@ -222,9 +225,12 @@ const alert = strict({
 })
 
 /** An empty section (`sinks:` with nothing under it) reads as absent. */
-const section = <S extends z.ZodType>(schema: S) => z.preprocess((value) => (value === null ? undefined : value), schema)
+const section = <S extends z.ZodType>(schema: S) => z.preprocess(nullAsAbsent, schema)
+/** `section`'s reading; exported so the file's JSON Schema allows an empty section (docs/). */
+export const nullAsAbsent = (value: unknown): unknown => (value === null ? undefined : value)
 
-const fileSchema = strict({
+/** The schema of `eventline.yaml` (docs/eventline.schema.json is generated from it). */
+export const fileSchema = strict({
   sinks: section(z.array(sink).default([])),
   routes: section(z.array(route).default([])),
   ingest: section(strict({ keep: matchers.optional(), drop: matchers.optional() }).optional()),
