@@ -7,11 +7,13 @@
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import * as shared from '@eventline/shared'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { Ajv } from 'ajv'
 import type { Express } from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
 import { parseFileConfig } from '../rules/fileConfig.ts'
 import { startTestServer, tempDir } from '../testing/testServer.ts'
 import type { TestServer } from '../testing/testServer.ts'
@@ -78,6 +80,13 @@ describe('docs/openapi.json', () => {
     expect(routes.length).toBeGreaterThan(10)
     // A route missing here is to be added to API_OPERATIONS in packages/shared/src/openapi.ts.
     expect(documented).toEqual(routes)
+  })
+
+  it('lists every request schema the shared package exports as a component', () => {
+    const schemas = (openApiDocument().components as { schemas: Record<string, unknown> }).schemas
+    const exported = Object.entries(shared).filter(([name, value]) => name.endsWith('Schema') && value instanceof z.ZodType)
+    expect(exported.length).toBeGreaterThan(5)
+    for (const [name] of exported) expect(schemas, name).toHaveProperty(name.charAt(0).toUpperCase() + name.slice(1).replace(/Schema$/, ''))
   })
 
   it('has a response schema for each JSON answer and the request schemas as components', () => {
