@@ -9,10 +9,10 @@ import express from 'express'
 import type { Express, RequestHandler } from 'express'
 import { requireToken } from './api/auth.ts'
 import { dubboAdminRouter } from './api/dubboAdmin.ts'
+import { openApiRouter } from './api/openapi.ts'
 import { apiNotFound, errorHandler } from './api/errorHandler.ts'
 import { eventsRouter } from './api/events.ts'
 import { healthRouter } from './api/health.ts'
-import { openApiRouter } from './api/openapi.ts'
 import { resourcesRouter } from './api/resources.ts'
 import type { Logger } from './log.ts'
 import type { Metrics } from './metrics.ts'
@@ -52,8 +52,8 @@ export function createApp(deps: AppDependencies): Express {
   })
   api.use(eventsRouter(deps.timeline, deps.ingest, deps.stream, deps.token))
   api.use(resourcesRouter(deps.store, deps.meshStatus))
-  api.use(dubboAdminRouter(deps.timeline, deps.store))
   api.use(openApiRouter())
+  api.use(dubboAdminRouter(deps.timeline))
   api.use(apiNotFound)
   app.use(API_PREFIX, api)
   app.use('/api', apiNotFound)

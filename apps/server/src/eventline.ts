@@ -36,12 +36,12 @@ import type { IngestEvent } from './store/types.ts'
 export interface Eventline {
   port: number
   url: string
-  /** The Express app (tests read its routes). */
-  app: Express
   store: SqliteStore
   bus: EventBus
   /** Flushes pending writes, stops sources and the HTTP server, closes the store. */
   stop(): Promise<void>
+  /** The Express app (tests read its routes). */
+  app: Express
 }
 
 export type EventlineConfig = Pick<Config, 'port' | 'host' | 'db' | 'retentionMs' | 'demo'> &
@@ -104,7 +104,6 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   })
   await deliveries.start()
   const meshStatus = new MeshStatusBoard()
-  metrics.readSources = () => meshStatus.sources()
   const retention = new Retention(store, log.child({ component: 'retention' }), metrics, { retentionMs: config.retentionMs })
   retention.start()
 
@@ -132,6 +131,8 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     await source.start(context)
   }
 
+  // eventline_source_up reads the board on each scrape.
+  metrics.readSources = () => meshStatus.sources()
   const stream = new StreamService(store, bus, log.child({ component: 'stream' }), metrics, config.stream)
   const app = createApp({
     store,

@@ -18,7 +18,7 @@ import type { z } from 'zod'
 import { ApiError } from '../errors.ts'
 import type { TimelineService } from '../services/timeline.ts'
 import { instanceScope } from '../services/timeline.ts'
-import type { EventStore, TimelineFilter } from '../store/types.ts'
+import type { TimelineFilter } from '../store/types.ts'
 import { parse } from './validate.ts'
 
 /** `YYYY-MM-DD HH:mm:ss` in UTC, as dubbo-admin prints times. */
@@ -44,7 +44,6 @@ type PageQuery = { mesh?: string | undefined; pageOffset: number; pageSize: numb
  */
 function handler<S extends z.ZodType<PageQuery>>(
   timeline: TimelineService,
-  store: EventStore,
   schema: S,
   toFilter: (query: z.output<S>) => Promise<TimelineFilter | undefined> | TimelineFilter | undefined,
 ): RequestHandler {
@@ -56,7 +55,7 @@ function handler<S extends z.ZodType<PageQuery>>(
       if (filter === undefined) {
         body = { code: 'Success', message: 'success', data: { list: [], total: 0 } }
       } else {
-        const mesh = await knownMesh(store, query.mesh)
+        const mesh = await knownMesh(timeline, query.mesh)
         const { items, total } = await timeline.byOffset({ ...filter, ...(mesh ? { mesh } : {}) }, query.pageOffset, query.pageSize)
         body = { code: 'Success', message: 'success', data: toList(items, total) }
       }
@@ -72,9 +71,8 @@ function handler<S extends z.ZodType<PageQuery>>(
  * The mesh to narrow to: dubbo-admin sends its own mesh name (`default` unless configured), which
  * means nothing here unless Eventline has a mesh of that name; then every mesh is searched.
  */
-async function knownMesh(store: EventStore, mesh: string | undefined): Promise<string | undefined> {
-  if (!given(mesh)) return undefined
-  return (await store.meshes()).some((record) => record.name === mesh) ? mesh : undefined
+async function knownMesh(timeline: TimelineService, mesh: string | undefined): Promise<string | undefined> {
+  return given(mesh) && (await timeline.hasMesh(mesh)) ? mesh : undefined
 }
 
 /**
@@ -82,29 +80,28 @@ async function knownMesh(store: EventStore, mesh: string | undefined): Promise<s
  * its `ip:port` all match. The name wins when Eventline knows it (or it is an address itself);
  * otherwise the IP, since dubbo-admin's instance names need not be Eventline's.
  */
-async function instanceFilter(store: EventStore, query: z.output<typeof dubboAdminInstanceSchema>): Promise<TimelineFilter | undefined> {
+async function instanceFilter(timeline: TimelineService, query: z.output<typeof dubboAdminInstanceSchema>): Promise<TimelineFilter | undefined> {
   const { instanceName, ip } = query
   if (!given(instanceName)) return given(ip) ? instanceScope(ip) : undefined
   if (!given(ip) || ip === instanceName) return instanceScope(instanceName)
   const byName = instanceScope(instanceName)
   if ('ip' in byName || /:\d{1,5}$/.test(instanceName)) return byName
-  const mesh = await knownMesh(store, query.mesh)
-  return (await store.instance(instanceName, mesh)) ? byName : instanceScope(ip)
+  return (await timeline.hasInstance(instanceName, await knownMesh(timeline, query.mesh))) ? byName : instanceScope(ip)
 }
 
-export function dubboAdminRouter(timeline: TimelineService, store: EventStore): Router {
+export function dubboAdminRouter(timeline: TimelineService): Router {
   const router = Router()
   router.get(
     '/application/event',
-    handler(timeline, store, dubboAdminApplicationSchema, ({ appName }) => (given(appName) ? { application: appName } : undefined)),
+    handler(timeline, dubboAdminApplicationSchema, ({ appName }) => (given(appName) ? { application: appName } : undefined)),
   )
   router.get(
     '/instance/event',
-    handler(timeline, store, dubboAdminInstanceSchema, (query) => instanceFilter(store, query)),
+    handler(timeline, dubboAdminInstanceSchema, (query) => instanceFilter(timeline, query)),
   )
   router.get(
     '/service/event',
-    handler(timeline, store, dubboAdminServiceSchema, ({ serviceName, appName }) =>
+    handler(timeline, dubboAdminServiceSchema, ({ serviceName, appName }) =>
       given(serviceName) ? { service: serviceName, ...(given(appName) ? { application: appName } : {}) } : undefined,
     ),
   )
