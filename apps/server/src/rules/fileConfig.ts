@@ -204,7 +204,7 @@ const webhookSink = strict({
     // The URL is not echoed: chat webhook URLs carry their secret.
     const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined
     return url && (url.protocol === 'http:' || url.protocol === 'https:') ? { value: value as string } : 'must be an http:// or https:// URL'
-  }).meta({ type: 'string', format: 'uri', description: 'an http:// or https:// URL' }),
+  }),
   format: z.enum(['json', 'slack', 'dingtalk'], { error: 'must be one of json, slack, dingtalk' }).default('json'),
   // A CR or LF would make every request fail to send, retried forever as a connection error.
   headers: z.record(z.string().regex(HEADER_NAME, 'is not an HTTP header name'), z.string().regex(/^[^\r\n]*$/, 'must not contain a line break')).default({}),
