@@ -19,7 +19,11 @@ import {
   applicationPageSchema,
   dubboAdminResponseSchema,
   errorBodySchema,
+  eventItemSchema,
   eventPageSchema,
+  facetsSchema,
+  gapListSchema,
+  histogramSchema,
   instancePageSchema,
   instanceSchema,
   meshListSchema,
@@ -47,6 +51,7 @@ interface Reply {
   schema?: z.ZodType
   /** Media types other than JSON (a stream, a download), described without a schema. */
   mediaType?: string
+  mediaTypes?: string[]
 }
 
 /** One endpoint. `path` uses OpenAPI's `{name}`; `query` is the object schema of its parameters. */
@@ -73,6 +78,104 @@ const unavailable = error('The query ran over its time budget or the store is un
 
 const timelineReplies = { 200: { description: 'One page of events, newest first', schema: eventPageSchema }, 400: badRequest, 503: unavailable }
 const entity = (what: string) => ({ name: what })
+
+/**
+ * A request schema `schemas.ts` may export, by name. Endpoints whose schema another change adds
+ * (the timeline views, the event by id) are described as soon as it exists; the server test that
+ * compares this table with the router keeps that honest in both directions.
+ */
+function exported(name: string): z.ZodObject | undefined {
+  const value = (requestSchemas as Record<string, unknown>)[name]
+  return value instanceof z.ZodObject ? value : undefined
+}
+
+const TIMELINES = [
+  { path: '/events', id: 'Events', what: 'every event' },
+  { path: '/applications/{name}/events', id: 'ApplicationEvents', what: "an application's timeline", pathParams: entity('application name') },
+  { path: '/instances/{name}/events', id: 'InstanceEvents', what: "an instance's timeline", pathParams: entity('pod name, IP, ip:port or <application>@<ip>') },
+  { path: '/services/{name}/events', id: 'ServiceEvents', what: "a service's timeline", pathParams: entity('service name') },
+]
+
+/** `P/histogram`, `P/facets`, `P/export` of each timeline `P`, and `/gaps`, once their schemas exist. */
+function timelineViewOperations(): ApiOperation[] {
+  const histogram = exported('histogramQuerySchema')
+  const facets = exported('facetsQuerySchema')
+  const download = exported('exportQuerySchema')
+  const gaps = exported('gapsQuerySchema')
+  const operations: ApiOperation[] = []
+  for (const { path, id, what, pathParams } of TIMELINES) {
+    const params = pathParams ? { pathParams } : {}
+    if (histogram) {
+      operations.push({
+        method: 'get',
+        path: `${path}/histogram`,
+        operationId: `histogram${id}`,
+        summary: `Event counts over time (normal, warning) of ${what}, with the gaps in ingestion`,
+        tag: 'events',
+        ...params,
+        query: histogram,
+        responses: { 200: { description: 'Buckets, oldest first', schema: histogramSchema }, 400: badRequest, 503: unavailable },
+      })
+    }
+    if (facets) {
+      operations.push({
+        method: 'get',
+        path: `${path}/facets`,
+        operationId: `facets${id}`,
+        summary: `The most frequent values of one field in ${what}`,
+        tag: 'events',
+        ...params,
+        query: facets,
+        responses: { 200: { description: 'The 50 largest values first', schema: facetsSchema }, 400: badRequest, 503: unavailable },
+      })
+    }
+    if (download) {
+      operations.push({
+        method: 'get',
+        path: `${path}/export`,
+        operationId: `export${id}`,
+        summary: `Every match of ${what} as a CSV or NDJSON download, newest first`,
+        tag: 'events',
+        ...params,
+        query: download,
+        responses: {
+          200: { description: 'A download (Content-Disposition: attachment); CSV with a header row, or one JSON event per line', mediaTypes: ['text/csv', 'application/x-ndjson'] },
+          400: badRequest,
+        },
+      })
+    }
+  }
+  if (gaps) {
+    operations.push({
+      method: 'get',
+      path: '/gaps',
+      operationId: 'listGaps',
+      summary: 'Periods longer than 60 s in which a source of a mesh was not ingesting',
+      tag: 'events',
+      query: gaps,
+      responses: { 200: { description: 'The gaps', schema: gapListSchema }, 400: badRequest },
+    })
+  }
+  return operations
+}
+
+/** `GET /events/{id}`, once the endpoint (and its parameter-less query schema) exists. */
+function eventByIdOperation(): ApiOperation[] {
+  const noQuery = exported('noQuerySchema')
+  if (!noQuery) return []
+  return [
+    {
+      method: 'get',
+      path: '/events/{id}',
+      operationId: 'getEvent',
+      summary: 'One event by its id',
+      tag: 'events',
+      pathParams: { id: 'the event id' },
+      query: noQuery,
+      responses: { 200: { description: 'The event', schema: eventItemSchema }, 400: badRequest, 404: notFound },
+    },
+  ]
+}
 
 /** Every `/api/v1` endpoint, in the order the document lists them. */
 export const API_OPERATIONS: ApiOperation[] = [
@@ -106,7 +209,7 @@ export const API_OPERATIONS: ApiOperation[] = [
     operationId: 'streamEvents',
     summary: 'Server-Sent Events of new and updated events (event: event, id: sequence, data: EventItem)',
     tag: 'events',
-    query: timelineQuerySchema.omit({ limit: true, cursor: true }),
+    query: exported('streamQuerySchema') ?? timelineQuerySchema.omit({ limit: true, cursor: true }),
     headers: [{ name: 'Last-Event-ID', description: 'Resume after this event sequence (sent by EventSource on reconnect)' }],
     responses: { 200: { description: 'An endless event stream; a comment heartbeat every 15 s', mediaType: 'text/event-stream' }, 400: badRequest, 503: error('Too many open streams; retry after Retry-After') },
   },
@@ -140,6 +243,8 @@ export const API_OPERATIONS: ApiOperation[] = [
     query: timelineQuerySchema,
     responses: timelineReplies,
   },
+  ...timelineViewOperations(),
+  ...eventByIdOperation(),
   {
     method: 'get',
     path: '/meshes',
@@ -173,7 +278,7 @@ export const API_OPERATIONS: ApiOperation[] = [
     operationId: 'listInstances',
     summary: 'Instances (pods and registry instances), by mesh and name',
     tag: 'catalog',
-    query: resourceListQuerySchema,
+    query: exported('instanceListQuerySchema') ?? resourceListQuerySchema,
     responses: { 200: { description: 'One page of instances', schema: instancePageSchema }, 400: badRequest },
   },
   {
@@ -299,7 +404,8 @@ function operationObject(operation: ApiOperation, responseRef: (schema: z.ZodTyp
   ]
   const responses: JsonObject = {}
   for (const [status, reply] of Object.entries(operation.responses)) {
-    const media = reply.schema ? { 'application/json': { schema: responseRef(reply.schema) } } : reply.mediaType ? { [reply.mediaType]: {} } : undefined
+    const others = [...(reply.mediaType ? [reply.mediaType] : []), ...(reply.mediaTypes ?? [])]
+    const media = reply.schema ? { 'application/json': { schema: responseRef(reply.schema) } } : others.length > 0 ? Object.fromEntries(others.map((type) => [type, {}])) : undefined
     responses[status] = { description: reply.description, ...(media ? { content: media } : {}) }
   }
   responses['401'] = { description: 'A token is configured and the request does not carry it', content: { 'application/json': { schema: responseRef(errorBodySchema) } } }

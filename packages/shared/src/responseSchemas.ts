@@ -153,6 +153,43 @@ export const dubboAdminResponseSchema = z
   })
   .meta({ id: 'DubboAdminEventResponse', description: "apache/dubbo-admin's console envelope; errors keep HTTP 200" })
 
+// --- timeline views (CONTRACT section 3, "Further rules and endpoints") -----------------------
+// Described from the contract; the interfaces of these answers live with the change that serves
+// them, and join the checks below when both are in one tree.
+
+export const gapSchema = z
+  .object({
+    mesh: z.string(),
+    source: z.string().meta({ description: 'The source kind: kubernetes, zookeeper, nacos, demo' }),
+    from: isoTime,
+    to: isoTime.meta({ description: 'When ingestion resumed, or the end of the asked range while it has not' }),
+    reason: z.string().meta({ description: 'Why the source was not ingesting (not running, disconnected, failing)' }),
+    lossPossible: z.boolean().meta({ description: 'Events of the period may be missing for good' }),
+    ongoing: z.boolean().optional(),
+  })
+  .meta({ id: 'Gap' })
+
+export const gapListSchema = z.object({ items: z.array(gapSchema) }).meta({ id: 'GapList' })
+
+export const histogramSchema = z
+  .object({
+    since: isoTime,
+    until: isoTime,
+    bucketMs: z.int().min(1),
+    buckets: z.array(z.object({ start: isoTime, normal: z.int().min(0), warning: z.int().min(0) })).meta({ description: 'Oldest first' }),
+    gaps: z.array(gapSchema),
+    capped: z.boolean().optional(),
+  })
+  .meta({ id: 'Histogram' })
+
+export const facetsSchema = z
+  .object({
+    field: z.string(),
+    items: z.array(z.object({ value: z.string(), count: z.int().min(0) })).meta({ description: 'The 50 largest first' }),
+    capped: z.boolean(),
+  })
+  .meta({ id: 'Facets' })
+
 // --- the schemas and the interfaces describe the same shapes --------------------------------
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
