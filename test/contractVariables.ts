@@ -12,4 +12,6 @@ export const CONTRACT_VARIABLES: readonly string[] = [
   'EVENTLINE_LOG_LEVEL',
   // Issue 6: the config file (sinks, rules, alerts); a deployment mounts it and points here.
   'EVENTLINE_CONFIG',
+  // Issue 12: the kubeconfig contexts to watch (also `--context`).
+  'EVENTLINE_KUBE_CONTEXTS',
 ]

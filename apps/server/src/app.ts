@@ -9,6 +9,7 @@ import express from 'express'
 import type { Express, RequestHandler } from 'express'
 import { requireToken } from './api/auth.ts'
 import { dubboAdminRouter } from './api/dubboAdmin.ts'
+import { openApiRouter } from './api/openapi.ts'
 import { apiNotFound, errorHandler } from './api/errorHandler.ts'
 import { eventByIdRouter, eventsRouter } from './api/events.ts'
 import { healthRouter } from './api/health.ts'
@@ -52,6 +53,7 @@ export function createApp(deps: AppDependencies): Express {
   })
   api.use(eventsRouter(deps.timeline, deps.ingest, deps.stream, deps.token))
   api.use(resourcesRouter(deps.store, deps.meshStatus))
+  api.use(openApiRouter())
   api.use(dubboAdminRouter(deps.timeline))
   // Last: `/events/:id` must not shadow a fixed path under `/events/` that a router above serves.
   api.use(eventByIdRouter(deps.store))

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from './config.ts'
+import { ConfigError, helpText, loadConfig, parseCommandLine } from './config.ts'
 
 const load = (argv: string[] = [], env: Record<string, string> = {}) => loadConfig(argv, env)
 function refusal(argv: string[], env: Record<string, string> = {}): ConfigError {
@@ -37,6 +37,51 @@ describe('loadConfig', () => {
 
   it('takes --demo without a value and skips the `--` that pnpm forwards', () => {
     expect(load(['--', '--demo']).demo).toBe(true)
+  })
+
+  it('reads kubeconfig contexts from the variable (comma-separated) and repeated --context flags', () => {
+    expect(load().kubeContexts).toBeUndefined()
+    expect(load([], { EVENTLINE_KUBE_CONTEXTS: 'prod-eu, prod-us,prod-eu' }).kubeContexts).toEqual(['prod-eu', 'prod-us'])
+    expect(load([], { EVENTLINE_KUBE_CONTEXTS: '*' }).kubeContexts).toEqual(['*'])
+    const flags = load(['--context', 'arn:aws:eks:eu-west-1:1:cluster/a', '--context=gke_p_z_b'], { EVENTLINE_KUBE_CONTEXTS: 'ignored' })
+    expect(flags.kubeContexts).toEqual(['arn:aws:eks:eu-west-1:1:cluster/a', 'gke_p_z_b'])
+  })
+
+  it('tells --help and --version apart from a start, whatever else is given', () => {
+    expect(parseCommandLine(['--help'])).toMatchObject({ help: true, version: false })
+    expect(parseCommandLine(['--', '--port', '1', '--version'])).toMatchObject({ help: false, version: true })
+    expect(parseCommandLine(['--port', '1', '--registry', 'zookeeper://a', '--registry=zookeeper://b']).flags).toEqual(
+      new Map([
+        ['port', ['1']],
+        ['registries', ['zookeeper://a', 'zookeeper://b']],
+      ]),
+    )
+  })
+
+  it('prints every flag with its variable and default in --help', () => {
+    const help = helpText('9.9.9')
+    for (const [flag, variable, value] of [
+      ['--port', 'EVENTLINE_PORT', '8080'],
+      ['--host', 'EVENTLINE_HOST', '127.0.0.1'],
+      ['--db', 'EVENTLINE_DB', './data/eventline.db'],
+      ['--kubeconfig', 'EVENTLINE_KUBERNETES', 'auto'],
+      ['--cluster', 'EVENTLINE_CLUSTER', "the current context's cluster"],
+      ['--context', 'EVENTLINE_KUBE_CONTEXTS', "the kubeconfig's current context"],
+      ['--registry', 'EVENTLINE_REGISTRIES', 'none'],
+      ['--retention', 'EVENTLINE_RETENTION', '14d'],
+      ['--token', 'EVENTLINE_TOKEN', 'unset'],
+      ['--demo', 'EVENTLINE_DEMO', '0'],
+      ['--log-level', 'EVENTLINE_LOG_LEVEL', 'info'],
+      ['--config', 'EVENTLINE_CONFIG', './eventline.yaml when it exists'],
+    ]) {
+      const lines = help.split('\n')
+      const at = lines.findIndex((line) => line.trimStart().startsWith(`${flag} `) || line.trim() === flag)
+      expect(at, flag).toBeGreaterThan(-1)
+      expect(lines[at + 1]!.trim(), flag).toBe(`${variable} (default: ${value})`)
+    }
+    expect(help).toContain('--help')
+    expect(help).toContain('--version')
+    expect(help).toContain('9.9.9')
   })
 
   it('parses Dubbo-style registry URLs from the variable and repeated flags', () => {
@@ -77,6 +122,13 @@ describe('loadConfig', () => {
     [['--verbose'], {}, '--verbose'],
     [['--port'], {}, '--port'],
     [['--port', '1', '--port', '2'], {}, '--port'],
+    [['--demo=0'], {}, '--demo'],
+    [['--port', '--db', 'x'], {}, '--port'],
+    [['stray'], {}, 'stray'],
+    [['-p', '80'], {}, '-p'],
+    [['--context', ''], {}, '--context'],
+    [[], { EVENTLINE_KUBE_CONTEXTS: 'prod,*' }, 'EVENTLINE_KUBE_CONTEXTS'],
+    [[], { EVENTLINE_KUBE_CONTEXTS: 'has space' }, 'EVENTLINE_KUBE_CONTEXTS'],
   ])('refuses %j %j naming %s', (argv, env, variable) => {
     const error = refusal(argv, env)
     expect(error.variable.startsWith(variable)).toBe(true)

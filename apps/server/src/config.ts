@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs'
 import { delimiter, join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
 import { parseDuration } from '@eventline/shared'
 import { ConfigError } from './configError.ts'
 import { LOG_LEVELS } from './log.ts'
@@ -45,6 +46,11 @@ export interface Config {
   db: string
   kubernetes: KubernetesSetting
   cluster?: string
+  /**
+   * Kubeconfig contexts to watch (`--context`, `EVENTLINE_KUBE_CONTEXTS`), in the order given;
+   * `['*']` means every context. Absent: the kubeconfig's current context.
+   */
+  kubeContexts?: string[]
   registries: RegistryConfig[]
   retentionMs: number
   token?: string
@@ -59,22 +65,49 @@ export interface Config {
 interface Setting {
   variable: string
   flag: string
+  /** What `--help` shows as the value (`<port>`); none for a switch. */
+  value?: string
+  /** The default as `--help` prints it. */
+  default: string
+  help: string
   repeatable?: boolean
   boolean?: boolean
 }
 
+/** Every setting of CONTRACT section 1, in `--help` order; parsing and `--help` both read this. */
 const SETTINGS = {
-  port: { variable: 'EVENTLINE_PORT', flag: 'port' },
-  host: { variable: 'EVENTLINE_HOST', flag: 'host' },
-  db: { variable: 'EVENTLINE_DB', flag: 'db' },
-  kubernetes: { variable: 'EVENTLINE_KUBERNETES', flag: 'kubeconfig' },
-  cluster: { variable: 'EVENTLINE_CLUSTER', flag: 'cluster' },
-  registries: { variable: 'EVENTLINE_REGISTRIES', flag: 'registry', repeatable: true },
-  retention: { variable: 'EVENTLINE_RETENTION', flag: 'retention' },
-  token: { variable: 'EVENTLINE_TOKEN', flag: 'token' },
-  demo: { variable: 'EVENTLINE_DEMO', flag: 'demo', boolean: true },
-  logLevel: { variable: 'EVENTLINE_LOG_LEVEL', flag: 'log-level' },
-  config: { variable: 'EVENTLINE_CONFIG', flag: 'config' },
+  port: { variable: 'EVENTLINE_PORT', flag: 'port', value: '<port>', default: '8080', help: 'HTTP port (0: any free port)' },
+  host: { variable: 'EVENTLINE_HOST', flag: 'host', value: '<address>', default: '127.0.0.1', help: 'bind address' },
+  db: { variable: 'EVENTLINE_DB', flag: 'db', value: '<path>', default: './data/eventline.db', help: 'SQLite file (created with its folder), or :memory:' },
+  kubernetes: {
+    variable: 'EVENTLINE_KUBERNETES',
+    flag: 'kubeconfig',
+    value: '<auto|off|path>',
+    default: 'auto',
+    help: 'Kubernetes source: auto ($KUBECONFIG, ~/.kube/config, in-cluster), off, or a kubeconfig path',
+  },
+  cluster: { variable: 'EVENTLINE_CLUSTER', flag: 'cluster', value: '<name>', default: "the current context's cluster", help: 'mesh name of the Kubernetes source (one context only)' },
+  kubeContexts: {
+    variable: 'EVENTLINE_KUBE_CONTEXTS',
+    flag: 'context',
+    value: '<name>',
+    default: "the kubeconfig's current context",
+    help: 'kubeconfig context to watch, repeatable; the variable is comma-separated; * for all',
+    repeatable: true,
+  },
+  registries: {
+    variable: 'EVENTLINE_REGISTRIES',
+    flag: 'registry',
+    value: '<url>',
+    default: 'none',
+    help: 'registry URL, repeatable: zookeeper://h:2181[?name=..&root=..], nacos://h:8848[?name=..&namespace=..]; the variable separates them with ; or spaces',
+    repeatable: true,
+  },
+  retention: { variable: 'EVENTLINE_RETENTION', flag: 'retention', value: '<duration>', default: '14d', help: 'purge events whose last occurrence is older (30m, 12h, 14d)' },
+  token: { variable: 'EVENTLINE_TOKEN', flag: 'token', value: '<token>', default: 'unset', help: 'bearer token required by /api; POST /api/v1/events is refused while unset' },
+  demo: { variable: 'EVENTLINE_DEMO', flag: 'demo', default: '0', help: 'run the built-in simulator (mesh demo); the variable takes 1 or 0', boolean: true },
+  logLevel: { variable: 'EVENTLINE_LOG_LEVEL', flag: 'log-level', value: '<level>', default: 'info', help: 'debug, info, warn or error (JSON lines on stdout)' },
+  config: { variable: 'EVENTLINE_CONFIG', flag: 'config', value: '<path>', default: './eventline.yaml when it exists', help: 'rules, sinks and alerts (YAML)' },
 } satisfies Record<string, Setting>
 type SettingName = keyof typeof SETTINGS
 
@@ -90,11 +123,11 @@ export const DEFAULT_CONFIG_FILE = './eventline.yaml'
  * paths of the config file.
  */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Config {
-  const flags = parseFlags(argv)
+  const { flags } = parseCommandLine(argv)
   // A flag wins over its variable; a repeated flag (`--registry`) joins its values.
   const raw = (name: SettingName): string | undefined => {
     const fromFlag = flags.get(name)
-    if (fromFlag !== undefined) return fromFlag.join(' ')
+    if (fromFlag !== undefined) return fromFlag.join(name === 'kubeContexts' ? ',' : ' ')
     const fromEnv = env[SETTINGS[name].variable]
     return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv
   }
@@ -115,6 +148,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
   }
   const cluster = raw('cluster')
   if (cluster !== undefined) config.cluster = parseMeshName(cluster, label('cluster'))
+  const contexts = raw('kubeContexts')
+  if (contexts !== undefined) config.kubeContexts = parseContexts(contexts, label('kubeContexts'))
   const token = raw('token')
   if (token !== undefined) config.token = parseToken(token, label('token'))
   const file = parseConfigFile(raw('config'), label('config'), env, cwd)
@@ -128,31 +163,80 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
   return config
 }
 
-function parseFlags(argv: readonly string[]): Map<SettingName, string[]> {
-  const byFlag = new Map<string, SettingName>(Object.entries(SETTINGS).map(([name, setting]) => [setting.flag, name as SettingName]))
-  const flags = new Map<SettingName, string[]>()
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    if (arg === '--') continue // `pnpm start -- --demo` forwards the separator
-    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg)
-    const name = match ? byFlag.get(match[1]!) : undefined
-    if (!match || !name) throw new ConfigError(arg, `unknown option; expected one of ${[...byFlag.keys()].map((flag) => `--${flag}`).join(', ')}`)
+/** What the command line asks for: `--help`, `--version`, or a start with these flag values. */
+export interface CommandLine {
+  help: boolean
+  version: boolean
+  flags: Map<SettingName, string[]>
+}
+
+/**
+ * Parses argv with `node:util` `parseArgs` (strict: an unknown option, a missing value or a stray
+ * argument is a `ConfigError` naming it). A `--` is skipped wherever it stands: `pnpm start -- --demo`
+ * forwards it, and options come after it.
+ */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const names = Object.keys(SETTINGS) as SettingName[]
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' }, version: { type: 'boolean' } }
+  for (const name of names) {
     const setting: Setting = SETTINGS[name]
-    let value = match[2]
-    if (value === undefined) {
-      if (setting.boolean) value = '1'
-      else {
-        const next = argv[i + 1]
-        if (next === undefined || next.startsWith('--')) throw new ConfigError(`--${setting.flag}`, 'needs a value')
-        value = next
-        i++
-      }
-    }
-    const values = flags.get(name) ?? []
-    if (values.length > 0 && !setting.repeatable) throw new ConfigError(`--${setting.flag}`, 'is given more than once')
-    flags.set(name, [...values, value])
+    options[setting.flag] = setting.boolean ? { type: 'boolean' } : { type: 'string', ...(setting.repeatable ? { multiple: true } : {}) }
   }
-  return flags
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({ args: argv.filter((arg) => arg !== '--'), options, strict: true, allowPositionals: false, tokens: true })
+  } catch (error) {
+    throw commandLineError(error)
+  }
+  const flags = new Map<SettingName, string[]>()
+  for (const name of names) {
+    const setting: Setting = SETTINGS[name]
+    const given = (parsed.tokens ?? []).filter((token) => token.kind === 'option' && token.name === setting.flag)
+    if (given.length === 0) continue
+    if (given.length > 1 && !setting.repeatable) throw new ConfigError(`--${setting.flag}`, 'is given more than once')
+    const value = parsed.values[setting.flag]
+    flags.set(name, setting.boolean ? ['1'] : Array.isArray(value) ? value.map(String) : [String(value)])
+  }
+  return { help: parsed.values.help === true, version: parsed.values.version === true, flags }
+}
+
+/** `parseArgs`'s multi-sentence errors, as the contract's one line naming the option. */
+function commandLineError(error: unknown): ConfigError {
+  const code = (error as NodeJS.ErrnoException).code
+  const message = (error as Error).message
+  const option = /'(--?[^' =]+)/.exec(message)?.[1] ?? 'arguments'
+  const flags = ['help', 'version', ...Object.values(SETTINGS).map((setting) => setting.flag)].map((flag) => `--${flag}`).join(', ')
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new ConfigError(option, `unknown option; expected one of ${flags} (see --help)`)
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return new ConfigError(/'([^']*)'/.exec(message)?.[1] ?? 'arguments', 'unexpected argument; options are --name value or --name=value (see --help)')
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return new ConfigError(option, /does not take an argument/.test(message) ? 'takes no value' : 'needs a value')
+    default:
+      return new ConfigError('arguments', message.split('\n')[0]!)
+  }
+}
+
+/** `--help`: every flag with its variable and default. */
+export function helpText(version: string): string {
+  const rows = Object.values(SETTINGS).map((setting: Setting) => ({
+    flag: `--${setting.flag}${setting.value ? ` ${setting.value}` : ''}`,
+    text: `${setting.help}\n${setting.variable} (default: ${setting.default})`,
+  }))
+  rows.push({ flag: '--help', text: 'print this help and exit' }, { flag: '--version', text: 'print the version and exit' })
+  const width = Math.max(...rows.map((row) => row.flag.length)) + 2
+  const lines = rows.flatMap(({ flag, text }) => text.split('\n').map((line, index) => `  ${(index === 0 ? flag : '').padEnd(width)}${line}`))
+  return [
+    `eventline ${version}: Kubernetes and Dubbo registry events of a service mesh, on one timeline`,
+    '',
+    'Usage: eventline [options]      (from the repository: pnpm start -- [options])',
+    '',
+    'Each option can also be set by the environment variable shown under it; a flag wins over its variable.',
+    '',
+    ...lines,
+    '',
+  ].join('\n')
 }
 
 function parsePort(text: string, label: string): number {
@@ -230,6 +314,18 @@ function parseMeshName(text: string, label: string): string {
 function parseToken(text: string, label: string): string {
   if (text.length < 8 || /\s/.test(text)) throw new ConfigError(label, 'must be at least 8 characters without spaces')
   return text
+}
+
+/** Kubeconfig context names, comma-separated (repeated flags are joined); `*` alone means all. */
+function parseContexts(text: string, label: string): string[] {
+  const names = [...new Set(text.split(',').map((name) => name.trim()).filter(Boolean))]
+  if (names.length === 0) throw new ConfigError(label, 'must name at least one context, or * for all')
+  if (names.includes('*') && names.length > 1) throw new ConfigError(label, '* (every context) cannot be combined with context names')
+  // Control characters are exactly what this refuses (they break logs and terminals).
+  // eslint-disable-next-line no-control-regex
+  const bad = names.find((name) => name.length > 253 || /[\s\u0000-\u001f\u007f]/.test(name))
+  if (bad !== undefined) throw new ConfigError(label, `"${bad}" is not a context name (no spaces or control characters, at most 253 characters)`)
+  return names
 }
 
 /** Parses the `;`/whitespace separated list of Dubbo-style registry URLs. */

@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Express } from 'express'
 import { createApp } from './app.ts'
 import { EventBus } from './bus.ts'
 import type { Config } from './config.ts'
@@ -39,6 +40,8 @@ export interface Eventline {
   bus: EventBus
   /** Flushes pending writes, stops sources and the HTTP server, closes the store. */
   stop(): Promise<void>
+  /** The Express app (tests read its routes). */
+  app: Express
 }
 
 export type EventlineConfig = Pick<Config, 'port' | 'host' | 'db' | 'retentionMs' | 'demo'> &
@@ -122,11 +125,14 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
       },
       log: sourceLog,
     }
+    meshStatus.track(source.mesh, source.kind)
     meshStatus.set(source.mesh, 'connecting')
     await bus.publish({ catalog: [{ op: 'mesh', name: source.mesh, kind: source.kind, address: source.address }] })
     await source.start(context)
   }
 
+  // eventline_source_up reads the board on each scrape.
+  metrics.readSources = () => meshStatus.sources()
   const stream = new StreamService(store, bus, log.child({ component: 'stream' }), metrics, config.stream)
   const app = createApp({
     store,
@@ -161,7 +167,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
       await store.close()
       log.info('stopped')
     })())
-  return { port, url, store, bus, stop }
+  return { port, url, app, store, bus, stop }
 }
 
 function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { CONTRACT_VARIABLES } from '../../../test/contractVariables.ts'
 import { tempDir } from './testing/testServer.ts'
 
 const serverRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -37,6 +38,10 @@ describe('main', () => {
     [['--port', 'abc'], {}, '--port'],
     [[], { EVENTLINE_RETENTION: 'forever' }, 'EVENTLINE_RETENTION'],
     [['--bogus'], {}, '--bogus'],
+    [['--port'], {}, '--port'],
+    [['--demo=yes'], {}, '--demo'],
+    [['stray-argument'], {}, 'stray-argument'],
+    [[], { EVENTLINE_KUBE_CONTEXTS: 'a,*' }, 'EVENTLINE_KUBE_CONTEXTS'],
   ])('stops with exit code 2 and one line naming the setting for %j %j', async (args, env, name) => {
     const process = run(args, env)
     expect(await process.exited).toBe(2)
@@ -44,6 +49,24 @@ describe('main', () => {
     expect(stdout).toBe('')
     expect(stderr.trim().split('\n')).toHaveLength(1)
     expect(stderr).toContain(name)
+  })
+
+  it('prints --help with every flag, variable and default, and exits 0 even when the environment is invalid', async () => {
+    const help = run(['--help'], { EVENTLINE_PORT: 'not-a-port' })
+    expect(await help.exited).toBe(0)
+    const { stdout, stderr } = help.output()
+    expect(stderr).toBe('')
+    for (const variable of CONTRACT_VARIABLES) expect(stdout).toMatch(new RegExp(`${variable} \\(default: [^)]+\\)`))
+    for (const flag of ['--port', '--host', '--db', '--kubeconfig', '--cluster', '--registry', '--retention', '--token', '--demo', '--log-level', '--config', '--context', '--help', '--version']) {
+      expect(stdout).toMatch(new RegExp(`^  ${flag}\\b`, 'm'))
+    }
+  })
+
+  it('prints --version (the server package version) and exits 0', async () => {
+    const version = run(['--', '--version'])
+    expect(await version.exited).toBe(0)
+    const manifest = JSON.parse(readFileSync(join(serverRoot, 'package.json'), 'utf8')) as { version: string }
+    expect(version.output()).toEqual({ stdout: `${manifest.version}\n`, stderr: '' })
   })
 
   it('logs JSON lines, serves, and on SIGTERM flushes and closes the database before exiting 0', async () => {

@@ -2,13 +2,20 @@
 import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, loadConfig } from './config.ts'
+import { ConfigError, helpText, loadConfig, parseCommandLine } from './config.ts'
 import type { Config } from './config.ts'
 import { startEventline } from './eventline.ts'
 import { createLogger } from './log.ts'
+import { VERSION } from './version.ts'
 
 let config: Config
 try {
+  // --help and --version answer before the rest is validated: they must work with a broken setup.
+  const command = parseCommandLine(process.argv.slice(2))
+  if (command.help || command.version) {
+    process.stdout.write(command.help ? helpText(VERSION) : `${VERSION}\n`)
+    process.exit(0)
+  }
   config = loadConfig(process.argv.slice(2), process.env)
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error

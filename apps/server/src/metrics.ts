@@ -1,5 +1,26 @@
-/** Prometheus metrics (`GET /metrics`). One registry per app instance, so tests stay isolated. */
+/**
+ * Prometheus metrics (`GET /metrics`). One registry per app instance, so tests stay isolated.
+ *
+ * Names follow the ecosystem: the process and runtime metrics keep prom-client's standard
+ * `process_*` / `nodejs_*` names, so stock Node.js dashboards work; `eventline_build_info` is the
+ * usual constant 1 carrying the version; per mesh, `eventline_source_up` and
+ * `eventline_source_last_event_timestamp_seconds` say whether a source is connected and when it
+ * last delivered. `promtool check metrics` passes on the output (see metrics.spec.ts).
+ *
+ * Known limits (candidly): `eventline_source_last_event_timestamp_seconds` starts empty at each
+ * start and appears for a mesh with its first delivery after that; it is the time Eventline took
+ * the events in, not the events' own times (a relist delivers old events now).
+ */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { VERSION } from './version.ts'
+
+/** One running source as `eventline_source_up` reports it. */
+export interface SourceState {
+  mesh: string
+  kind: string
+  /** Connected and ingesting. */
+  up: boolean
+}
 
 export interface Metrics {
   registry: Registry
@@ -22,13 +43,48 @@ export interface Metrics {
    * pending entries. Set when the delivery loops start; unset, the gauge reports nothing.
    */
   readSinkPending?: () => Promise<ReadonlyMap<string, number>>
+  /** Constant 1 with the version (the ecosystem's `*_build_info` convention). */
+  buildInfo: Gauge<'version' | 'node_version'>
+  sourceUp: Gauge<'mesh' | 'kind'>
+  /** Set by the writer when a mesh's events are committed: seconds since the epoch. */
+  sourceLastEvent: Gauge<'mesh'>
+  /**
+   * Where `eventline_source_up` reads the running sources on each scrape (the mesh status board).
+   * Unset, the gauge reports nothing.
+   */
+  readSources?: () => readonly SourceState[]
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'eventline_' })
+  // No prefix: `process_cpu_seconds_total`, `nodejs_heap_size_used_bytes`... are what dashboards query.
+  collectDefaultMetrics({ register: registry })
   const metrics: Metrics = {
     registry,
+    buildInfo: new Gauge({
+      name: 'eventline_build_info',
+      help: 'Always 1; the labels say which Eventline version runs on which Node.js',
+      labelNames: ['version', 'node_version'],
+      registers: [registry],
+    }),
+    sourceUp: new Gauge({
+      name: 'eventline_source_up',
+      help: 'Whether the source of a mesh is connected (1) or connecting, failing or stopped (0), by mesh and kind',
+      labelNames: ['mesh', 'kind'],
+      registers: [registry],
+      collect() {
+        const read = metrics.readSources
+        if (!read) return
+        this.reset()
+        for (const { mesh, kind, up } of read()) this.set({ mesh, kind }, up ? 1 : 0)
+      },
+    }),
+    sourceLastEvent: new Gauge({
+      name: 'eventline_source_last_event_timestamp_seconds',
+      help: 'When events of the mesh were last stored (Unix time in seconds), by mesh',
+      labelNames: ['mesh'],
+      registers: [registry],
+    }),
     eventsIngested: new Counter({
       name: 'eventline_events_ingested_total',
       help: 'Events written to the store (inserts and updates), by source',
@@ -122,5 +178,6 @@ export function createMetrics(): Metrics {
       },
     }),
   }
+  metrics.buildInfo.set({ version: VERSION, node_version: process.version }, 1)
   return metrics
 }

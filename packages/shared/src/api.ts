@@ -53,6 +53,7 @@ export interface DubboAdminResponse<T> {
 }
 
 export interface DubboAdminEventList {
-  list: Array<{ time: string; type: string; message: string; source: string }>
+  /** `desc` repeats `message`: older dubbo-admin consoles read `item.desc`. */
+  list: Array<{ time: string; type: string; message: string; source: string; desc: string }>
   total: number
 }

@@ -132,20 +132,40 @@ export const meshQuerySchema = z.strictObject({ mesh: meshName.optional() })
 /** Endpoints without query parameters (`/meshes`, `/events/:id`): any parameter is unknown. */
 export const noQuerySchema = z.strictObject({})
 
-const offset = single
-  .regex(/^\d+$/, 'must be a non-negative integer')
-  .transform(Number)
-  .pipe(z.number().int().max(1_000_000, 'must be at most 1000000'))
+/**
+ * Parameters of the Dubbo admin compatible endpoints, as dubbo-admin's console sends them (ui-vue3,
+ * axios): a value it does not have is sent empty (`ip=`), so an empty parameter counts as absent;
+ * `pageSize` 0 or absent is the default page of 20; `mesh` is its own mesh name (often `default`),
+ * which the handler widens to every mesh when no such mesh exists. Unknown parameters are ignored
+ * (the console adds its own), unlike the timeline endpoints.
+ */
+const blankable = single.max(MAX_NAME, `must be at most ${MAX_NAME} characters`).refine((value) => value === '' || NAME_PATTERN.test(value), 'must not contain control characters')
+const dubboAdminPageSize = single
+  .regex(/^\d*$/, 'must be a non-negative integer')
+  .transform((text) => (text === '' || Number(text) === 0 ? DEFAULT_PAGE_LIMIT : Number(text)))
+  .pipe(z.number().int().min(0).max(MAX_PAGE_LIMIT, `must be between 0 and ${MAX_PAGE_LIMIT} (0 means ${DEFAULT_PAGE_LIMIT})`))
+  .meta({ description: `page size; 0 or absent means ${DEFAULT_PAGE_LIMIT}` })
+const dubboAdminOffset = single
+  .regex(/^\d*$/, 'must be a non-negative integer')
+  .transform((text) => (text === '' ? 0 : Number(text)))
+  .pipe(z.number().int().min(0).max(1_000_000, 'must be at most 1000000'))
 
-/** Paging of the Dubbo admin compatible endpoints (`pageOffset`, `pageSize`). */
 export const dubboAdminPageSchema = z.object({
-  mesh: meshName.optional(),
-  pageOffset: offset.default(0),
-  pageSize: limit.default(10),
+  mesh: blankable.optional().meta({ description: 'mesh name; empty or naming no mesh means every mesh' }),
+  pageOffset: dubboAdminOffset.default(0),
+  pageSize: dubboAdminPageSize.default(DEFAULT_PAGE_LIMIT),
 })
-export const dubboAdminApplicationSchema = dubboAdminPageSchema.extend({ appName: name })
-export const dubboAdminInstanceSchema = dubboAdminPageSchema.extend({ instanceName: name.optional(), ip: name.optional() })
-export const dubboAdminServiceSchema = dubboAdminPageSchema.extend({ serviceName: name })
+export const dubboAdminApplicationSchema = dubboAdminPageSchema.extend({
+  appName: blankable.optional().meta({ description: 'application; empty or absent gives an empty list' }),
+})
+export const dubboAdminInstanceSchema = dubboAdminPageSchema.extend({
+  instanceName: blankable.optional().meta({ description: 'instance name, IP or ip:port; an alternative to ip' }),
+  ip: blankable.optional().meta({ description: 'IP or ip:port of the instance; an alternative to instanceName' }),
+})
+export const dubboAdminServiceSchema = dubboAdminPageSchema.extend({
+  serviceName: blankable.optional().meta({ description: 'Dubbo interface; empty or absent gives an empty list' }),
+  appName: blankable.optional().meta({ description: 'narrows to the events of this application' }),
+})
 
 const isoTime = z.string().refine((text) => parseIsoTime(text) !== undefined, { message: 'must be a real ISO 8601 time with a zone, e.g. 2026-01-31T12:00:00Z' })
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`)

@@ -198,7 +198,7 @@ describe('timeline API', () => {
     const expected = events.filter((e) => e.mesh === 'mesh-a' && e.application === 'shop-frontend')
     expect(body.data!.total).toBe(expected.length)
     expect(body.data!.list).toHaveLength(3)
-    expect(body.data!.list[0]).toEqual({ time: expected.at(-1)!.time.slice(0, 19).replace('T', ' '), type: expected.at(-1)!.type, message: expected.at(-1)!.message, source: 'api' })
+    expect(body.data!.list[0]).toEqual({ time: expected.at(-1)!.time.slice(0, 19).replace('T', ' '), type: expected.at(-1)!.type, message: expected.at(-1)!.message, source: 'api', desc: expected.at(-1)!.message })
     const offset = await server.get<DubboAdminResponse<DubboAdminEventList>>('/api/v1/service/event?serviceName=org.example.shopfrontend.Api&mesh=mesh-a&pageOffset=3&pageSize=3')
     expect(offset.body.data!.list[0]!.message).toBe(expected.at(-4)!.message)
     const instance = await server.get<DubboAdminResponse<DubboAdminEventList>>('/api/v1/instance/event?instanceName=10.0.1.1&pageSize=1')

@@ -120,6 +120,7 @@ export class BatchWriter {
         const stored = await this.store.writeBatch(batch)
         stopTimer()
         for (const { item } of stored) this.metrics.eventsIngested.inc({ source: item.source })
+        this.delivered(taken)
         for (const pending of taken) pending.resolve()
         this.bus.emitStored(stored)
         this.committed(stored, batch.events)
@@ -132,6 +133,17 @@ export class BatchWriter {
       // SQLite writes synchronously: let waiting HTTP requests run between two transactions.
       if (this.queue.length > 0) await new Promise((resolve) => setImmediate(resolve))
     }
+  }
+
+  /**
+   * `eventline_source_last_event_timestamp_seconds`: the meshes whose sources delivered events in
+   * this batch, stored now. Events the ingestion filter dropped count too: the source delivered them.
+   */
+  private delivered(taken: readonly Pending[]): void {
+    const now = Date.now() / 1000
+    const meshes = new Set<string>()
+    for (const { publication } of taken) for (const event of publication.events ?? []) meshes.add(event.mesh)
+    for (const mesh of meshes) this.metrics.sourceLastEvent.set({ mesh }, now)
   }
 
   /** The events the ingestion filter keeps; the others are counted by source and dropped. */

@@ -90,8 +90,11 @@ function strict<Shape extends z.ZodRawShape>(shape: Shape) {
 
 /** One value or a non-empty list of them, read as a list. */
 function oneOrMany<Item extends z.ZodType>(item: Item) {
-  return z.preprocess((value) => (Array.isArray(value) ? value : [value]), z.array(item).min(1, 'must not be an empty list'))
+  return z.preprocess(asList, z.array(item).min(1, 'must not be an empty list'))
 }
+
+/** `oneOrMany`'s reading; exported so the file's JSON Schema can say "one value or a list" (docs/). */
+export const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value])
 
 /** A custom check as a transform: `read` returns the value or a reason. */
 function checked<T>(read: (value: unknown) => { value: T } | string) {
@@ -140,7 +143,7 @@ function jsRegexAccepts(source: string): boolean {
 const regex = checked<string>((value) => {
   if (typeof value !== 'string') return 'must be a regular expression (a string)'
   return regexProblem(value) ?? { value }
-})
+}).meta({ type: 'string', description: 'a regular expression' })
 
 function duration(minMs: number, maxMs = Infinity) {
   return checked<number>((value) => {
@@ -148,7 +151,7 @@ function duration(minMs: number, maxMs = Infinity) {
     if (ms === undefined) return `must be a duration like 30s, 10m or 2h, got ${JSON.stringify(value)}`
     if (ms < minMs || ms > maxMs) return `must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}, got ${JSON.stringify(value)}`
     return { value: ms }
-  })
+  }).meta({ type: 'string', description: 'a duration like 30s, 10m or 2h' })
 }
 
 const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 }
@@ -158,7 +161,7 @@ const size = checked<number>((value) => {
   const bytes = typeof value === 'number' ? value : match ? Number(match[1]) * SIZE_UNITS[match[2]!]! : NaN
   if (!Number.isSafeInteger(bytes) || bytes < 1) return `must be a size in bytes like 1073741824, 512MB or 10GiB, got ${JSON.stringify(value)}`
   return { value: bytes }
-})
+}).meta({ type: ['integer', 'string'], description: 'bytes, or a size like 512MB or 10GiB' })
 
 const positiveInteger = z.int().min(1)
 
@@ -170,7 +173,7 @@ const labelCondition = checked<LabelCondition>((value) => {
   if (typeof value === 'boolean') return { value }
   if (typeof value !== 'string') return 'must be a regex for the value, true (key present) or false (key absent)'
   return regexProblem(value) ?? { value }
-})
+}).meta({ type: ['string', 'boolean'], description: 'a regex for the value, true (key present) or false (key absent)' })
 const LABEL_NAME = '[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?'
 /** `name`, `prefix/name`, or `prefix/*` (every key under the prefix). */
 const LABEL_KEY = new RegExp(`^(?:[A-Za-z0-9][A-Za-z0-9._-]*/(?:${LABEL_NAME}|\\*)|${LABEL_NAME})$`)
@@ -301,9 +304,12 @@ const alert = strict({
 })
 
 /** An empty section (`sinks:` with nothing under it) reads as absent. */
-const section = <S extends z.ZodType>(schema: S) => z.preprocess((value) => (value === null ? undefined : value), schema)
+const section = <S extends z.ZodType>(schema: S) => z.preprocess(nullAsAbsent, schema)
+/** `section`'s reading; exported so the file's JSON Schema allows an empty section (docs/). */
+export const nullAsAbsent = (value: unknown): unknown => (value === null ? undefined : value)
 
-const fileSchema = strict({
+/** The schema of `eventline.yaml` (docs/eventline.schema.json is generated from it). */
+export const fileSchema = strict({
   sinks: section(z.array(sink).default([])),
   routes: section(z.array(route).default([])),
   ingest: section(strict({ keep: matchers.optional(), drop: matchers.optional() }).optional()),

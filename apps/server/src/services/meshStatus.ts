@@ -9,13 +9,26 @@ interface LiveState {
 
 export class MeshStatusBoard {
   private readonly live = new Map<string, LiveState>()
+  /** The kind of each mesh a running source owns, for `eventline_source_up{mesh,kind}`. */
+  private readonly kinds = new Map<string, MeshKind>()
 
   set(mesh: string, status: MeshStatus, error?: string): void {
     this.live.set(mesh, error === undefined ? { status } : { status, error })
   }
 
+  /** Registers the source owning `mesh` (before its first status), so it is reported while connecting. */
+  track(mesh: string, kind: MeshKind): void {
+    this.kinds.set(mesh, kind)
+  }
+
   delete(mesh: string): void {
     this.live.delete(mesh)
+    this.kinds.delete(mesh)
+  }
+
+  /** Each tracked source and whether it is connected (what `/metrics` reports). */
+  sources(): Array<{ mesh: string; kind: MeshKind; up: boolean }> {
+    return [...this.kinds].map(([mesh, kind]) => ({ mesh, kind, up: this.live.get(mesh)?.status === 'connected' }))
   }
 
   /**

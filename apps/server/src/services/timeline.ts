@@ -46,4 +46,14 @@ export class TimelineService {
   byOffset(filter: TimelineFilter, offset: number, limit: number): Promise<{ items: EventItem[]; total: number }> {
     return this.store.timelineByOffset(filter, offset, limit)
   }
+
+  /** Whether a mesh of this name is stored: the Dubbo admin endpoints read an unknown one as every mesh. */
+  async hasMesh(name: string): Promise<boolean> {
+    return (await this.store.meshes()).some((mesh) => mesh.name === name)
+  }
+
+  /** Whether the catalog knows an instance of this name (in `mesh`, or in any mesh). */
+  async hasInstance(name: string, mesh?: string): Promise<boolean> {
+    return (await this.store.instance(name, mesh)) !== undefined
+  }
 }
