@@ -211,9 +211,9 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
     const service = (await eventline!.get<ServiceDetail>(`/api/v1/services/${DEMO}?mesh=${MESH}`)).body
     expect(service).toMatchObject({ name: DEMO, version: '1.0.0', providers: 2, consumers: 1 })
     expect(service.providerInstances.map((instance) => instance.name).sort()).toEqual(['10.0.0.7:20880', '10.0.0.9:20880'])
-    expect(service.consumerInstances.map((instance) => instance.name)).toEqual(['10.0.0.8'])
+    expect(service.consumerInstances.map((instance) => instance.name)).toEqual(['demo-consumer@10.0.0.8'])
     const instances = (await eventline!.get<{ items: Instance[] }>(`/api/v1/instances?mesh=${MESH}`)).body.items
-    expect(instances.map((instance) => instance.name).sort()).toEqual(['10.0.0.7:20880', '10.0.0.8', '10.0.0.9:20880'])
+    expect(instances.map((instance) => instance.name).sort()).toEqual(['10.0.0.7:20880', '10.0.0.9:20880', 'demo-consumer@10.0.0.8'])
     expect(instances.find((instance) => instance.name === '10.0.0.7:20880')).toMatchObject({ ip: '10.0.0.7', port: 20880, application: 'demo-provider', registered: true, sources: ['zookeeper'] })
   })
 
@@ -243,7 +243,7 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
       action: 'registered',
       object: { kind: 'Provider', name: `${DEMO}:1.0.0` },
     })
-    expect(registered.find((item) => item.reason === 'ConsumerRegistered')).toMatchObject({ message: `Consumer registered: demo-consumer 10.0.0.8 -> ${DEMO}`, category: 'consumer', instance: '10.0.0.8' })
+    expect(registered.find((item) => item.reason === 'ConsumerRegistered')).toMatchObject({ message: `Consumer registered: demo-consumer 10.0.0.8 -> ${DEMO}`, category: 'consumer', instance: 'demo-consumer@10.0.0.8', ip: '10.0.0.8' })
 
     await writer.remove(path)
     // The consumer's process dies: its session closes and ZooKeeper removes its ephemeral node.
@@ -286,6 +286,70 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
     await writer.remove(path)
     await eventually(async () => expect((await events('&reason=InstanceUnregistered'))[0]).toMatchObject({ type: 'warning', action: 'deregistered' }))
     expect(await reasons()).toEqual(['InstanceRegistered', 'InstanceUnregistered', 'InstanceUpdated', 'RegistrySynced'])
+    expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.7:20880?mesh=${MESH}`)).body.labels).toBeUndefined()
+  })
+
+  it('drops the labels of a deleted application-level instance that its interface-level URL keeps registered', async () => {
+    await writer.create(provider('10.0.0.7'))
+    await writer.create('/services/demo-provider/10.0.0.7:20880', serviceInstanceJson({ application: 'demo-provider', ip: '10.0.0.7', port: 20880, revision: 'r1' }))
+    await start()
+    await synced()
+    const instance = async () => (await eventline!.get<Instance>(`/api/v1/instances/10.0.0.7:20880?mesh=${MESH}`)).body
+    expect((await instance()).labels?.['dubbo.metadata.revision']).toBe('r1')
+    await writer.remove('/services/demo-provider/10.0.0.7:20880')
+    await eventually(async () => expect(await reasons()).toEqual(['InstanceUnregistered', 'RegistrySynced']))
+    expect(await instance()).toMatchObject({ registered: true, application: 'demo-provider' })
+    expect((await instance()).labels).toBeUndefined()
+  })
+
+  it('keeps two consumer applications on one host apart: catalog, counts, membership, restart diff and the IP timeline', async () => {
+    const web = consumer('10.5.0.9', DEMO, 'cart-web')
+    const job = consumer('10.5.0.9', DEMO, 'cart-job')
+    const jobWriter = await connectWriter(zk.connectString)
+    await writer.create(web)
+    await jobWriter.create(job)
+    await writer.create(provider('10.5.0.9', 20880, GREETER, 'cart-api'))
+    await start()
+    await synced()
+    const service = async () => (await eventline!.get<ServiceDetail>(`/api/v1/services/${DEMO}?mesh=${MESH}`)).body
+    expect(await service()).toMatchObject({ consumers: 2 })
+    expect((await service()).consumerInstances.map((instance) => [instance.name, instance.application, instance.ip])).toEqual([
+      ['cart-job@10.5.0.9', 'cart-job', '10.5.0.9'],
+      ['cart-web@10.5.0.9', 'cart-web', '10.5.0.9'],
+    ])
+    const appInstances = async (app: string) => (await eventline!.get<{ instances: Instance[] }>(`/api/v1/applications/${app}?mesh=${MESH}`)).body.instances.map((instance) => instance.name)
+    expect(await appInstances('cart-job')).toEqual(['cart-job@10.5.0.9'])
+    expect(await appInstances('cart-web')).toEqual(['cart-web@10.5.0.9'])
+
+    // One leaves while the other stays registered.
+    jobWriter.close()
+    await eventually(async () => expect((await events('&reason=ConsumerUnregistered')).map((item) => item.instance)).toEqual(['cart-job@10.5.0.9']))
+    await eventually(async () => expect(await service()).toMatchObject({ consumers: 1 }))
+    expect((await service()).consumerInstances.map((instance) => instance.name)).toEqual(['cart-web@10.5.0.9'])
+    expect((await eventline!.get<Instance>(`/api/v1/instances/cart-job@10.5.0.9?mesh=${MESH}`)).body.registered).toBe(false)
+    expect((await eventline!.get<Instance>(`/api/v1/instances/cart-web@10.5.0.9?mesh=${MESH}`)).body.registered).toBe(true)
+
+    // While Eventline is down, cart-job comes back and cart-web leaves: the restart diff names each.
+    await stop()
+    const jobAgain = await connectWriter(zk.connectString)
+    await jobAgain.create(job)
+    await writer.remove(web)
+    await start()
+    const missed = await eventually(async () => {
+      const items = await events('&reason=ConsumerRegistered,ConsumerUnregistered&q=start-up')
+      expect(items).toHaveLength(2)
+      return items
+    })
+    expect(missed.map((item) => `${item.reason} ${item.instance}`).sort()).toEqual(['ConsumerRegistered cart-job@10.5.0.9', 'ConsumerUnregistered cart-web@10.5.0.9'])
+    expect(await service()).toMatchObject({ consumers: 1 })
+    expect((await service()).consumerInstances.map((instance) => instance.name)).toEqual(['cart-job@10.5.0.9'])
+    // The instance timeline is the consumer's own; the IP timeline shows every consumer and provider on the host.
+    const timeline = async (name: string) => (await eventline!.get<EventPage>(`/api/v1/instances/${name}/events?mesh=${MESH}&limit=200`)).body.items
+    expect((await timeline('cart-job@10.5.0.9')).map((item) => item.reason).sort()).toEqual(['ConsumerRegistered', 'ConsumerUnregistered'])
+    expect((await timeline('10.5.0.9')).map((item) => item.instance).sort()).toEqual(['cart-job@10.5.0.9', 'cart-job@10.5.0.9', 'cart-web@10.5.0.9'])
+    await writer.create(provider('10.5.0.9', 20881, DEMO, 'cart-api'))
+    await eventually(async () => expect((await timeline('10.5.0.9')).map((item) => item.instance)).toContain('10.5.0.9:20881'))
+    jobAgain.close()
   })
 
   it('records governance rules added, changed and deleted with what changed', async () => {

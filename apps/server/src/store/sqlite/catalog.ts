@@ -72,6 +72,13 @@ export class SqliteCatalog {
       case 'instance-gone':
         run('UPDATE instances SET registered = 0, gone_at = @now, updated_at = @now WHERE mesh = @mesh AND name = @name', { ...change, now: Date.now() })
         return false
+      case 'instance-labels':
+        run('UPDATE instances SET labels = @labels WHERE mesh = @mesh AND name = @name', {
+          mesh: change.mesh,
+          name: change.name,
+          labels: change.labels ? JSON.stringify(change.labels) : null,
+        })
+        return false
       case 'instances-listed':
         run(
           `UPDATE instances SET registered = 0, gone_at = @now, updated_at = @now
