@@ -13,6 +13,8 @@ import { startTestServer, tempDir } from '../../testing/testServer.ts'
 import type { TestServer } from '../../testing/testServer.ts'
 import { connectWriter, dubboUrl, dubboUrlPath, receivedPackets, serviceInstanceJson, sessionCount, skipWithoutZooKeeper, startTcpProxy, startZooKeeper } from '../../testing/zookeeperServer.ts'
 import type { TcpProxy, ZkWriter, ZooKeeperServer } from '../../testing/zookeeperServer.ts'
+import Database from 'better-sqlite3'
+import { MIGRATIONS } from '../../store/sqlite/migrations.ts'
 import { ZookeeperSource } from './zookeeperSource.ts'
 import type { ZookeeperSourceOptions } from './zookeeperSource.ts'
 
@@ -434,6 +436,88 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
     const reads = (await receivedPackets(zk)) - created + (created - before - 999)
     expect(reads).toBeLessThan(200)
     expect((await eventline!.get<ServiceDetail>(`/api/v1/services/${DEMO}?mesh=${MESH}`)).body.providers).toBe(1000)
+  })
+
+  it('starts on a database of the IP-named consumers without inventing events, with the consumers under their new names', async () => {
+    // ZooKeeper holds two consumer applications on one host and a provider there.
+    const web = consumer('10.5.0.9', DEMO, 'cart-web')
+    const job = consumer('10.5.0.9', DEMO, 'cart-job')
+    const api = provider('10.5.0.9', 20880, GREETER, 'cart-api')
+    const jobWriter = await connectWriter(zk.connectString)
+    await writer.create(web)
+    await jobWriter.create(job)
+    await writer.create(api)
+
+    // The database as the code before `<application>@<ip>` left it (schema 3): one consumer instance
+    // named by the IP, whose membership row the two applications overwrote in turn, a consumer gone
+    // long ago, the node state by znode path, and the events with their views and links.
+    const t0 = Date.now() - 3_600_000
+    const old = new Database(`${tmp.dir}/eventline.db`)
+    old.pragma('journal_mode = WAL')
+    for (const [index, sql] of MIGRATIONS.slice(0, 3).entries()) {
+      old.exec(sql)
+      old.pragma(`user_version = ${index + 1}`)
+    }
+    const row = (table: string, values: Record<string, unknown>) =>
+      old.prepare(`INSERT INTO ${table} (${Object.keys(values).join(', ')}) VALUES (${Object.keys(values).map((key) => `@${key}`).join(', ')})`).run(values)
+    row('meshes', { name: MESH, kind: 'zookeeper', address: 'zookeeper://zk', last_sync_at: t0 })
+    for (const name of ['cart-web', 'cart-job', 'cart-api', 'old-app']) row('applications', { mesh: MESH, name })
+    for (const name of [DEMO, GREETER]) row('services', { mesh: MESH, name, version: '1.0.0', grp: null })
+    const instance = (name: string, ip: string, port: number | null, application: string, goneAt: number | null) =>
+      row('instances', { mesh: MESH, name, ip, port, application, registered: goneAt === null ? 1 : 0, gone_at: goneAt, sources: '["zookeeper"]', labels: null, updated_at: t0 })
+    instance('10.5.0.9', '10.5.0.9', null, 'cart-job', null)
+    instance('10.5.0.9:20880', '10.5.0.9', 20880, 'cart-api', null)
+    instance('10.5.0.11', '10.5.0.11', null, 'old-app', t0 + 2)
+    row('service_instances', { mesh: MESH, service: DEMO, side: 'consumer', instance: '10.5.0.9', application: 'cart-job' })
+    row('service_instances', { mesh: MESH, service: GREETER, side: 'provider', instance: '10.5.0.9:20880', application: 'cart-api' })
+    for (const [key, value] of [['synced', String(t0)], [`node:${web}`, ''], [`node:${job}`, ''], [`node:${api}`, '']]) {
+      row('checkpoints', { key: `${MESH}:${key}`, value, updated_at: t0 })
+    }
+    let seq = 0
+    const oldEvent = (id: string, time: number, reason: string, application: string, ip: string, service: string) => {
+      const views = [MESH, ''].flatMap((mesh) => [[mesh, 'a', application], [mesh, 'i', ip], [mesh, 'p', ip], [mesh, 's', service]])
+      const kind = reason.startsWith('Consumer') ? 'Consumer' : 'Provider'
+      row('events', {
+        id, time, first_time: time, count: 1, type: 'normal', reason, message: `${kind} registered: ${application} ${ip} -> ${service}`, source: 'zookeeper', component: 'zookeeper',
+        mesh: MESH, obj_kind: kind, obj_name: `${service}:1.0.0`, application, instance: ip, ip, service, category: kind.toLowerCase(), action: 'registered', seq: ++seq, views: JSON.stringify(views),
+      })
+      for (const [mesh, kindCode, entity] of views) row('event_links', { mesh, kind: kindCode, entity, time, event_id: id, type: 'normal', source: 'zookeeper' })
+    }
+    oldEvent('old:web', t0, 'ConsumerRegistered', 'cart-web', '10.5.0.9', DEMO)
+    oldEvent('old:job', t0 + 1, 'ConsumerRegistered', 'cart-job', '10.5.0.9', DEMO)
+    oldEvent('old:gone', t0 + 2, 'ConsumerUnregistered', 'old-app', '10.5.0.11', DEMO)
+    row('mesh_event_counts', { mesh: MESH, events: 3 })
+    old.close()
+
+    await start()
+    // The start diffed the node state: nothing changed, so nothing is recorded.
+    expect((await events()).map((item) => item.id).sort()).toEqual(['old:gone', 'old:job', 'old:web'])
+    const service = (await eventline!.get<ServiceDetail>(`/api/v1/services/${DEMO}?mesh=${MESH}`)).body
+    expect(service).toMatchObject({ consumers: 2, providers: 0 })
+    expect(service.consumerInstances.map((item) => [item.name, item.application, item.registered])).toEqual([
+      ['cart-job@10.5.0.9', 'cart-job', true],
+      ['cart-web@10.5.0.9', 'cart-web', true],
+    ])
+    const instances = (await eventline!.get<{ items: Instance[] }>(`/api/v1/instances?mesh=${MESH}`)).body.items
+    expect(instances.map((item) => [item.name, item.registered]).sort()).toEqual([
+      ['10.5.0.9:20880', true],
+      ['cart-job@10.5.0.9', true],
+      ['cart-web@10.5.0.9', true],
+      ['old-app@10.5.0.11', false],
+    ])
+    expect((await meshOf()).counts).toMatchObject({ instances: 3, events: 3 })
+    // The stored events moved with their instances, and the IP timeline still holds them all.
+    const timeline = async (name: string) => (await eventline!.get<EventPage>(`/api/v1/instances/${name}/events?mesh=${MESH}&limit=200`)).body.items.map((item) => item.id)
+    expect(await timeline('cart-web@10.5.0.9')).toEqual(['old:web'])
+    expect(await timeline('cart-job@10.5.0.9')).toEqual(['old:job'])
+    expect(await timeline('old-app@10.5.0.11')).toEqual(['old:gone'])
+    expect(await timeline('10.5.0.9')).toEqual(['old:job', 'old:web'])
+    expect((await events()).find((item) => item.id === 'old:web')?.instance).toBe('cart-web@10.5.0.9')
+
+    // And the watches carry on under the new names.
+    jobWriter.close()
+    await eventually(async () => expect((await events('&reason=ConsumerUnregistered')).map((item) => item.instance).sort()).toEqual(['cart-job@10.5.0.9', 'old-app@10.5.0.11']))
+    await eventually(async () => expect((await eventline!.get<ServiceDetail>(`/api/v1/services/${DEMO}?mesh=${MESH}`)).body).toMatchObject({ consumers: 1 }))
   })
 
   it('records after an Eventline restart what changed while it was down, and nothing else', async () => {
