@@ -8,8 +8,9 @@
  * its own process, as on a real host: sofa-rpc-node shares one registry client per address within
  * a process, so two applications in one process would register one consumer.
  *
- * The other candidates were tried and left out: `dubbo2.js` / `apache-dubbo-js` and
- * `node-zookeeper-dubbo` pin node-zookeeper-client 0.2.x and register consumers only.
+ * The other candidates were installed and read, not added: `dubbo2.js` / `apache-dubbo-js` (2.3.9 /
+ * 3.0.0-rc6) and `node-zookeeper-dubbo` (3.0.15) register consumers only (`consumer://ip/iface?
+ * application=...`, the shape the Java table tests cover) and pin node-zookeeper-client 0.2.x.
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
