@@ -235,6 +235,11 @@ describe('SqliteStore: one process, one instance page', () => {
     expect(await ids(store, { mesh: 'k8s-prod', instance: 'order-a' })).toEqual(['zk:a'])
     // The registry instance's page holds all three: the address is the same.
     expect(await ids(store, { mesh: 'zk-prod', instance: '10.1.2.3:20880' })).toEqual(['zk:b', 'zk:b-early', 'zk:a'])
+    // Retention forgets the intervals that ended before its cutoff, with the events they placed.
+    const intervals = () => store.database.prepare('SELECT pod FROM pod_ips ORDER BY since').pluck().all()
+    expect(intervals()).toEqual(['order-a', 'order-b'])
+    await store.purgeBefore(left + 1, 100)
+    expect(intervals()).toEqual(['order-b'])
     await store.close()
   })
 

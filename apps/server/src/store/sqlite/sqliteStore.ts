@@ -355,6 +355,8 @@ export class SqliteStore implements EventStore {
         add(meshDeltas, mesh, -1)
       }
       this.applyMeshDeltas(meshDeltas)
+      // The last batch: pod-to-IP intervals that ended before the cutoff can no longer place an event.
+      if (rows.length < batchSize) this.statements.get('DELETE FROM pod_ips WHERE until < ?').run(cutoff)
       return rows.length
     })()
   }
