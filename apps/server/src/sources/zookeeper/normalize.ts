@@ -11,6 +11,11 @@
  * - `/{root}/metadata/{interface}[/{version}[/{group}]]/provider|consumer/{app}`: service
  *   definitions, and `/{root}/metadata/{app}/{revision}`: Dubbo 3 MetadataInfo;
  * - `/{root}/mapping/{interface}`: the applications that provide an interface (`app1,app2`).
+ *
+ * Instances: a provider or app-level instance is `ip:port`; a consumer, whose URL has no port, is
+ * `<application>@<ip>`. The application is `application=`, else `appName=` (SOFA / egg clients,
+ * whose URLs may also lack a path: the interface is then the znode's parent). The node state is
+ * keyed by znode path, so a change of naming never changes what a restart diff finds.
  */
 import { isRecord } from '../../isRecord.ts'
 import type { CatalogChange, IngestEvent, InstanceRecord } from '../../store/types.ts'
