@@ -1,6 +1,16 @@
 /**
  * Which timeline views an event belongs to (CONTRACT "Correlation"). Backend-neutral: every store
  * writes one link row per view, so every view is one range scan.
+ *
+ * A registry instance and the pod at its IP are one process, so each one's page shows the other's
+ * events: a pod event is linked to the registry instances at the pod's IP (`ip:port` and
+ * `<application>@<ip>`, in every mesh including its own, as the demo mesh holds both), and a
+ * registry event to the pod that had the event's IP at the event's time (from the pod-to-IP
+ * history the pod watch keeps). Known limits: a pod event is linked to the registry instances
+ * present when it is written (or when one appears later at its IP), not to those present at the
+ * event's time; pods sharing an IP (`hostNetwork`) are all linked; the time a pod got its IP is
+ * when the watch first saw it with that IP, and a pod is taken to have had its IP since the
+ * previous holder left (so an event between the two belongs to the newer pod).
  */
 import type { EntityKind } from './types.ts'
 
@@ -13,6 +23,8 @@ export type View = [mesh: string, kind: string, entity: string]
 /** The event fields that decide its views. */
 export interface ViewedEvent {
   mesh: string
+  /** Epoch ms: which pod had the event's IP depends on when. */
+  time: number
   source: string
   objectKind: string
   application?: string | null
@@ -24,17 +36,28 @@ export interface ViewedEvent {
 
 /** Catalog look-ups that correlate pod events into other meshes. */
 export interface ViewLookup {
-  /** Present instances with this IP, in any mesh. */
+  /** Present registry (not pod) instances with this IP, in any mesh. */
   instancesByIp(ip: string): ReadonlyArray<{ mesh: string; name: string; application: string | null | undefined }>
+  /** Pods that had this IP at `time` (the pod-to-IP history), in any mesh. */
+  podsAtIp(ip: string, time: number): ReadonlyArray<{ mesh: string; name: string }>
   servicesOfInstance(mesh: string, instance: string): readonly string[]
   meshesWithApplication(name: string): readonly string[]
 }
 
+/** Sources whose `Pod` events are a pod's own (the demo simulates Kubernetes). */
+const POD_EVENT_SOURCES = new Set(['kubernetes', 'demo'])
+
+/** Whether an event is about a pod, as Kubernetes (or the demo) reports it. */
+export function isPodEvent(event: Pick<ViewedEvent, 'source' | 'objectKind'>): boolean {
+  return event.objectKind === 'Pod' && POD_EVENT_SOURCES.has(event.source)
+}
+
 /**
- * The views of an event: its own mesh's application, instance, IP and services, and (for
- * Kubernetes pod events) the views of other meshes whose instance has the pod's IP or whose
- * application carries the pod's application name. Each view is also listed under mesh '' so the
- * every-mesh view lists an event once.
+ * The views of an event: its own mesh's application, instance, IP and services; for pod events
+ * the views of the registry instances at the pod's IP (their instance, IP, application and
+ * services) and of other meshes' applications carrying the pod's application name; for other
+ * events at an IP (registrations) the instance view of the pod that had the IP then. Each view is
+ * also listed under mesh '' so the every-mesh view lists an event once.
  */
 export function eventViews(event: ViewedEvent, lookup: ViewLookup): View[] {
   const views = new Map<string, View>()
@@ -48,10 +71,10 @@ export function eventViews(event: ViewedEvent, lookup: ViewLookup): View[] {
   add(event.mesh, 'service', event.service)
   for (const service of event.services ?? []) add(event.mesh, 'service', service)
 
-  if (event.source === 'kubernetes' && event.objectKind === 'Pod') {
+  if (isPodEvent(event)) {
     if (event.ip) {
       for (const instance of lookup.instancesByIp(event.ip)) {
-        if (instance.mesh === event.mesh) continue
+        if (instance.mesh === event.mesh && instance.name === event.instance) continue
         add(instance.mesh, 'instance', instance.name)
         add(instance.mesh, 'ip', event.ip)
         add(instance.mesh, 'application', instance.application)
@@ -62,6 +85,11 @@ export function eventViews(event: ViewedEvent, lookup: ViewLookup): View[] {
       for (const mesh of lookup.meshesWithApplication(event.application)) {
         if (mesh !== event.mesh) add(mesh, 'application', event.application)
       }
+    }
+  } else if (event.ip && event.instance && event.source !== 'kubernetes') {
+    // A registration (or any event naming an instance at an IP): on the page of the pod that had the IP then.
+    for (const pod of lookup.podsAtIp(event.ip, event.time)) {
+      if (pod.mesh !== event.mesh || pod.name !== event.instance) add(pod.mesh, 'instance', pod.name)
     }
   }
   return [...views.values()]

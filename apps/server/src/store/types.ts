@@ -81,6 +81,8 @@ export type CatalogChange =
    * application details and IP correlation skip it until it is reported again.
    */
   | { op: 'instance-gone'; mesh: string; name: string }
+  /** Replaces an instance's labels (`null`: it has none now, e.g. its app-level registration was deleted). */
+  | { op: 'instance-labels'; mesh: string; name: string; labels: Record<string, string> | null }
   /**
    * A full list of what `source` reports in `mesh`: instances it reported before and that the
    * list lacks left while nobody watched, and are marked gone.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { instanceAddress } from './address.ts'
+import { consumerInstance, instanceAddress } from './address.ts'
 
 describe('instanceAddress', () => {
   it.each([
@@ -15,5 +15,18 @@ describe('instanceAddress', () => {
     ['port 0 as given', '10.0.0.7', 0, '10.0.0.7:0'],
   ])('%s', (_label, ip, port, expected) => {
     expect(instanceAddress(ip, port)).toBe(expected)
+  })
+})
+
+describe('consumerInstance', () => {
+  it.each([
+    ['an application on IPv4', 'cart-web', '10.5.0.9', 'cart-web@10.5.0.9'],
+    ['another application on the same host', 'cart-job', '10.5.0.9', 'cart-job@10.5.0.9'],
+    ['an application on IPv6, without brackets', 'cart-web', 'fd00::8', 'cart-web@fd00::8'],
+    ['an IPv6 address given in brackets', 'cart-web', '[fd00::8]', 'cart-web@fd00::8'],
+    ['no application', undefined, '10.5.0.10', '10.5.0.10'],
+    ['an empty application', '', '10.5.0.10', '10.5.0.10'],
+  ])('%s', (_label, application, ip, expected) => {
+    expect(consumerInstance(application, ip)).toBe(expected)
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseDubboUrl, parseDubboUrlNode, serviceKey, urlAddress, urlInterface, urlMethods } from './dubboUrl.ts'
+import { parseDubboUrl, parseDubboUrlNode, serviceKey, urlAddress, urlApplication, urlInterface, urlMethods } from './dubboUrl.ts'
 
 const PROVIDER =
   'dubbo://10.0.0.7:20880/org.apache.dubbo.demo.DemoService?anyhost=true&application=demo-provider&dubbo=2.0.2&interface=org.apache.dubbo.demo.DemoService&methods=sayHello,sayHelloAsync&side=provider&timestamp=1700000000000&version=1.0.0'
@@ -61,6 +61,28 @@ describe('URL facts', () => {
     expect(urlInterface(url('dubbo://h:1/org.x.S'))).toBe('org.x.S')
     expect(urlMethods(url(PROVIDER))).toEqual(['sayHello', 'sayHelloAsync'])
     expect(urlMethods(url('dubbo://h:1/org.x.S'))).toEqual([])
+  })
+
+  it.each([
+    ['dubbo://h:1/org.x.S?application=a', 'a'],
+    ['bolt://h:1?appName=sofa-app', 'sofa-app'],
+    ['consumer://h/org.x.S?application=a&appName=b', 'a'],
+    ['consumer://h/org.x.S?application=&appName=b', 'b'],
+    ['consumer://h/org.x.S?side=consumer', undefined],
+  ])('reads the application of %s as %s', (text, application) => {
+    expect(urlApplication(url(text))).toBe(application)
+  })
+
+  it('reads a URL without a path as one with an empty path', () => {
+    expect(url('bolt://10.0.0.21:12200?appName=a&interface=org.x.S')).toMatchObject({ host: '10.0.0.21', port: 12200, path: '' })
+    expect(url('dubbo://10.0.0.30:20880?application=a')).toMatchObject({ port: 20880, path: '', params: { application: 'a' } })
+    expect(urlInterface(url('dubbo://10.0.0.30:20880?application=a'))).toBe('')
+    expect(url('bolt://10.5.0.9?appName=a')).toMatchObject({ host: '10.5.0.9', path: '' })
+  })
+
+  it('reads a + in a node name as a space, as Java encodes it', () => {
+    const node = parseDubboUrlNode('consumer%3A%2F%2F10.5.0.9%2Forg.x.S%3Fowner%3DTeam+Cart%26tag%3Da%2Bb')
+    expect(node.ok && node.value.params).toMatchObject({ owner: 'Team Cart', tag: 'a+b' })
   })
 
   it.each([

@@ -23,11 +23,14 @@ export interface DubboUrl {
 
 const URL_PATTERN = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(?:[^@/?#]*@)?(\[[0-9A-Fa-f:.]+\]|[^/?#:]*)(?::(\d*))?(?:\/([^?#]*))?(?:\?([^#]*))?(?:#.*)?$/
 
-/** Decodes a node name (the URL-encoded URL) and parses it. */
+/**
+ * Decodes a node name (the URL-encoded URL) and parses it. Java Dubbo encodes with
+ * `URLEncoder` (a space becomes `+`, a `+` becomes `%2B`), so a `+` in a node name is a space.
+ */
 export function parseDubboUrlNode(name: string): Parsed<DubboUrl> {
   let decoded: string
   try {
-    decoded = decodeURIComponent(name)
+    decoded = decodeURIComponent(name.replaceAll('+', ' '))
   } catch {
     return { ok: false, reason: 'node name is not a URL-encoded URL' }
   }
@@ -74,9 +77,20 @@ export function urlAddress(url: DubboUrl): string {
   return instanceAddress(url.host, url.port)
 }
 
-/** The interface a URL is about: its `interface` parameter, else its path. */
+/**
+ * The interface a URL is about: its `interface` parameter, else its path (empty when it has
+ * neither, as SOFA / egg providers may write it: the caller falls back to the znode's parent).
+ */
 export function urlInterface(url: DubboUrl): string {
   return url.params.interface || url.path
+}
+
+/**
+ * The application a URL names: `application=`, else `appName=` (SOFA / egg Dubbo clients write
+ * only the latter); undefined when it names none.
+ */
+export function urlApplication(url: DubboUrl): string | undefined {
+  return url.params.application || url.params.appName || undefined
 }
 
 /** Dubbo's service key: `group/interface:version`, each part only when set. */

@@ -85,7 +85,7 @@ describe('describeChange', () => {
   it.each([
     ['a provider added', providerItem, undefined, '', { reason: 'ProviderRegistered', type: 'normal', category: 'provider', action: 'registered', message: `Provider registered: demo-provider 10.0.0.7:20880 -> ${DEMO}`, application: 'demo-provider', instance: '10.0.0.7:20880', ip: '10.0.0.7', service: DEMO, object: { kind: 'Provider', name: `${DEMO}:1.0.0` } }],
     ['a provider removed', providerItem, '', undefined, { reason: 'ProviderUnregistered', type: 'warning', action: 'deregistered', message: `Provider unregistered: demo-provider 10.0.0.7:20880 -> ${DEMO}` }],
-    ['a consumer added', consumerItem, undefined, '', { reason: 'ConsumerRegistered', type: 'normal', category: 'consumer', instance: '10.0.0.8', message: `Consumer registered: demo-consumer 10.0.0.8 -> ${DEMO}` }],
+    ['a consumer added', consumerItem, undefined, '', { reason: 'ConsumerRegistered', type: 'normal', category: 'consumer', instance: 'demo-consumer@10.0.0.8', ip: '10.0.0.8', message: `Consumer registered: demo-consumer 10.0.0.8 -> ${DEMO}` }],
     ['a consumer removed', consumerItem, '', undefined, { reason: 'ConsumerUnregistered', type: 'normal', action: 'deregistered' }],
     ['an instance added', instanceItem, undefined, INSTANCE('r1'), { reason: 'InstanceRegistered', type: 'normal', category: 'instance', action: 'registered', message: 'Instance registered: demo-provider 10.0.0.7:20880 (revision r1)', object: { kind: 'Instance', name: '10.0.0.7:20880' } }],
     ['an instance updated', instanceItem, INSTANCE('r1'), INSTANCE('r2'), { reason: 'InstanceUpdated', type: 'normal', action: 'updated', message: 'Instance updated: demo-provider 10.0.0.7:20880: dubbo.metadata.revision: r1 -> r2' }],
@@ -145,6 +145,11 @@ describe('catalog', () => {
     expect(facts).toMatchObject({ instance: '[fd00::7]:20880', ip: 'fd00::7', port: 20880 })
   })
 
+  it('removes the labels of a deleted application-level instance, which may stay registered by its URLs', () => {
+    const item: ZkItem = { kind: 'instance', application: 'demo-provider', address: '10.0.0.7:20880' }
+    expect(goneCatalog('zk', item, itemFacts(item, INSTANCE('r1'))!)).toEqual([{ op: 'instance-labels', mesh: 'zk', name: '10.0.0.7:20880', labels: null }])
+  })
+
   it('names the applications of a mapping', () => {
     const item: ZkItem = { kind: 'mapping', service: DEMO }
     expect(presentCatalog('zk', item, itemFacts(item, 'a, b,')!)).toEqual([
@@ -152,5 +157,76 @@ describe('catalog', () => {
       { op: 'application', mesh: 'zk', name: 'a' },
       { op: 'application', mesh: 'zk', name: 'b' },
     ])
+  })
+})
+
+/**
+ * Node names as real clients write them, byte for byte: Java Dubbo encodes the URL with
+ * `URLEncoder` (`URL.encode(url.toFullString())`), sofa-rpc-node (egg Dubbo) with `urlencode`.
+ * What each one registers: the instance, the application, the interface and the address.
+ */
+describe('registrations as real clients write them', () => {
+  const DUBBO27_PROVIDER =
+    'dubbo%3A%2F%2F192.168.1.5%3A20880%2Forg.apache.dubbo.demo.DemoService%3Fanyhost%3Dtrue%26application%3Ddemo-provider%26deprecated%3Dfalse%26dubbo%3D2.0.2%26dynamic%3Dtrue%26generic%3Dfalse%26interface%3Dorg.apache.dubbo.demo.DemoService%26methods%3DsayHello%2CsayHelloAsync%26pid%3D12345%26release%3D2.7.8%26side%3Dprovider%26timestamp%3D1600000000000'
+  const DUBBO27_CONSUMER =
+    'consumer%3A%2F%2F192.168.1.6%2Forg.apache.dubbo.demo.DemoService%3Fapplication%3Ddemo-consumer%26category%3Dconsumers%26check%3Dfalse%26dubbo%3D2.0.2%26init%3Dfalse%26interface%3Dorg.apache.dubbo.demo.DemoService%26methods%3DsayHello%2CsayHelloAsync%26pid%3D23456%26release%3D2.7.8%26side%3Dconsumer%26sticky%3Dfalse%26timestamp%3D1600000000001'
+  const DUBBO27_GROUPED_PROVIDER =
+    'dubbo%3A%2F%2F192.168.1.5%3A20881%2Forg.apache.dubbo.demo.DemoService%3Fanyhost%3Dtrue%26application%3Ddemo-provider%26dubbo%3D2.0.2%26generic%3Dfalse%26group%3Dgray%26interface%3Dorg.apache.dubbo.demo.DemoService%26methods%3DsayHello%26pid%3D12346%26release%3D2.7.8%26revision%3D1.2.0%26side%3Dprovider%26timestamp%3D1600000000002%26version%3D1.2.0'
+  const DUBBO3_PROVIDER =
+    'tri%3A%2F%2F10.0.0.7%3A50051%2Forg.apache.dubbo.demo.GreeterService%3Fanyhost%3Dtrue%26application%3Ddubbo-demo-triple-api-provider%26background%3Dfalse%26deprecated%3Dfalse%26dubbo%3D2.0.2%26dynamic%3Dtrue%26executor-management-mode%3Disolation%26file-cache%3Dtrue%26generic%3Dfalse%26interface%3Dorg.apache.dubbo.demo.GreeterService%26methods%3DsayHello%2CsayHelloAsync%26pid%3D4242%26prefer.serialization%3Dfastjson2%2Chessian2%26release%3D3.2.9%26serialization%3Dprotobuf%26service-name-mapping%3Dtrue%26side%3Dprovider%26timestamp%3D1702000000000'
+  const DUBBO3_CONSUMER =
+    'consumer%3A%2F%2F10.0.0.8%2Forg.apache.dubbo.demo.GreeterService%3Fapplication%3Ddubbo-demo-triple-api-consumer%26background%3Dfalse%26category%3Dconsumers%26check%3Dfalse%26dubbo%3D2.0.2%26executor-management-mode%3Disolation%26file-cache%3Dtrue%26interface%3Dorg.apache.dubbo.demo.GreeterService%26methods%3DsayHello%2CsayHelloAsync%26pid%3D4343%26release%3D3.2.9%26side%3Dconsumer%26sticky%3Dfalse%26timestamp%3D1702000000001%26unloadClusterRelated%3Dfalse'
+  const DUBBO3_IPV6_CONSUMER =
+    'consumer%3A%2F%2F%5Bfd00%3A%3A8%5D%2Forg.apache.dubbo.demo.GreeterService%3Fapplication%3Dcart-web%26category%3Dconsumers%26interface%3Dorg.apache.dubbo.demo.GreeterService%26side%3Dconsumer'
+  // sofa-rpc-node 2.x: no path, `appName=` and no `application=`; its consumer URL has no interface either.
+  const SOFA_PROVIDER =
+    'bolt%3A%2F%2F10.0.0.21%3A12200%3FstartTime%3D1796291942174%26pid%3D28584%26uniqueId%3D%26dynamic%3Dtrue%26appName%3Dsofa-provider%26timeout%3D3000%26serialization%3Dhessian2%26weight%3D100%26accepts%3D100000%26language%3Dnodejs%26rpcVer%3D50400%26protocol%3D%26interface%3Dcom.example.EchoService%26version%3D1.0%26group%3DSOFA'
+  const SOFA_CONSUMER =
+    'bolt%3A%2F%2F10.5.0.9%3FuniqueId%3D%26version%3D1.0%26pid%3D28584%26timeout%3D3000%26appName%3Dcart-job%26serialization%3Dhessian2%26startTime%3D1796291942275'
+  // Both names present: `application=` wins.
+  const BOTH_NAMES = encodeURIComponent('consumer://10.5.0.9/org.x.S?appName=ignored&application=cart-web&side=consumer')
+  // No path and no `interface=`: the interface is the znode's parent.
+  const PATHLESS = encodeURIComponent('dubbo://10.0.0.30:20880?application=bare-provider&side=provider')
+  // Java's URLEncoder writes a space as `+`.
+  const SPACED = 'consumer%3A%2F%2F10.5.0.9%2Forg.x.S%3Fapplication%3Dcart-web%26owner%3DTeam+Cart'
+  // Nothing names the application: the consumer keeps its IP as its name.
+  const NAMELESS = encodeURIComponent('consumer://10.5.0.10/org.x.S?side=consumer')
+
+  it.each([
+    ['a Dubbo 2.7 provider', 'providers', 'org.apache.dubbo.demo.DemoService', DUBBO27_PROVIDER, { instance: '192.168.1.5:20880', ip: '192.168.1.5', port: 20880, application: 'demo-provider', service: 'org.apache.dubbo.demo.DemoService', address: '192.168.1.5:20880' }],
+    ['a Dubbo 2.7 consumer', 'consumers', 'org.apache.dubbo.demo.DemoService', DUBBO27_CONSUMER, { instance: 'demo-consumer@192.168.1.6', ip: '192.168.1.6', application: 'demo-consumer', service: 'org.apache.dubbo.demo.DemoService', address: '192.168.1.6' }],
+    ['a Dubbo 2.7 provider with group and version', 'providers', 'org.apache.dubbo.demo.DemoService', DUBBO27_GROUPED_PROVIDER, { instance: '192.168.1.5:20881', version: '1.2.0', group: 'gray' }],
+    ['a Dubbo 3 triple provider', 'providers', 'org.apache.dubbo.demo.GreeterService', DUBBO3_PROVIDER, { instance: '10.0.0.7:50051', application: 'dubbo-demo-triple-api-provider', service: 'org.apache.dubbo.demo.GreeterService' }],
+    ['a Dubbo 3 consumer', 'consumers', 'org.apache.dubbo.demo.GreeterService', DUBBO3_CONSUMER, { instance: 'dubbo-demo-triple-api-consumer@10.0.0.8', ip: '10.0.0.8' }],
+    ['a Dubbo 3 consumer on IPv6', 'consumers', 'org.apache.dubbo.demo.GreeterService', DUBBO3_IPV6_CONSUMER, { instance: 'cart-web@fd00::8', ip: 'fd00::8' }],
+    ['a sofa-rpc-node provider (no path, appName)', 'providers', 'com.example.EchoService', SOFA_PROVIDER, { instance: '10.0.0.21:12200', application: 'sofa-provider', service: 'com.example.EchoService', version: '1.0', group: 'SOFA' }],
+    ['a sofa-rpc-node consumer (no path, no interface, appName)', 'consumers', 'com.example.EchoService', SOFA_CONSUMER, { instance: 'cart-job@10.5.0.9', application: 'cart-job', service: 'com.example.EchoService' }],
+    ['a URL naming both application and appName', 'consumers', 'org.x.S', BOTH_NAMES, { instance: 'cart-web@10.5.0.9', application: 'cart-web' }],
+    ['a provider URL without path or interface', 'providers', 'org.x.Bare', PATHLESS, { instance: '10.0.0.30:20880', application: 'bare-provider', service: 'org.x.Bare' }],
+    ['a URL with a space encoded as +', 'consumers', 'org.x.S', SPACED, { instance: 'cart-web@10.5.0.9' }],
+    ['a consumer naming no application', 'consumers', 'org.x.S', NAMELESS, { instance: '10.5.0.10', ip: '10.5.0.10' }],
+  ] as const)('reads %s', (_name, category, service, node, expected) => {
+    const path = `/dubbo/${service}/${category}/${node}`
+    const item = classifyPath(path, '/dubbo')!.item!
+    expect(item).toMatchObject({ kind: 'url', category, service })
+    expect(malformedReason(item, '')).toBeUndefined()
+    const facts = itemFacts(item, '')!
+    expect(facts).toMatchObject(expected)
+    if (!('application' in expected)) return
+    // The event and the membership name the same instance and application.
+    const event = describeChange(path, item, undefined, '', CONTEXT)!
+    expect(event).toMatchObject({ instance: expected.instance, application: expected.application })
+    expect(event.message).toContain(`${expected.application} ${facts.address} -> ${facts.service}`)
+    const side = category === 'providers' ? 'provider' : 'consumer'
+    expect(presentCatalog('zk', item, facts)).toContainEqual({ op: 'service-instance', mesh: 'zk', service: facts.service, instance: expected.instance, side, application: expected.application })
+    expect(goneCatalog('zk', item, facts)).toEqual([{ op: 'service-instance-gone', mesh: 'zk', service: facts.service, instance: expected.instance, side }])
+  })
+
+  it('keeps two consumer applications on one host apart', () => {
+    const consumer = (application: string) => {
+      const item = classifyPath(`/dubbo/org.x.S/consumers/${encodeURIComponent(`consumer://10.5.0.9/org.x.S?application=${application}&side=consumer`)}`, '/dubbo')!.item!
+      return itemFacts(item, '')!.instance
+    }
+    expect([consumer('cart-web'), consumer('cart-job')]).toEqual(['cart-web@10.5.0.9', 'cart-job@10.5.0.9'])
   })
 })

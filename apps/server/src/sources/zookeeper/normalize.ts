@@ -11,12 +11,17 @@
  * - `/{root}/metadata/{interface}[/{version}[/{group}]]/provider|consumer/{app}`: service
  *   definitions, and `/{root}/metadata/{app}/{revision}`: Dubbo 3 MetadataInfo;
  * - `/{root}/mapping/{interface}`: the applications that provide an interface (`app1,app2`).
+ *
+ * Instances: a provider or app-level instance is `ip:port`; a consumer, whose URL has no port, is
+ * `<application>@<ip>`. The application is `application=`, else `appName=` (SOFA / egg clients,
+ * whose URLs may also lack a path: the interface is then the znode's parent). The node state is
+ * keyed by znode path, so a change of naming never changes what a restart diff finds.
  */
 import { isRecord } from '../../isRecord.ts'
 import type { CatalogChange, IngestEvent, InstanceRecord } from '../../store/types.ts'
-import { instanceAddress } from '../registry/address.ts'
+import { consumerInstance, instanceAddress } from '../registry/address.ts'
 import { countOf, registryEventId } from '../registry/registryState.ts'
-import { parseDubboUrlNode, serviceKey, urlAddress, urlInterface } from './dubboUrl.ts'
+import { parseDubboUrlNode, serviceKey, urlAddress, urlApplication, urlInterface } from './dubboUrl.ts'
 import type { DubboUrl, Parsed } from './dubboUrl.ts'
 import { parseRule, RULE_TYPES, summarizeRule, summarizeRuleChange } from './ruleSummary.ts'
 import type { RuleType } from './ruleSummary.ts'
@@ -175,8 +180,10 @@ export function parseServiceInstance(text: string): Parsed<ServiceInstanceInfo> 
 /** What an item says about the catalog and the entities it names; undefined when its content is unusable. */
 export interface ItemFacts {
   application?: string
-  /** The instance it registers (`ip:port`, or the IP of a consumer). */
+  /** The instance it registers: `ip:port`, or `<application>@<ip>` for a consumer. */
   instance?: string
+  /** The address a URL names (`ip:port`, or the IP of a consumer), for messages. */
+  address?: string
   ip?: string
   port?: number
   /** The interface it is about. */
@@ -196,13 +203,18 @@ export function itemFacts(item: ZkItem, value: string): ItemFacts | undefined {
       const parsed = parseDubboUrlNode(item.name)
       if (!parsed.ok) return undefined
       const url = parsed.value
-      const facts: ItemFacts = { url, service: urlInterface(url) || item.service, ip: url.host }
-      if (url.params.application) facts.application = url.params.application
+      // A URL without a path or `interface=` (SOFA / egg providers may write one) is about the interface its znode is under.
+      const facts: ItemFacts = { url, service: urlInterface(url) || item.service, ip: url.host, address: urlAddress(url) }
+      const application = urlApplication(url)
+      if (application) facts.application = application
       if (url.params.version) facts.version = url.params.version
       if (url.params.group) facts.group = url.params.group
-      if (item.category === 'providers' || item.category === 'consumers') {
+      if (item.category === 'providers') {
         facts.instance = urlAddress(url)
         if (url.port !== undefined) facts.port = url.port
+      } else if (item.category === 'consumers') {
+        // Consumer URLs carry no port: two consumer applications on one host are two instances.
+        facts.instance = consumerInstance(application, url.host)
       }
       return facts
     }
@@ -275,6 +287,8 @@ export function presentCatalog(mesh: string, item: ZkItem, facts: ItemFacts): Ca
 
 /** Catalog changes when an item goes (the instance itself goes only when nothing else registers it: the source decides). */
 export function goneCatalog(mesh: string, item: ZkItem, facts: ItemFacts): CatalogChange[] {
+  // The labels came from the deleted ServiceInstance: the instance may stay (its interface-level URLs), its labels do not.
+  if (item.kind === 'instance' && facts.instance) return [{ op: 'instance-labels', mesh, name: facts.instance, labels: null }]
   if (item.kind !== 'url' || !facts.instance || !facts.service) return []
   if (item.category !== 'providers' && item.category !== 'consumers') return []
   return [{ op: 'service-instance-gone', mesh, service: facts.service, instance: facts.instance, side: item.category === 'providers' ? 'provider' : 'consumer' }]
@@ -393,9 +407,9 @@ function event(base: EventBase, reason: string, type: 'normal' | 'warning', cate
   return result
 }
 
-/** `demo-provider 10.0.0.7:20880`: the application and the address. */
+/** `demo-provider 10.0.0.7:20880`, `demo-consumer 10.0.0.8`: the application and the address. */
 function who(facts: ItemFacts): string {
-  return [facts.application, facts.instance ?? facts.ip].filter(Boolean).join(' ')
+  return [facts.application, facts.address ?? facts.instance ?? facts.ip].filter(Boolean).join(' ')
 }
 
 function revision(facts: ItemFacts): string {

@@ -13,6 +13,8 @@ import { startTestServer, tempDir } from '../../testing/testServer.ts'
 import type { TestServer } from '../../testing/testServer.ts'
 import { connectWriter, dubboUrl, dubboUrlPath, receivedPackets, serviceInstanceJson, sessionCount, skipWithoutZooKeeper, startTcpProxy, startZooKeeper } from '../../testing/zookeeperServer.ts'
 import type { TcpProxy, ZkWriter, ZooKeeperServer } from '../../testing/zookeeperServer.ts'
+import Database from 'better-sqlite3'
+import { MIGRATIONS } from '../../store/sqlite/migrations.ts'
 import { ZookeeperSource } from './zookeeperSource.ts'
 import type { ZookeeperSourceOptions } from './zookeeperSource.ts'
 
@@ -211,9 +213,9 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
     const service = (await eventline!.get<ServiceDetail>(`/api/v1/services/${DEMO}?mesh=${MESH}`)).body
     expect(service).toMatchObject({ name: DEMO, version: '1.0.0', providers: 2, consumers: 1 })
     expect(service.providerInstances.map((instance) => instance.name).sort()).toEqual(['10.0.0.7:20880', '10.0.0.9:20880'])
-    expect(service.consumerInstances.map((instance) => instance.name)).toEqual(['10.0.0.8'])
+    expect(service.consumerInstances.map((instance) => instance.name)).toEqual(['demo-consumer@10.0.0.8'])
     const instances = (await eventline!.get<{ items: Instance[] }>(`/api/v1/instances?mesh=${MESH}`)).body.items
-    expect(instances.map((instance) => instance.name).sort()).toEqual(['10.0.0.7:20880', '10.0.0.8', '10.0.0.9:20880'])
+    expect(instances.map((instance) => instance.name).sort()).toEqual(['10.0.0.7:20880', '10.0.0.9:20880', 'demo-consumer@10.0.0.8'])
     expect(instances.find((instance) => instance.name === '10.0.0.7:20880')).toMatchObject({ ip: '10.0.0.7', port: 20880, application: 'demo-provider', registered: true, sources: ['zookeeper'] })
   })
 
@@ -243,7 +245,7 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
       action: 'registered',
       object: { kind: 'Provider', name: `${DEMO}:1.0.0` },
     })
-    expect(registered.find((item) => item.reason === 'ConsumerRegistered')).toMatchObject({ message: `Consumer registered: demo-consumer 10.0.0.8 -> ${DEMO}`, category: 'consumer', instance: '10.0.0.8' })
+    expect(registered.find((item) => item.reason === 'ConsumerRegistered')).toMatchObject({ message: `Consumer registered: demo-consumer 10.0.0.8 -> ${DEMO}`, category: 'consumer', instance: 'demo-consumer@10.0.0.8', ip: '10.0.0.8' })
 
     await writer.remove(path)
     // The consumer's process dies: its session closes and ZooKeeper removes its ephemeral node.
@@ -286,6 +288,70 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
     await writer.remove(path)
     await eventually(async () => expect((await events('&reason=InstanceUnregistered'))[0]).toMatchObject({ type: 'warning', action: 'deregistered' }))
     expect(await reasons()).toEqual(['InstanceRegistered', 'InstanceUnregistered', 'InstanceUpdated', 'RegistrySynced'])
+    expect((await eventline!.get<Instance>(`/api/v1/instances/10.0.0.7:20880?mesh=${MESH}`)).body.labels).toBeUndefined()
+  })
+
+  it('drops the labels of a deleted application-level instance that its interface-level URL keeps registered', async () => {
+    await writer.create(provider('10.0.0.7'))
+    await writer.create('/services/demo-provider/10.0.0.7:20880', serviceInstanceJson({ application: 'demo-provider', ip: '10.0.0.7', port: 20880, revision: 'r1' }))
+    await start()
+    await synced()
+    const instance = async () => (await eventline!.get<Instance>(`/api/v1/instances/10.0.0.7:20880?mesh=${MESH}`)).body
+    expect((await instance()).labels?.['dubbo.metadata.revision']).toBe('r1')
+    await writer.remove('/services/demo-provider/10.0.0.7:20880')
+    await eventually(async () => expect(await reasons()).toEqual(['InstanceUnregistered', 'RegistrySynced']))
+    expect(await instance()).toMatchObject({ registered: true, application: 'demo-provider' })
+    expect((await instance()).labels).toBeUndefined()
+  })
+
+  it('keeps two consumer applications on one host apart: catalog, counts, membership, restart diff and the IP timeline', async () => {
+    const web = consumer('10.5.0.9', DEMO, 'cart-web')
+    const job = consumer('10.5.0.9', DEMO, 'cart-job')
+    const jobWriter = await connectWriter(zk.connectString)
+    await writer.create(web)
+    await jobWriter.create(job)
+    await writer.create(provider('10.5.0.9', 20880, GREETER, 'cart-api'))
+    await start()
+    await synced()
+    const service = async () => (await eventline!.get<ServiceDetail>(`/api/v1/services/${DEMO}?mesh=${MESH}`)).body
+    expect(await service()).toMatchObject({ consumers: 2 })
+    expect((await service()).consumerInstances.map((instance) => [instance.name, instance.application, instance.ip])).toEqual([
+      ['cart-job@10.5.0.9', 'cart-job', '10.5.0.9'],
+      ['cart-web@10.5.0.9', 'cart-web', '10.5.0.9'],
+    ])
+    const appInstances = async (app: string) => (await eventline!.get<{ instances: Instance[] }>(`/api/v1/applications/${app}?mesh=${MESH}`)).body.instances.map((instance) => instance.name)
+    expect(await appInstances('cart-job')).toEqual(['cart-job@10.5.0.9'])
+    expect(await appInstances('cart-web')).toEqual(['cart-web@10.5.0.9'])
+
+    // One leaves while the other stays registered.
+    jobWriter.close()
+    await eventually(async () => expect((await events('&reason=ConsumerUnregistered')).map((item) => item.instance)).toEqual(['cart-job@10.5.0.9']))
+    await eventually(async () => expect(await service()).toMatchObject({ consumers: 1 }))
+    expect((await service()).consumerInstances.map((instance) => instance.name)).toEqual(['cart-web@10.5.0.9'])
+    expect((await eventline!.get<Instance>(`/api/v1/instances/cart-job@10.5.0.9?mesh=${MESH}`)).body.registered).toBe(false)
+    expect((await eventline!.get<Instance>(`/api/v1/instances/cart-web@10.5.0.9?mesh=${MESH}`)).body.registered).toBe(true)
+
+    // While Eventline is down, cart-job comes back and cart-web leaves: the restart diff names each.
+    await stop()
+    const jobAgain = await connectWriter(zk.connectString)
+    await jobAgain.create(job)
+    await writer.remove(web)
+    await start()
+    const missed = await eventually(async () => {
+      const items = await events('&reason=ConsumerRegistered,ConsumerUnregistered&q=start-up')
+      expect(items).toHaveLength(2)
+      return items
+    })
+    expect(missed.map((item) => `${item.reason} ${item.instance}`).sort()).toEqual(['ConsumerRegistered cart-job@10.5.0.9', 'ConsumerUnregistered cart-web@10.5.0.9'])
+    expect(await service()).toMatchObject({ consumers: 1 })
+    expect((await service()).consumerInstances.map((instance) => instance.name)).toEqual(['cart-job@10.5.0.9'])
+    // The instance timeline is the consumer's own; the IP timeline shows every consumer and provider on the host.
+    const timeline = async (name: string) => (await eventline!.get<EventPage>(`/api/v1/instances/${name}/events?mesh=${MESH}&limit=200`)).body.items
+    expect((await timeline('cart-job@10.5.0.9')).map((item) => item.reason).sort()).toEqual(['ConsumerRegistered', 'ConsumerUnregistered'])
+    expect((await timeline('10.5.0.9')).map((item) => item.instance).sort()).toEqual(['cart-job@10.5.0.9', 'cart-job@10.5.0.9', 'cart-web@10.5.0.9'])
+    await writer.create(provider('10.5.0.9', 20881, DEMO, 'cart-api'))
+    await eventually(async () => expect((await timeline('10.5.0.9')).map((item) => item.instance)).toContain('10.5.0.9:20881'))
+    jobAgain.close()
   })
 
   it('records governance rules added, changed and deleted with what changed', async () => {
@@ -370,6 +436,88 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
     const reads = (await receivedPackets(zk)) - created + (created - before - 999)
     expect(reads).toBeLessThan(200)
     expect((await eventline!.get<ServiceDetail>(`/api/v1/services/${DEMO}?mesh=${MESH}`)).body.providers).toBe(1000)
+  })
+
+  it('starts on a database of the IP-named consumers without inventing events, with the consumers under their new names', async () => {
+    // ZooKeeper holds two consumer applications on one host and a provider there.
+    const web = consumer('10.5.0.9', DEMO, 'cart-web')
+    const job = consumer('10.5.0.9', DEMO, 'cart-job')
+    const api = provider('10.5.0.9', 20880, GREETER, 'cart-api')
+    const jobWriter = await connectWriter(zk.connectString)
+    await writer.create(web)
+    await jobWriter.create(job)
+    await writer.create(api)
+
+    // The database as the code before `<application>@<ip>` left it (schema 3): one consumer instance
+    // named by the IP, whose membership row the two applications overwrote in turn, a consumer gone
+    // long ago, the node state by znode path, and the events with their views and links.
+    const t0 = Date.now() - 3_600_000
+    const old = new Database(`${tmp.dir}/eventline.db`)
+    old.pragma('journal_mode = WAL')
+    for (const [index, sql] of MIGRATIONS.slice(0, 3).entries()) {
+      old.exec(sql)
+      old.pragma(`user_version = ${index + 1}`)
+    }
+    const row = (table: string, values: Record<string, unknown>) =>
+      old.prepare(`INSERT INTO ${table} (${Object.keys(values).join(', ')}) VALUES (${Object.keys(values).map((key) => `@${key}`).join(', ')})`).run(values)
+    row('meshes', { name: MESH, kind: 'zookeeper', address: 'zookeeper://zk', last_sync_at: t0 })
+    for (const name of ['cart-web', 'cart-job', 'cart-api', 'old-app']) row('applications', { mesh: MESH, name })
+    for (const name of [DEMO, GREETER]) row('services', { mesh: MESH, name, version: '1.0.0', grp: null })
+    const instance = (name: string, ip: string, port: number | null, application: string, goneAt: number | null) =>
+      row('instances', { mesh: MESH, name, ip, port, application, registered: goneAt === null ? 1 : 0, gone_at: goneAt, sources: '["zookeeper"]', labels: null, updated_at: t0 })
+    instance('10.5.0.9', '10.5.0.9', null, 'cart-job', null)
+    instance('10.5.0.9:20880', '10.5.0.9', 20880, 'cart-api', null)
+    instance('10.5.0.11', '10.5.0.11', null, 'old-app', t0 + 2)
+    row('service_instances', { mesh: MESH, service: DEMO, side: 'consumer', instance: '10.5.0.9', application: 'cart-job' })
+    row('service_instances', { mesh: MESH, service: GREETER, side: 'provider', instance: '10.5.0.9:20880', application: 'cart-api' })
+    for (const [key, value] of [['synced', String(t0)], [`node:${web}`, ''], [`node:${job}`, ''], [`node:${api}`, '']]) {
+      row('checkpoints', { key: `${MESH}:${key}`, value, updated_at: t0 })
+    }
+    let seq = 0
+    const oldEvent = (id: string, time: number, reason: string, application: string, ip: string, service: string) => {
+      const views = [MESH, ''].flatMap((mesh) => [[mesh, 'a', application], [mesh, 'i', ip], [mesh, 'p', ip], [mesh, 's', service]])
+      const kind = reason.startsWith('Consumer') ? 'Consumer' : 'Provider'
+      row('events', {
+        id, time, first_time: time, count: 1, type: 'normal', reason, message: `${kind} registered: ${application} ${ip} -> ${service}`, source: 'zookeeper', component: 'zookeeper',
+        mesh: MESH, obj_kind: kind, obj_name: `${service}:1.0.0`, application, instance: ip, ip, service, category: kind.toLowerCase(), action: 'registered', seq: ++seq, views: JSON.stringify(views),
+      })
+      for (const [mesh, kindCode, entity] of views) row('event_links', { mesh, kind: kindCode, entity, time, event_id: id, type: 'normal', source: 'zookeeper' })
+    }
+    oldEvent('old:web', t0, 'ConsumerRegistered', 'cart-web', '10.5.0.9', DEMO)
+    oldEvent('old:job', t0 + 1, 'ConsumerRegistered', 'cart-job', '10.5.0.9', DEMO)
+    oldEvent('old:gone', t0 + 2, 'ConsumerUnregistered', 'old-app', '10.5.0.11', DEMO)
+    row('mesh_event_counts', { mesh: MESH, events: 3 })
+    old.close()
+
+    await start()
+    // The start diffed the node state: nothing changed, so nothing is recorded.
+    expect((await events()).map((item) => item.id).sort()).toEqual(['old:gone', 'old:job', 'old:web'])
+    const service = (await eventline!.get<ServiceDetail>(`/api/v1/services/${DEMO}?mesh=${MESH}`)).body
+    expect(service).toMatchObject({ consumers: 2, providers: 0 })
+    expect(service.consumerInstances.map((item) => [item.name, item.application, item.registered])).toEqual([
+      ['cart-job@10.5.0.9', 'cart-job', true],
+      ['cart-web@10.5.0.9', 'cart-web', true],
+    ])
+    const instances = (await eventline!.get<{ items: Instance[] }>(`/api/v1/instances?mesh=${MESH}`)).body.items
+    expect(instances.map((item) => [item.name, item.registered]).sort()).toEqual([
+      ['10.5.0.9:20880', true],
+      ['cart-job@10.5.0.9', true],
+      ['cart-web@10.5.0.9', true],
+      ['old-app@10.5.0.11', false],
+    ])
+    expect((await meshOf()).counts).toMatchObject({ instances: 3, events: 3 })
+    // The stored events moved with their instances, and the IP timeline still holds them all.
+    const timeline = async (name: string) => (await eventline!.get<EventPage>(`/api/v1/instances/${name}/events?mesh=${MESH}&limit=200`)).body.items.map((item) => item.id)
+    expect(await timeline('cart-web@10.5.0.9')).toEqual(['old:web'])
+    expect(await timeline('cart-job@10.5.0.9')).toEqual(['old:job'])
+    expect(await timeline('old-app@10.5.0.11')).toEqual(['old:gone'])
+    expect(await timeline('10.5.0.9')).toEqual(['old:job', 'old:web'])
+    expect((await events()).find((item) => item.id === 'old:web')?.instance).toBe('cart-web@10.5.0.9')
+
+    // And the watches carry on under the new names.
+    jobWriter.close()
+    await eventually(async () => expect((await events('&reason=ConsumerUnregistered')).map((item) => item.instance).sort()).toEqual(['cart-job@10.5.0.9', 'old-app@10.5.0.11']))
+    await eventually(async () => expect((await eventline!.get<ServiceDetail>(`/api/v1/services/${DEMO}?mesh=${MESH}`)).body).toMatchObject({ consumers: 1 }))
   })
 
   it('records after an Eventline restart what changed while it was down, and nothing else', async () => {

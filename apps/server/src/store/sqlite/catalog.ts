@@ -1,4 +1,9 @@
-/** Catalog (meshes, applications, instances, services) in SQLite: writes and reads. */
+/**
+ * Catalog (meshes, applications, instances, services) in SQLite: writes and reads. Also the
+ * pod-to-IP history (`pod_ips`): a pod is an instance with a namespace (Kubernetes, the demo);
+ * each IP a pod is seen with opens an interval that its deletion, its absence from a list or a
+ * new IP closes. Times are when the write happens (catalog changes carry none).
+ */
 import type { ApplicationDetail, ApplicationSummary, Instance, MeshKind, ServiceDetail, ServiceSummary } from '@eventline/shared'
 import type { CatalogChange, InstanceRecord, MeshRecord, ResourceListFilter, ResourceListResult } from '../types.ts'
 import type { Statements } from './statements.ts'
@@ -15,6 +20,17 @@ interface InstanceRow {
   registered: number
   sources: string
   labels: string | null
+}
+
+/**
+ * Stored events whose views may have grown after a catalog change: those at `ip` from `since`
+ * on (all when absent), `pod` events (a registry instance appeared there) or `registration`
+ * events (a pod got the IP).
+ */
+export interface Correlation {
+  ip: string
+  events: 'pod' | 'registration'
+  since?: number
 }
 
 const INSTANCE_COLUMNS = 'mesh, name, ip, port, application, namespace, node, phase, registered, sources, labels'
@@ -46,11 +62,11 @@ export class SqliteCatalog {
   constructor(private readonly statements: Statements) {}
 
   /**
-   * Applies one catalog change; call inside the writer's transaction. Returns true when an
-   * instance appeared at an IP (new, moved, renamed application, or back from gone): events
-   * already stored for that IP may now belong to more views.
+   * Applies one catalog change; call inside the writer's transaction. Returns what to correlate
+   * again when an instance appeared at an IP (new, moved, renamed application, or back from
+   * gone) or a pod got an IP: events already stored for that IP may now belong to more views.
    */
-  apply(change: CatalogChange): boolean {
+  apply(change: CatalogChange): Correlation | undefined {
     const run = (sql: string, params: Record<string, unknown>) => this.statements.get(sql).run(params)
     switch (change.op) {
       case 'mesh':
@@ -60,18 +76,28 @@ export class SqliteCatalog {
           change,
         )
         this.written.add(`mesh\u0000${change.name}`)
-        return false
+        return undefined
       case 'mesh-synced':
         run('UPDATE meshes SET last_sync_at = @at WHERE name = @name', change)
-        return false
+        return undefined
       case 'application':
         this.ensureApplication(change.mesh, change.name)
-        return false
+        return undefined
       case 'instance':
         return this.upsertInstance(change.instance)
-      case 'instance-gone':
-        run('UPDATE instances SET registered = 0, gone_at = @now, updated_at = @now WHERE mesh = @mesh AND name = @name', { ...change, now: Date.now() })
-        return false
+      case 'instance-gone': {
+        const now = Date.now()
+        run('UPDATE instances SET registered = 0, gone_at = @now, updated_at = @now WHERE mesh = @mesh AND name = @name', { ...change, now })
+        run('UPDATE pod_ips SET until = @now WHERE mesh = @mesh AND pod = @name AND until IS NULL', { ...change, now })
+        return undefined
+      }
+      case 'instance-labels':
+        run('UPDATE instances SET labels = @labels WHERE mesh = @mesh AND name = @name', {
+          mesh: change.mesh,
+          name: change.name,
+          labels: change.labels ? JSON.stringify(change.labels) : null,
+        })
+        return undefined
       case 'instances-listed':
         run(
           `UPDATE instances SET registered = 0, gone_at = @now, updated_at = @now
@@ -80,14 +106,20 @@ export class SqliteCatalog {
              AND name NOT IN (SELECT value FROM json_each(@names))`,
           { mesh: change.mesh, source: change.source, names: JSON.stringify(change.names), now: Date.now() },
         )
-        return false
+        // Pods only come from a pod source: its list is every pod of the mesh.
+        run('UPDATE pod_ips SET until = @now WHERE mesh = @mesh AND until IS NULL AND pod NOT IN (SELECT value FROM json_each(@names))', {
+          mesh: change.mesh,
+          names: JSON.stringify(change.names),
+          now: Date.now(),
+        })
+        return undefined
       case 'service':
         run(
           `INSERT INTO services (mesh, name, version, grp) VALUES (@mesh, @name, @version, @grp)
            ON CONFLICT (mesh, name) DO UPDATE SET version = coalesce(excluded.version, version), grp = coalesce(excluded.grp, grp)`,
           { mesh: change.mesh, name: change.name, version: change.version ?? null, grp: change.group ?? null },
         )
-        return false
+        return undefined
       case 'service-instance':
         this.ensureService(change.mesh, change.service)
         run(
@@ -96,10 +128,10 @@ export class SqliteCatalog {
           { ...change, application: change.application ?? null },
         )
         if (change.application) this.ensureApplication(change.mesh, change.application)
-        return false
+        return undefined
       case 'service-instance-gone':
         run('DELETE FROM service_instances WHERE mesh = @mesh AND service = @service AND side = @side AND instance = @instance', change)
-        return false
+        return undefined
     }
   }
 
@@ -128,7 +160,7 @@ export class SqliteCatalog {
 
   /**
    * Records an instance an event names, without overwriting what a source reported. Returns true
-   * when it gained an IP (new, or its first IP), as `apply` does for instances.
+   * when it gained an IP (new, or its first IP): pod events stored at that IP may belong to it.
    */
   ensureInstance(mesh: string, name: string, source: string, ip?: string, application?: string): boolean {
     // The statement only fills a missing IP or application: the same inputs again change nothing.
@@ -144,7 +176,7 @@ export class SqliteCatalog {
     return ip !== undefined && changes > 0
   }
 
-  private upsertInstance(instance: InstanceRecord): boolean {
+  private upsertInstance(instance: InstanceRecord): Correlation | undefined {
     const before = this.statements.get('SELECT ip, application, gone_at FROM instances WHERE mesh = ? AND name = ?').get(instance.mesh, instance.name) as
       | { ip: string | null; application: string | null; gone_at: number | null }
       | undefined
@@ -175,17 +207,53 @@ export class SqliteCatalog {
         now: Date.now(),
       })
     if (instance.application) this.ensureApplication(instance.mesh, instance.application)
-    if (!instance.ip) return false
-    return !before || before.gone_at !== null || before.ip !== instance.ip || (instance.application !== undefined && before.application !== instance.application)
+    if (!instance.ip) return undefined
+    // A pod: registrations stored at its IP since the previous holder left are its own.
+    if (instance.namespace !== undefined) return this.podAtIp(instance.mesh, instance.name, instance.ip)
+    const appeared = !before || before.gone_at !== null || before.ip !== instance.ip || (instance.application !== undefined && before.application !== instance.application)
+    return appeared ? { ip: instance.ip, events: 'pod' } : undefined
   }
 
-  /** Instances with this IP, for correlating pod events into other meshes. */
+  /**
+   * Records that the pod has `ip` now, opening an interval of the pod-to-IP history when it is new
+   * (and closing the pod's interval at another IP). Undefined when the pod already had that IP.
+   */
+  private podAtIp(mesh: string, pod: string, ip: string): Correlation | undefined {
+    const open = this.statements.get('SELECT ip, since FROM pod_ips WHERE mesh = ? AND pod = ? AND until IS NULL').all(mesh, pod) as Array<{ ip: string; since: number }>
+    if (open.some((interval) => interval.ip === ip)) return undefined
+    const now = Date.now()
+    for (const interval of open) {
+      this.statements.get('UPDATE pod_ips SET until = ? WHERE ip = ? AND since = ? AND mesh = ? AND pod = ?').run(now, interval.ip, interval.since, mesh, pod)
+    }
+    this.statements.get('INSERT OR IGNORE INTO pod_ips (ip, since, mesh, pod, until) VALUES (?, ?, ?, ?, NULL)').run(ip, now, mesh, pod)
+    const previous = this.statements.get('SELECT max(until) FROM pod_ips WHERE ip = ? AND until IS NOT NULL').pluck().get(ip) as number | null
+    return previous === null ? { ip, events: 'registration' } : { ip, events: 'registration', since: previous }
+  }
+
+  /**
+   * Registry instances with this IP, present now, in any mesh: not pods, nor instances only
+   * Kubernetes events named (a pod seen before its pod list), which would tie unrelated pods that
+   * later get the IP together.
+   */
   instancesByIp(ip: string): Array<{ mesh: string; name: string; application: string | null }> {
-    return this.statements.get('SELECT mesh, name, application FROM instances WHERE ip = ? AND gone_at IS NULL').all(ip) as Array<{
-      mesh: string
-      name: string
-      application: string | null
-    }>
+    return this.statements
+      .get(
+        `SELECT mesh, name, application FROM instances WHERE ip = ? AND gone_at IS NULL AND namespace IS NULL
+           AND NOT EXISTS (SELECT 1 FROM json_each(sources) WHERE value = 'kubernetes')`,
+      )
+      .all(ip) as Array<{ mesh: string; name: string; application: string | null }>
+  }
+
+  /**
+   * The pods that had `ip` at `time`: those whose interval holds it, else the next pod to get the
+   * IP after it (an IP belongs to its next pod from the moment the previous one left it).
+   */
+  podsAtIp(ip: string, time: number): Array<{ mesh: string; name: string }> {
+    const rows = this.statements
+      .get('SELECT mesh, pod AS name, since FROM pod_ips WHERE ip = ? AND (until IS NULL OR until > ?) ORDER BY since LIMIT 50')
+      .all(ip, time) as Array<{ mesh: string; name: string; since: number }>
+    const holding = rows.filter((row) => row.since <= time)
+    return (holding.length > 0 ? holding : rows.slice(0, 1)).map(({ mesh, name }) => ({ mesh, name }))
   }
 
   /** Meshes that know an application of this name. */

@@ -157,4 +157,122 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE UNIQUE INDEX outbox_by_event ON outbox (sink, event_id) WHERE event_id IS NOT NULL;
   `,
+  // 4: registry fidelity (issue 12).
+  // (a) Pod-to-IP history, as the pod watch sees it: which pod had an IP when, so a registry event
+  // at an IP is linked to the pod that had the IP at the event's time (a pod IP is reused later by
+  // other pods). Seeded from the pods the catalog knows, from their last update.
+  // (b) ZooKeeper consumers were named by their IP, so two consumer applications on one host were
+  // one instance; they are now `<application>@<ip>`. The consumers ZooKeeper holds are read from the
+  // source's node state (checkpoints `{mesh}:node:/{root}/{interface}/consumers/{URL-encoded URL}`):
+  // catalog rows and memberships are carried to the new names, as are the instance views of the
+  // events stored under the old ones. The node state itself is keyed by znode path and needs no
+  // change, so the next start diffs it as before and records no event. A URL whose application or
+  // interface is itself percent-encoded is left to that next start, whose full sync re-derives the
+  // catalog of every node.
+  `
+  CREATE TABLE pod_ips (
+    ip    TEXT    NOT NULL,
+    since INTEGER NOT NULL,  -- epoch ms the pod was first seen with the IP
+    mesh  TEXT    NOT NULL,
+    pod   TEXT    NOT NULL,
+    until INTEGER,           -- epoch ms it left the IP (deleted, gone from a list, moved); NULL while it has it
+    PRIMARY KEY (ip, since, mesh, pod)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX pod_ips_open ON pod_ips (mesh, pod) WHERE until IS NULL;
+  INSERT OR IGNORE INTO pod_ips (ip, since, mesh, pod, until)
+    SELECT ip, min(updated_at, coalesce(gone_at, updated_at)), mesh, name, gone_at FROM instances WHERE namespace IS NOT NULL AND ip IS NOT NULL;
+
+  CREATE TEMP TABLE m4_consumers AS
+  WITH nodes AS (
+    SELECT substr(c.key, 1, instr(c.key, ':node:/') - 1) AS mesh, substr(c.key, instr(c.key, ':node:/') + 6) AS path
+    FROM checkpoints AS c WHERE c.key GLOB '*:node:/*/consumers/*'
+  ), split AS (
+    SELECT mesh, substr(path, 1, instr(path, '/consumers/') - 1) AS folder, substr(path, instr(path, '/consumers/') + 11) AS node
+    FROM nodes WHERE mesh IN (SELECT name FROM meshes WHERE kind = 'zookeeper')
+  ), url AS (
+    SELECT mesh, folder,
+      substr(node, instr(node, '%3A%2F%2F') + 9) AS rest,
+      CASE WHEN instr(node, '%3F') > 0 THEN '%26' || substr(node, instr(node, '%3F') + 3) || '%26' ELSE '' END AS q
+    FROM split WHERE instr(node, '%3A%2F%2F') > 0
+  ), params AS (
+    SELECT mesh, folder,
+      CASE WHEN substr(rest, 1, 3) = '%5B' AND instr(rest, '%5D') > 0 THEN replace(substr(rest, 4, instr(rest, '%5D') - 4), '%3A', ':')
+           ELSE substr(rest, 1, min(coalesce(nullif(instr(rest, '%2F'), 0), 1000000000), coalesce(nullif(instr(rest, '%3F'), 0), 1000000000), coalesce(nullif(instr(rest, '%3A'), 0), 1000000000)) - 1)
+      END AS ip,
+      nullif(CASE WHEN instr(q, '%26application%3D') > 0 THEN substr(substr(q, instr(q, '%26application%3D') + 17), 1, instr(substr(q, instr(q, '%26application%3D') + 17), '%26') - 1) END, '') AS application_param,
+      nullif(CASE WHEN instr(q, '%26appName%3D') > 0 THEN substr(substr(q, instr(q, '%26appName%3D') + 13), 1, instr(substr(q, instr(q, '%26appName%3D') + 13), '%26') - 1) END, '') AS app_name_param,
+      nullif(CASE WHEN instr(q, '%26interface%3D') > 0 THEN substr(substr(q, instr(q, '%26interface%3D') + 15), 1, instr(substr(q, instr(q, '%26interface%3D') + 15), '%26') - 1) END, '') AS interface_param
+    FROM url
+  )
+  SELECT mesh, ip, coalesce(application_param, app_name_param) AS application,
+    coalesce(interface_param, replace(folder, rtrim(folder, replace(folder, '/', '')), '')) AS service
+  FROM params
+  WHERE ip <> '' AND ip NOT GLOB '*[%+]*' AND coalesce(application_param, app_name_param) IS NOT NULL
+    AND coalesce(application_param, app_name_param) NOT GLOB '*[%+]*' AND coalesce(interface_param, '') NOT GLOB '*[%+]*';
+
+  -- Old name -> new name: every consumer application ZooKeeper holds at an IP, and consumers already
+  -- gone (their row kept for history) under the application they were last seen with.
+  CREATE TEMP TABLE m4_moves AS
+    SELECT DISTINCT mesh, ip AS old, application || '@' || ip AS new, application FROM m4_consumers
+    UNION
+    SELECT i.mesh, i.name, i.application || '@' || i.name, i.application FROM instances AS i
+    WHERE i.gone_at IS NOT NULL AND i.application IS NOT NULL AND i.port IS NULL AND i.namespace IS NULL AND i.name = i.ip
+      AND i.mesh IN (SELECT name FROM meshes WHERE kind = 'zookeeper')
+      AND NOT EXISTS (SELECT 1 FROM m4_consumers AS c WHERE c.mesh = i.mesh AND c.ip = i.name);
+
+  INSERT OR IGNORE INTO applications (mesh, name) SELECT DISTINCT mesh, application FROM m4_moves;
+  INSERT OR IGNORE INTO instances (mesh, name, ip, port, application, registered, gone_at, sources, labels, updated_at)
+    SELECT m.mesh, m.new, i.ip, NULL, m.application, i.registered, i.gone_at, i.sources, i.labels, i.updated_at
+    FROM m4_moves AS m JOIN instances AS i ON i.mesh = m.mesh AND i.name = m.old;
+  DELETE FROM instances WHERE (mesh, name) IN (SELECT mesh, old FROM m4_moves);
+  DELETE FROM service_instances WHERE side = 'consumer' AND (mesh, instance) IN (SELECT mesh, old FROM m4_moves);
+  INSERT OR IGNORE INTO service_instances (mesh, service, side, instance, application)
+    SELECT DISTINCT mesh, service, 'consumer', application || '@' || ip, application FROM m4_consumers;
+
+  -- Events linked under an old consumer name in a ZooKeeper mesh: a consumer event moves to its own
+  -- application's instance; any other (a correlated pod event) to every instance the name became.
+  CREATE TEMP TABLE m4_events AS
+    SELECT e.id, e.time, e.type, e.source, e.views,
+      (e.source = 'zookeeper' AND e.obj_kind = 'Consumer' AND e.application IS NOT NULL AND e.ip IS NOT NULL AND e.instance = e.ip) AS own,
+      e.application || '@' || e.ip AS own_name
+    FROM events AS e
+    WHERE e.id IN (
+      SELECT l.event_id FROM event_links AS l
+      WHERE l.mesh IN (SELECT name FROM meshes WHERE kind = 'zookeeper') AND l.kind = 'i'
+        AND l.entity NOT GLOB '*@*' AND l.entity NOT GLOB '[[]*' AND length(l.entity) - length(replace(l.entity, ':', '')) <> 1
+    );
+  CREATE TEMP TABLE m4_old_views AS
+    SELECT e.id, json_extract(v.value, '$[0]') AS m, json_extract(v.value, '$[1]') AS k, json_extract(v.value, '$[2]') AS ent
+    FROM m4_events AS e, json_each(e.views) AS v;
+  CREATE TEMP TABLE m4_new_views (id TEXT, m TEXT, k TEXT, ent TEXT, PRIMARY KEY (id, m, k, ent));
+  INSERT OR IGNORE INTO m4_new_views SELECT id, m, k, ent FROM m4_old_views WHERE k <> 'i' OR m = '';
+  INSERT OR IGNORE INTO m4_new_views
+    SELECT v.id, v.m, v.k,
+      CASE WHEN e.own AND v.m IN (SELECT name FROM meshes WHERE kind = 'zookeeper') AND v.ent NOT GLOB '*@*' AND v.ent NOT GLOB '[[]*'
+                AND length(v.ent) - length(replace(v.ent, ':', '')) <> 1 THEN e.own_name ELSE v.ent END
+    FROM m4_old_views AS v JOIN m4_events AS e ON e.id = v.id
+    WHERE v.k = 'i' AND v.m <> '' AND (e.own OR NOT EXISTS (SELECT 1 FROM m4_moves AS mv WHERE mv.mesh = v.m AND mv.old = v.ent));
+  INSERT OR IGNORE INTO m4_new_views
+    SELECT v.id, v.m, v.k, mv.new
+    FROM m4_old_views AS v JOIN m4_events AS e ON e.id = v.id JOIN m4_moves AS mv ON mv.mesh = v.m AND mv.old = v.ent
+    WHERE v.k = 'i' AND v.m <> '' AND NOT e.own;
+  -- The every-mesh instance views are those of the meshes, as eventViews() writes them.
+  DELETE FROM m4_new_views WHERE m = '' AND k = 'i';
+  INSERT OR IGNORE INTO m4_new_views SELECT DISTINCT id, '', 'i', ent FROM m4_new_views WHERE k = 'i' AND m <> '';
+
+  DELETE FROM event_links WHERE (mesh, kind, entity, time, event_id) IN (
+    SELECT v.m, v.k, v.ent, e.time, e.id FROM m4_old_views AS v JOIN m4_events AS e ON e.id = v.id WHERE v.k = 'i');
+  INSERT OR IGNORE INTO event_links (mesh, kind, entity, time, event_id, type, source)
+    SELECT v.m, v.k, v.ent, e.time, e.id, e.type, e.source FROM m4_new_views AS v JOIN m4_events AS e ON e.id = v.id WHERE v.k = 'i';
+  UPDATE events SET
+    views = (SELECT json_group_array(json_array(v.m, v.k, v.ent)) FROM m4_new_views AS v WHERE v.id = events.id),
+    instance = CASE WHEN (SELECT own FROM m4_events AS e WHERE e.id = events.id) THEN application || '@' || ip ELSE instance END
+  WHERE id IN (SELECT id FROM m4_events);
+
+  DROP TABLE m4_consumers;
+  DROP TABLE m4_moves;
+  DROP TABLE m4_events;
+  DROP TABLE m4_old_views;
+  DROP TABLE m4_new_views;
+  `,
 ]

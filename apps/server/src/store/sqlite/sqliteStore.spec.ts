@@ -154,6 +154,111 @@ describe('SqliteStore correlation', () => {
   })
 })
 
+describe('SqliteStore: one process, one instance page', () => {
+  const pod = (name: string, ip: string, mesh = 'k8s-prod') => ({
+    op: 'instance' as const,
+    instance: { mesh, name, ip, namespace: 'shop', phase: 'Running', application: 'order-service', registered: true, source: mesh === 'demo' ? 'demo' : 'kubernetes' },
+  })
+  const registry = (mesh: string, name: string, ip: string, application = 'orders') => ({
+    op: 'instance' as const,
+    instance: { mesh, name, ip, ...(name.includes('@') ? {} : { port: Number(name.split(':')[1]) }), application, registered: true, source: mesh === 'demo' ? 'demo' : 'zookeeper' },
+  })
+  const registration = (id: string, time: number, mesh: string, instance: string, ip: string, source: IngestEvent['source'] = 'zookeeper'): IngestEvent => ({
+    id,
+    time,
+    type: 'normal',
+    reason: 'ProviderRegistered',
+    message: `Provider registered: orders ${instance} -> org.example.OrderService`,
+    source,
+    component: 'zookeeper',
+    mesh,
+    object: { kind: 'Provider', name: 'org.example.OrderService' },
+    application: 'orders',
+    instance,
+    ip,
+    service: 'org.example.OrderService',
+  })
+
+  it('links a pod and the registry instances at its IP both ways, in another mesh and in the same one', async () => {
+    const store = new SqliteStore(':memory:')
+    const now = Date.now()
+    await store.writeBatch(batch({ catalog: [pod('order-a', '10.1.2.3'), registry('zk-prod', '10.1.2.3:20880', '10.1.2.3'), registry('zk-prod', 'orders-job@10.1.2.3', '10.1.2.3', 'orders-job')] }))
+    await store.writeBatch(
+      batch({
+        events: [
+          podEvent({ id: 'k:probe', time: now, type: 'warning', reason: 'Unhealthy', message: 'Readiness probe failed: HTTP probe failed with statuscode: 503', object: { kind: 'Pod', name: 'order-a', namespace: 'shop' }, instance: 'order-a' }),
+          registration('zk:registered', now + 1, 'zk-prod', '10.1.2.3:20880', '10.1.2.3'),
+        ],
+      }),
+    )
+    expect(await ids(store, { mesh: 'zk-prod', instance: '10.1.2.3:20880' })).toEqual(['zk:registered', 'k:probe'])
+    expect(await ids(store, { instance: '10.1.2.3:20880' })).toEqual(['zk:registered', 'k:probe'])
+    expect(await ids(store, { mesh: 'zk-prod', instance: 'orders-job@10.1.2.3' })).toEqual(['k:probe'])
+    // The pod's page shows its registrations, in its own mesh and in every mesh.
+    expect(await ids(store, { mesh: 'k8s-prod', instance: 'order-a' })).toEqual(['zk:registered', 'k:probe'])
+    expect(await ids(store, { instance: 'order-a' })).toEqual(['zk:registered', 'k:probe'])
+    // The IP timeline holds both once.
+    expect(await ids(store, { ip: '10.1.2.3' })).toEqual(['zk:registered', 'k:probe'])
+
+    // The demo mesh holds the pod and its registry instance: the same, within one mesh.
+    await store.writeBatch(batch({ catalog: [pod('cart-b', '10.0.2.36', 'demo'), registry('demo', '10.0.2.36:20880', '10.0.2.36')] }))
+    await store.writeBatch(
+      batch({
+        events: [
+          { ...podEvent({ id: 'd:probe', time: now, reason: 'Unhealthy', object: { kind: 'Pod', name: 'cart-b', namespace: 'shop' }, instance: 'cart-b', ip: '10.0.2.36' }), source: 'demo', mesh: 'demo' },
+          registration('d:registered', now + 1, 'demo', '10.0.2.36:20880', '10.0.2.36', 'demo'),
+        ],
+      }),
+    )
+    expect(await ids(store, { mesh: 'demo', instance: '10.0.2.36:20880' })).toEqual(['d:registered', 'd:probe'])
+    expect(await ids(store, { mesh: 'demo', instance: 'cart-b' })).toEqual(['d:registered', 'd:probe'])
+    expect(await ids(store, { mesh: 'demo', ip: '10.0.2.36' })).toEqual(['d:registered', 'd:probe'])
+    await store.close()
+  })
+
+  it('puts a registration on the page of the pod that had the IP at its time, also when the pod is seen after it', async () => {
+    const store = new SqliteStore(':memory:')
+    const t0 = Date.now()
+    await store.writeBatch(batch({ catalog: [pod('order-a', '10.1.2.3')] }))
+    await store.writeBatch(batch({ events: [registration('zk:a', t0, 'zk-prod', '10.1.2.3:20880', '10.1.2.3')] }))
+    expect(await ids(store, { mesh: 'k8s-prod', instance: 'order-a' })).toEqual(['zk:a'])
+    // order-a is deleted; later order-b gets the same IP.
+    await store.writeBatch(batch({ catalog: [{ op: 'instance-gone', mesh: 'k8s-prod', name: 'order-a' }] }))
+    const left = Date.now()
+    await eventuallyLater(left)
+    // A registration the registry reports before the pod watch sees order-b belongs to order-b once it does.
+    await store.writeBatch(batch({ events: [registration('zk:b-early', left + 5, 'zk-prod', '10.1.2.3:20880', '10.1.2.3')] }))
+    expect(await ids(store, { mesh: 'k8s-prod', instance: 'order-b' })).toEqual([])
+    await store.writeBatch(batch({ catalog: [pod('order-b', '10.1.2.3')] }))
+    await store.writeBatch(batch({ events: [registration('zk:b', Date.now() + 20, 'zk-prod', '10.1.2.3:20880', '10.1.2.3')] }))
+    expect(await ids(store, { mesh: 'k8s-prod', instance: 'order-b' })).toEqual(['zk:b', 'zk:b-early'])
+    expect(await ids(store, { mesh: 'k8s-prod', instance: 'order-a' })).toEqual(['zk:a'])
+    // The registry instance's page holds all three: the address is the same.
+    expect(await ids(store, { mesh: 'zk-prod', instance: '10.1.2.3:20880' })).toEqual(['zk:b', 'zk:b-early', 'zk:a'])
+    // Retention forgets the intervals that ended before its cutoff, with the events they placed.
+    const intervals = () => store.database.prepare('SELECT pod FROM pod_ips ORDER BY since').pluck().all()
+    expect(intervals()).toEqual(['order-a', 'order-b'])
+    await store.purgeBefore(left + 1, 100)
+    expect(intervals()).toEqual(['order-b'])
+    await store.close()
+  })
+
+  it('does not tie pods together by an IP that Kubernetes events alone named', async () => {
+    const store = new SqliteStore(':memory:')
+    // No pod list yet: the event names its pod, which the catalog then knows by IP alone.
+    await store.writeBatch(batch({ events: [podEvent({ id: 'k:a', object: { kind: 'Pod', name: 'order-a', namespace: 'shop' }, instance: 'order-a' })] }))
+    await store.writeBatch(batch({ events: [podEvent({ id: 'k:b', time: T0 + 1, object: { kind: 'Pod', name: 'order-b', namespace: 'shop' }, instance: 'order-b' })] }))
+    expect(await ids(store, { instance: 'order-a' })).toEqual(['k:a'])
+    expect(await ids(store, { instance: 'order-b' })).toEqual(['k:b'])
+    await store.close()
+  })
+})
+
+/** Waits until the clock has moved past `time` (the catalog stamps the pod-to-IP history with it). */
+async function eventuallyLater(time: number): Promise<void> {
+  while (Date.now() <= time) await new Promise((resolve) => setImmediate(resolve))
+}
+
 describe('SqliteStore retention', () => {
   it('purges events older than the cutoff in batches, with their links', async () => {
     const store = new SqliteStore(':memory:')

@@ -16,6 +16,7 @@ import type {
   WriteBatch,
 } from '../types.ts'
 import { SqliteCatalog } from './catalog.ts'
+import type { Correlation } from './catalog.ts'
 import { openDatabase } from './db.ts'
 import type { Db } from './db.ts'
 import { Statements } from './statements.ts'
@@ -177,7 +178,8 @@ export class SqliteStore implements EventStore {
     // Nothing async inside: the whole batch commits or none of it does.
     this.writeTransaction = this.db.transaction((batch: WriteBatch) => {
       for (const change of batch.catalog) {
-        if (this.catalog.apply(change) && change.op === 'instance') this.correlateIp(change.instance.ip!)
+        const correlation = this.catalog.apply(change)
+        if (correlation) this.correlate(correlation)
       }
       const stored: StoredEvent[] = []
       const meshDeltas = new Map<string, number>()
@@ -262,17 +264,24 @@ export class SqliteStore implements EventStore {
   }
 
   /**
-   * An instance appeared at `ip`: Kubernetes pod events already stored for that IP gain the views
-   * the instance gives them (its mesh's application, instance, IP, services), so a registry
-   * instance that registers after its pod's events still shows them. Views are only added.
+   * The catalog changed at an IP: events already stored there gain the views it gives them, read
+   * by the IP's every-mesh link range. A registry instance appeared: pod events there gain its
+   * views (its mesh's application, instance, IP, services), so an instance that registers after
+   * its pod's events still shows them. A pod got the IP: registrations there since the previous
+   * pod left gain the pod's instance view. Views are only added.
    */
-  private correlateIp(ip: string): void {
-    const ids = this.statements.get("SELECT event_id FROM event_links WHERE mesh = '' AND kind = ? AND entity = ?").pluck().all(LINK_KIND.ip, ip) as string[]
+  private correlate({ ip, events, since }: Correlation): void {
+    const bySource = events === 'pod' ? " AND source IN ('kubernetes', 'demo')" : " AND source <> 'kubernetes'"
+    const ids = this.statements
+      .get(`SELECT event_id FROM event_links WHERE mesh = '' AND kind = ? AND entity = ? AND time >= ?${bySource}`)
+      .pluck()
+      .all(LINK_KIND.ip, ip, since ?? Number.MIN_SAFE_INTEGER) as string[]
     const read = this.statements.get(READ_EVENT_WITH_VIEWS)
     const update = this.statements.get('UPDATE events SET views = ? WHERE id = ?')
     for (const id of ids) {
       const stored = read.get(id) as (EventRow & { views: string }) | undefined
-      if (!stored || stored.source !== 'kubernetes' || stored.obj_kind !== 'Pod') continue
+      if (!stored) continue
+      if (events === 'pod' && stored.obj_kind !== 'Pod') continue
       const { views: storedViews, ...row } = stored
       const views = JSON.parse(storedViews) as View[]
       const known = new Set(views.map((view) => view.join('\u0000')))
@@ -299,7 +308,7 @@ export class SqliteStore implements EventStore {
     this.catalog.ensureMesh(row.mesh, MESH_KIND_OF_SOURCE[row.source])
     if (row.application) this.catalog.ensureApplication(row.mesh, row.application)
     if (row.instance && this.catalog.ensureInstance(row.mesh, row.instance, row.source, row.ip ?? undefined, row.application ?? undefined)) {
-      this.correlateIp(row.ip!)
+      this.correlate({ ip: row.ip!, events: 'pod' })
     }
     if (row.service) this.catalog.ensureService(row.mesh, row.service)
   }
@@ -376,6 +385,8 @@ export class SqliteStore implements EventStore {
         add(meshDeltas, mesh, -1)
       }
       this.applyMeshDeltas(meshDeltas)
+      // The last batch: pod-to-IP intervals that ended before the cutoff can no longer place an event.
+      if (rows.length < batchSize) this.statements.get('DELETE FROM pod_ips WHERE until < ?').run(cutoff)
       return rows.length
     })()
   }
