@@ -4,6 +4,7 @@
  * whichever comes first. Each publisher's promise settles when its events are committed.
  */
 import type { Publication } from '../bus.ts'
+import { UnavailableError } from '../errors.ts'
 import type { EventBus } from '../bus.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
@@ -68,7 +69,8 @@ export class BatchWriter {
   private enqueue(publication: Publication): Promise<void> {
     // While the closing flush drains, what its commits cause (alert notices of the last events)
     // is still accepted: that drain writes it before close resolves.
-    if (this.closed && !this.flushing) return Promise.reject(new Error('writer is closed'))
+    // Shutting down is an outage a client can wait out (503 with Retry-After), not a server error.
+    if (this.closed && !this.flushing) return Promise.reject(new UnavailableError('the server is shutting down; the writer is closed'))
     return new Promise<void>((resolve, reject) => {
       const size = publication.events?.length ?? 0
       this.queue.push({ publication, size, resolve, reject })
