@@ -21,7 +21,7 @@ export interface ServerProcess {
   stop(): Promise<number | null>
 }
 
-/** Starts `main.ts` with `args` and waits for its "listening" line. */
+/** Starts `main.ts` with `args` and waits for its "listening" line (logged at info: keep the log level at info or below). */
 export async function startServerProcess(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--port', '0', '--host', '127.0.0.1', ...args], {
     cwd: SERVER_ROOT,
