@@ -2,6 +2,10 @@
  * The batched writer: the bus's one persisting consumer. Publications queue up and are written
  * together in one transaction every `flushIntervalMs` or as soon as `maxBatchEvents` are waiting,
  * whichever comes first. Each publisher's promise settles when its events are committed.
+ *
+ * A batch whose write fails rejects every publication in it with the store's error (a POST answers
+ * 503 `unavailable` for a full disk or a lock timeout; sources retry their publications): nothing of
+ * it reaches live streams, alert grouping or sink nudges, which only ever see committed batches.
  */
 import type { Publication } from '../bus.ts'
 import { UnavailableError } from '../errors.ts'
