@@ -46,6 +46,18 @@ const DEFAULT_MAX_ABANDONED = 4
 /** Wait before starting a thread again after one failed to start or died. */
 const RESTART_DELAY_MS = 1000
 
+/** Abandoned reader threads of every store in this process that are still finishing a statement. */
+let abandonedInProcess = 0
+
+/**
+ * Reader threads cut off at their budget that still run a statement. While there are any, Node's
+ * `process.exit()` waits for them (it joins every worker thread, and a thread inside native SQLite
+ * code cannot be stopped): `main.ts` ends the process another way then.
+ */
+export function abandonedStoreThreads(): number {
+  return abandonedInProcess
+}
+
 /**
  * Opens the store for `path`: threaded for a file, single-threaded for `:memory:`. Resolves once the
  * writer has opened (and migrated) the database and the readers are open, so a database that
@@ -294,9 +306,11 @@ class ReaderPool {
     this.running.delete(thread)
     this.live--
     this.abandoned++
+    abandonedInProcess++
     this.log?.warn('a query passed its time budget; its reader thread is replaced', { method: call.method, budgetMs: this.budgetMs, abandoned: this.abandoned })
     void thread.abandon().finally(() => {
       this.abandoned--
+      abandonedInProcess--
       this.refill()
     })
     this.refill()
