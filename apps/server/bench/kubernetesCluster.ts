@@ -27,6 +27,8 @@ export interface BenchPod {
 export interface BenchCluster {
   api: KubernetesApiServer
   eventline: Eventline
+  /** The SQLite file Eventline stores in (benchmarks open their own connection to count rows). */
+  db: string
   /** The pods events are spread over, each labelled with its application. */
   pods: readonly BenchPod[]
   /** Warnings and errors Eventline logged, as JSON lines (a healthy run logs none). */
@@ -53,8 +55,9 @@ export async function startBenchCluster(dir: string, name: string): Promise<Benc
   }
   const kubeconfig = writeKubeconfig({ server: api.url, token: api.token, cluster: CLUSTER })
   const logged: string[] = []
+  const db = join(dir, `${name}.db`)
   const eventline = await startEventline(
-    { port: 0, host: '127.0.0.1', db: join(dir, `${name}.db`), retentionMs: 30 * DAY_MS, demo: false, kubernetes: { mode: 'kubeconfig', path: kubeconfig.path } },
+    { port: 0, host: '127.0.0.1', db, retentionMs: 30 * DAY_MS, demo: false, kubernetes: { mode: 'kubeconfig', path: kubeconfig.path } },
     createLogger('warn', (line) => logged.push(line)),
   )
   const stop = async () => {
@@ -68,7 +71,7 @@ export async function startBenchCluster(dir: string, name: string): Promise<Benc
     await stop()
     throw error
   }
-  return { api, eventline, pods, logged, stop }
+  return { api, eventline, db, pods, logged, stop }
 }
 
 async function clusterStatus(url: string): Promise<string | undefined> {

@@ -15,14 +15,14 @@ import { Agent, get as httpGet } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { EventPage } from '@eventline/shared'
+import Database from 'better-sqlite3'
 import type { EventBus } from '../src/bus.ts'
 import { startEventline } from '../src/eventline.ts'
 import { silentLogger } from '../src/log.ts'
 import type { Db } from '../src/store/sqlite/db.ts'
 import { LINK_KIND } from '../src/store/eventViews.ts'
 import { decodeCursor } from '../src/store/cursor.ts'
-import type { SqliteStore } from '../src/store/sqlite/sqliteStore.ts'
-import type { IngestEvent, TimelineFilter } from '../src/store/types.ts'
+import type { EventStore, IngestEvent, TimelineFilter } from '../src/store/types.ts'
 import { createRandom, createWorld, generateEvents, inChunks, MESHES } from './generate.ts'
 import type { GenerateOptions, Random, World } from './generate.ts'
 import { RawInserter } from './rawInsert.ts'
@@ -240,7 +240,7 @@ function get(url: string): Promise<{ ms: number; body: string }> {
 }
 
 /** Times the same kind of pages straight from the store, to tell SQL time from HTTP time. */
-async function sampleStorePages(store: SqliteStore, shape: Shape, positions: readonly Position[], random: Random, count: number): Promise<number[]> {
+async function sampleStorePages(store: EventStore, shape: Shape, positions: readonly Position[], random: Random, count: number): Promise<number[]> {
   const times: number[] = []
   for (let i = 0; i < count; i++) {
     const { cursor } = positions[Math.floor(random() * positions.length)]!
@@ -317,9 +317,10 @@ async function main(): Promise<void> {
 
     // 1b. The raw baseline into a second database of the same schema.
     log('inserting the same rows with raw prepared statements')
-    const { figures: raw, raw: rawDb } = ingestRaw(rawPath, server.store.database, count)
+    // The store's connections live on its threads: the benchmark reads through one of its own.
+    const db = new Database(oursPath, { readonly: true })
+    const { figures: raw, raw: rawDb } = ingestRaw(rawPath, db, count)
     log(`raw: ${raw.eventsPerSecond.toLocaleString('en-US')} events/s`)
-    const db = server.store.database
     const rows = {
       ours: { events: countRows(db, 'events'), eventLinks: countRows(db, 'event_links'), bytes: fileBytes(oursPath) },
       raw: { events: countRows(rawDb.db, 'events'), eventLinks: countRows(rawDb.db, 'event_links'), bytes: fileBytes(rawPath) },

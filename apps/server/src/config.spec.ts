@@ -24,9 +24,16 @@ describe('loadConfig', () => {
       kubernetes: { mode: 'off', reason: 'auto: no $KUBECONFIG, ~/.kube/config or in-cluster service account found' },
       registries: [],
       retentionMs: 14 * 86_400_000,
+      queryTimeoutMs: 10_000,
       demo: false,
       logLevel: 'info',
     })
+  })
+
+  it('reads the query budget in seconds, minutes or milliseconds', () => {
+    expect(load([], { EVENTLINE_QUERY_TIMEOUT: '30s' }).queryTimeoutMs).toBe(30_000)
+    expect(load(['--query-timeout', '2m']).queryTimeoutMs).toBe(120_000)
+    expect(load(['--query-timeout=250ms']).queryTimeoutMs).toBe(250)
   })
 
   it('reads variables, and flags win over them', () => {
@@ -109,6 +116,9 @@ describe('loadConfig', () => {
     [['--port', '70000'], {}, '--port'],
     [[], { EVENTLINE_RETENTION: '2 weeks' }, 'EVENTLINE_RETENTION'],
     [[], { EVENTLINE_RETENTION: '10s' }, 'EVENTLINE_RETENTION'],
+    [[], { EVENTLINE_QUERY_TIMEOUT: '0s' }, 'EVENTLINE_QUERY_TIMEOUT'],
+    [[], { EVENTLINE_QUERY_TIMEOUT: 'ten seconds' }, 'EVENTLINE_QUERY_TIMEOUT'],
+    [['--query-timeout', '2h'], {}, '--query-timeout'],
     [[], { EVENTLINE_DEMO: 'maybe' }, 'EVENTLINE_DEMO'],
     [[], { EVENTLINE_LOG_LEVEL: 'verbose' }, 'EVENTLINE_LOG_LEVEL'],
     [[], { EVENTLINE_TOKEN: 'short' }, 'EVENTLINE_TOKEN'],

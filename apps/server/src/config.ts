@@ -53,6 +53,8 @@ export interface Config {
   kubeContexts?: string[]
   registries: RegistryConfig[]
   retentionMs: number
+  /** Time budget of one store query; a query still running after it is cut off with a 503. */
+  queryTimeoutMs: number
   token?: string
   demo: boolean
   logLevel: LogLevel
@@ -104,6 +106,13 @@ const SETTINGS = {
     repeatable: true,
   },
   retention: { variable: 'EVENTLINE_RETENTION', flag: 'retention', value: '<duration>', default: '14d', help: 'purge events whose last occurrence is older (30m, 12h, 14d)' },
+  queryTimeout: {
+    variable: 'EVENTLINE_QUERY_TIMEOUT',
+    flag: 'query-timeout',
+    value: '<duration>',
+    default: '10s',
+    help: 'time budget of one store query (500ms, 10s, 1m); a query past it answers 503',
+  },
   token: { variable: 'EVENTLINE_TOKEN', flag: 'token', value: '<token>', default: 'unset', help: 'bearer token required by /api; POST /api/v1/events is refused while unset' },
   demo: { variable: 'EVENTLINE_DEMO', flag: 'demo', default: '0', help: 'run the built-in simulator (mesh demo); the variable takes 1 or 0', boolean: true },
   logLevel: { variable: 'EVENTLINE_LOG_LEVEL', flag: 'log-level', value: '<level>', default: 'info', help: 'debug, info, warn or error (JSON lines on stdout)' },
@@ -143,6 +152,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     kubernetes: parseKubernetes(raw('kubernetes') ?? 'auto', label('kubernetes'), env),
     registries: parseRegistries(raw('registries') ?? '', label('registries')),
     retentionMs: parseRetention(raw('retention') ?? '14d', label('retention')),
+    queryTimeoutMs: parseQueryTimeout(raw('queryTimeout') ?? '10s', label('queryTimeout')),
     demo: parseBoolean(raw('demo') ?? '0', label('demo')),
     logLevel: parseLogLevel(raw('logLevel') ?? 'info', label('logLevel')),
   }
@@ -292,6 +302,14 @@ function parseConfigFile(text: string | undefined, label: string, env: NodeJS.Pr
 function parseRetention(text: string, label: string): number {
   const ms = parseDuration(text)
   if (ms === undefined || ms < 60_000) throw new ConfigError(label, `must be a duration of at least 1m like 30m, 12h or 14d, got "${text}"`)
+  return ms
+}
+
+/** `10s`, `1m`, or milliseconds (`500ms`: tests cut queries off quickly). */
+function parseQueryTimeout(text: string, label: string): number {
+  const match = /^(\d{1,9})(ms|s|m)$/.exec(text.trim())
+  const ms = match ? Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'] : 0
+  if (ms < 1 || ms > 3_600_000) throw new ConfigError(label, `must be a duration from 1ms to 60m like 10s, 500ms or 1m, got "${text}"`)
   return ms
 }
 

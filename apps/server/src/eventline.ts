@@ -29,14 +29,13 @@ import { compileRules } from './rules/rules.ts'
 import { createRegistrySource } from './sources/registry/createRegistrySource.ts'
 import type { RegistryTuning } from './sources/registry/createRegistrySource.ts'
 import type { Source, SourceContext } from './sources/source.ts'
-import type { SqliteStore } from './store/sqlite/sqliteStore.ts'
 import { openStore } from './store/sqlite/threadedStore.ts'
-import type { IngestEvent } from './store/types.ts'
+import type { EventStore, IngestEvent } from './store/types.ts'
 
 export interface Eventline {
   port: number
   url: string
-  store: SqliteStore
+  store: EventStore
   bus: EventBus
   /** Flushes pending writes, stops sources and the HTTP server, closes the store. */
   stop(): Promise<void>
@@ -45,7 +44,7 @@ export interface Eventline {
 }
 
 export type EventlineConfig = Pick<Config, 'port' | 'host' | 'db' | 'retentionMs' | 'demo'> &
-  Partial<Pick<Config, 'token' | 'webDir' | 'registries' | 'kubernetes' | 'cluster' | 'file'>> & {
+  Partial<Pick<Config, 'token' | 'webDir' | 'registries' | 'kubernetes' | 'cluster' | 'file' | 'queryTimeoutMs'>> & {
     /** Watchdog, backoff and paging of the Kubernetes source (tests shorten them). */
     kubernetesTuning?: Omit<KubernetesSourceOptions, 'kubeConfig' | 'cluster'>
     /** Limits and timings of the live stream (tests shorten them). */
@@ -87,7 +86,10 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   const sinks = sinkConfigs.map((sink) => createSink(sink, sinkLog, config.sinkTuning?.nats))
 
   const metrics = createMetrics()
-  const store = openStore(config.db)
+  const store = await openStore(config.db, {
+    log: log.child({ component: 'store' }),
+    ...(config.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: config.queryTimeoutMs }),
+  })
   const bus = new EventBus()
   const alerting = new Alerting(rules.alerts, bus, log.child({ component: 'alerts' }), metrics, config.alerting)
   const writer = new BatchWriter(store, bus, log.child({ component: 'writer' }), metrics, {

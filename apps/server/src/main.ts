@@ -7,6 +7,7 @@ import type { Config } from './config.ts'
 import { startEventline } from './eventline.ts'
 import { createLogger } from './log.ts'
 import { VERSION } from './version.ts'
+import { abandonedStoreThreads } from './store/sqlite/threadedStore.ts'
 
 let config: Config
 try {
@@ -31,25 +32,36 @@ const log = createLogger(config.logLevel)
 try {
   const eventline = await startEventline({ ...config, ...(webDir ? { webDir } : {}) }, log)
   let signalled = false
+  const exit = (code: number) => {
+    // process.exit() joins every worker thread; a reader cut off at its query budget may still be
+    // inside a SQLite statement for a long time, and would hold the exit until it ends. The store
+    // is closed by now (or the shutdown gave up), so end at once: SIGTERM's default action.
+    const abandoned = abandonedStoreThreads()
+    if (abandoned === 0) process.exit(code)
+    log.warn('query threads cut off at their budget are still running; ending the process without waiting for them', { threads: abandoned, exitCode: code })
+    process.removeAllListeners('SIGTERM')
+    process.kill(process.pid, 'SIGTERM')
+  }
   const shutdown = (signal: NodeJS.Signals) => {
     if (signalled) {
       log.warn('second signal, exiting without waiting', { signal })
-      process.exit(1)
+      exit(1)
+      return
     }
     signalled = true
     log.info('shutting down', { signal })
     const timeout = setTimeout(() => {
       log.error('shutdown took longer than 10 s, exiting')
-      process.exit(1)
+      exit(1)
     }, 10_000).unref()
     eventline.stop().then(
       () => {
         clearTimeout(timeout)
-        process.exit(0)
+        exit(0)
       },
       (error: unknown) => {
         log.error('shutdown failed', { error })
-        process.exit(1)
+        exit(1)
       },
     )
   }

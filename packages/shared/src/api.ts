@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   conflict: 409,
   payload_too_large: 413,
   internal: 500,
+  unavailable: 503,
 } as const
 export type ErrorCode = keyof typeof ERROR_CODES
 

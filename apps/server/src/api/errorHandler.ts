@@ -2,7 +2,7 @@
 import type { ErrorBody, ErrorCode } from '@eventline/shared'
 import { ERROR_CODES } from '@eventline/shared'
 import type { ErrorRequestHandler, RequestHandler } from 'express'
-import { ApiError } from '../errors.ts'
+import { ApiError, RETRY_AFTER_SECONDS, UnavailableError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 
 export function sendError(res: Parameters<RequestHandler>[1], code: ErrorCode, message: string, field?: string): void {
@@ -18,6 +18,11 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (res.headersSent) {
       res.destroy()
       return
+    }
+    if (error instanceof UnavailableError) {
+      // Not a bug: logged as a warning so a full disk or a cut-off query is visible without alarms.
+      log.warn('request refused: store unavailable', { method: req.method, path: req.path, reason: error.message, code: error.storeCode })
+      res.set('Retry-After', String(RETRY_AFTER_SECONDS))
     }
     if (error instanceof ApiError) return sendError(res, error.code, error.message, error.field)
     // body-parser's errors carry a status and an `expose` flag for messages safe to show.

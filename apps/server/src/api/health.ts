@@ -1,5 +1,10 @@
-/** Probes and metrics outside `/api`: `/healthz`, `/readyz`, `/metrics`. */
+/**
+ * Probes and metrics outside `/api`: `/healthz`, `/readyz`, `/metrics`. None of them reads the
+ * store: `/healthz` must answer within 1 s whatever queries run, and `/readyz` answers from what
+ * the store already knows (open, and whether the last write failed).
+ */
 import { Router } from 'express'
+import { RETRY_AFTER_SECONDS } from '../errors.ts'
 import type { Metrics } from '../metrics.ts'
 import type { EventStore } from '../store/types.ts'
 
@@ -9,8 +14,12 @@ export function healthRouter(store: EventStore, metrics: Metrics): Router {
     res.json({ status: 'ok' })
   })
   router.get('/readyz', (_req, res) => {
-    const ready = store.isOpen()
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'store closed' })
+    // One SQLite process is its own leader (CONTRACT section 6: several replicas need PostgreSQL).
+    const leader = true
+    if (!store.isOpen()) return void res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json({ status: 'unavailable', reason: 'store closed', leader })
+    const failure = store.writeFailure()
+    if (failure !== undefined) return void res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json({ status: 'unavailable', reason: failure, leader })
+    res.json({ status: 'ready', leader })
   })
   router.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics())

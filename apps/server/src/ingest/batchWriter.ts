@@ -2,8 +2,13 @@
  * The batched writer: the bus's one persisting consumer. Publications queue up and are written
  * together in one transaction every `flushIntervalMs` or as soon as `maxBatchEvents` are waiting,
  * whichever comes first. Each publisher's promise settles when its events are committed.
+ *
+ * A batch whose write fails rejects every publication in it with the store's error (a POST answers
+ * 503 `unavailable` for a full disk or a lock timeout; sources retry their publications): nothing of
+ * it reaches live streams, alert grouping or sink nudges, which only ever see committed batches.
  */
 import type { Publication } from '../bus.ts'
+import { UnavailableError } from '../errors.ts'
 import type { EventBus } from '../bus.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
@@ -68,7 +73,8 @@ export class BatchWriter {
   private enqueue(publication: Publication): Promise<void> {
     // While the closing flush drains, what its commits cause (alert notices of the last events)
     // is still accepted: that drain writes it before close resolves.
-    if (this.closed && !this.flushing) return Promise.reject(new Error('writer is closed'))
+    // Shutting down is an outage a client can wait out (503 with Retry-After), not a server error.
+    if (this.closed && !this.flushing) return Promise.reject(new UnavailableError('the server is shutting down; the writer is closed'))
     return new Promise<void>((resolve, reject) => {
       const size = publication.events?.length ?? 0
       this.queue.push({ publication, size, resolve, reject })

@@ -235,5 +235,10 @@ export interface EventStore {
 
   /** True while the store can serve queries (`/readyz`). */
   isOpen(): boolean
+  /**
+   * Why writes fail at the moment (full disk, lock not obtained, I/O error), or undefined while
+   * they succeed: set by a failed write, cleared by the next one that commits (`/readyz`).
+   */
+  writeFailure(): string | undefined
   close(): Promise<void>
 }

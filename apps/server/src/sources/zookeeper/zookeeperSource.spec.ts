@@ -5,7 +5,6 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import type { Publication } from '../../bus.ts'
 import { parseRegistries } from '../../config.ts'
 import { silentLogger } from '../../log.ts'
-import { SqliteStore } from '../../store/sqlite/sqliteStore.ts'
 import { ThreadedSqliteStore } from '../../store/sqlite/threadedStore.ts'
 import type { WriteBatch } from '../../store/types.ts'
 import { eventually as poll } from '../../testing/eventually.ts'
@@ -735,9 +734,9 @@ describe.skipIf(skipWithoutZooKeeper())('ZooKeeper source', () => {
   it('shows the mesh in error while the re-list keeps failing, and connected once it succeeds', async () => {
     await start()
     await synced()
-    const read = SqliteStore.prototype.readCheckpoints
+    const read = ThreadedSqliteStore.prototype.readCheckpoints
     let broken = true
-    vi.spyOn(SqliteStore.prototype, 'readCheckpoints').mockImplementation(async function (this: SqliteStore, prefix: string) {
+    vi.spyOn(ThreadedSqliteStore.prototype, 'readCheckpoints').mockImplementation(async function (this: ThreadedSqliteStore, prefix: string) {
       if (broken) throw new Error('database is locked (simulated)')
       return read.call(this, prefix)
     })

@@ -58,6 +58,10 @@ export class SqliteCatalog {
   // instance over and over, and skipping the repeated no-op statement keeps ingestion near
   // raw-insert speed. Keys carry every input, so a different value is written again.
   private readonly written = new Set<string>()
+  // Keys of the transaction in progress: they join `written` only once it commits. A rolled-back
+  // batch (full disk, lock timeout) must not leave a key behind, or the retried batch would skip
+  // the insert and the application it names would never exist.
+  private readonly staged = new Set<string>()
 
   constructor(private readonly statements: Statements) {}
 
@@ -75,7 +79,7 @@ export class SqliteCatalog {
            ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, address = excluded.address`,
           change,
         )
-        this.written.add(`mesh\u0000${change.name}`)
+        this.staged.add(`mesh\u0000${change.name}`)
         return undefined
       case 'mesh-synced':
         run('UPDATE meshes SET last_sync_at = @at WHERE name = @name', change)
@@ -138,9 +142,20 @@ export class SqliteCatalog {
   /** True the first time this process sees `parts` (then the caller writes), false after. */
   private firstTime(...parts: Array<string | undefined>): boolean {
     const key = parts.map((part) => part ?? '').join('\u0000')
-    if (this.written.has(key)) return false
-    this.written.add(key)
+    if (this.written.has(key) || this.staged.has(key)) return false
+    this.staged.add(key)
     return true
+  }
+
+  /** The writer's transaction committed: what it wrote is known from now on. */
+  committed(): void {
+    for (const key of this.staged) this.written.add(key)
+    this.staged.clear()
+  }
+
+  /** The writer's transaction rolled back: forget what it would have written. */
+  rolledBack(): void {
+    this.staged.clear()
   }
 
   ensureMesh(name: string, kind: MeshKind): void {

@@ -78,14 +78,14 @@ describe('outbox', () => {
 
   it('survives reopening the database, written and deleted through the writer thread', async () => {
     const path = join(dir, 'outbox.db')
-    const first = openStore(path)
+    const first = await openStore(path)
     await first.writeBatch(batch({ events: [event('k:1'), event('k:2', { time: T0 + 1 })], outbox: [{ sink: 'nats', eventId: 'k:1' }, { sink: 'nats', eventId: 'k:2' }] }))
     await first.writeBatch(batch({ outbox: [{ sink: 'chat', alert: alert('r1') }] }))
     const [delivered] = await first.pendingOutbox('nats', 1)
     await first.deleteOutbox('nats', [delivered!.seq])
     await first.close()
 
-    const second = openStore(path)
+    const second = await openStore(path)
     expect(summary(await second.pendingOutbox('nats', 10))).toEqual(['k:2#1'])
     const [notice] = await second.pendingOutbox('chat', 10)
     expect(notice).toMatchObject({ alert: { rule: 'r1', event: { id: 'k:1' }, title: 'BackOff on order-1' } })

@@ -1,4 +1,8 @@
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
+import { UnavailableError } from '../../errors.ts'
+import { tempDir } from '../../testing/testServer.ts'
 import type { IngestEvent, WriteBatch } from '../types.ts'
 import { SqliteStore } from './sqliteStore.ts'
 
@@ -301,5 +305,51 @@ describe('SqliteStore catalog', () => {
     await store.writeBatch(batch({ catalog: [instance('10.0.0.1:20880', '10.0.0.1')] }))
     expect((await store.applications({ mesh: 'zk', limit: 10 }, T0)).items[0]!.instanceCount).toBe(2)
     await store.close()
+  })
+})
+
+describe('SqliteStore write failures', () => {
+  it('leaves nothing of a rolled-back batch behind: the retry writes what a first success would', async () => {
+    const store = new SqliteStore(':memory:')
+    const first = podEvent({ id: 'k:1', application: 'billing', instance: 'billing-0', ip: '10.9.9.9', service: 'billing-svc' })
+    // The second event breaks a NOT NULL constraint after the first one named a new application,
+    // instance and service: the transaction rolls back.
+    const broken = { ...podEvent({ id: 'k:2' }), reason: null } as unknown as IngestEvent
+    await expect(store.writeBatch(batch({ events: [first, broken], outbox: [{ sink: 'hook', eventId: 'k:1' }] }))).rejects.toThrow(/NOT NULL/)
+    expect(await store.application('billing')).toBeUndefined()
+
+    const stored = await store.writeBatch(batch({ events: [first], outbox: [{ sink: 'hook', eventId: 'k:1' }] }))
+    // Sequences start where they would have: the failed attempt consumed none.
+    expect(stored.map(({ seq }) => seq)).toEqual([1])
+    expect((await store.pendingOutbox('hook', 10)).map(({ seq }) => seq)).toEqual([1])
+    expect(await store.application('billing', 'k8s-prod')).toMatchObject({ name: 'billing', mesh: 'k8s-prod', instances: [{ name: 'billing-0', ip: '10.9.9.9' }] })
+    expect((await store.services({ limit: 10 })).items.map(({ name }) => name)).toEqual(['billing-svc'])
+    expect((await store.meshes()).map(({ name }) => name)).toEqual(['k8s-prod'])
+    await store.close()
+  })
+
+  it('answers a write the lock keeps out past the busy timeout with UnavailableError, reported until a write commits', async () => {
+    const dir = tempDir()
+    const path = join(dir.dir, 'locked.db')
+    const store = new SqliteStore(path)
+    const other = new Database(path)
+    try {
+      other.prepare('BEGIN IMMEDIATE').run()
+      // An IMMEDIATE transaction waits for the lock (the busy timeout) rather than failing at once,
+      // then fails as unavailable: a 503, not a 500.
+      const failed = await store.writeBatch(batch({ events: [podEvent({ id: 'k:locked', application: 'locked-app' })] })).catch((error: unknown) => error)
+      expect(failed).toBeInstanceOf(UnavailableError)
+      expect((failed as UnavailableError).storeCode).toMatch(/^SQLITE_BUSY/)
+      expect(store.writeFailure()).toMatch(/database is locked/)
+      other.prepare('ROLLBACK').run()
+
+      await store.writeBatch(batch({ events: [podEvent({ id: 'k:locked', application: 'locked-app' })] }))
+      expect(store.writeFailure()).toBeUndefined()
+      expect(await store.application('locked-app')).toMatchObject({ name: 'locked-app' })
+    } finally {
+      other.close()
+      await store.close()
+      dir.cleanup()
+    }
   })
 })

@@ -1,4 +1,14 @@
-/** `EventStore` on SQLite (better-sqlite3): one connection, synchronous transactions. */
+/**
+ * `EventStore` on SQLite (better-sqlite3): one connection, synchronous transactions. Used as is for
+ * `:memory:` (tests, demos); for a file, `ThreadedSqliteStore` runs one of these per thread (a
+ * writer, and readers opened read-only) so no query runs on the thread serving HTTP.
+ *
+ * Writes take the lock at BEGIN (`BEGIN IMMEDIATE`), so the busy timeout is honoured when another
+ * connection holds it; a deferred transaction that reads first and then upgrades fails at once. A
+ * write SQLite cannot make for now (full disk, lock timeout, I/O error) throws `UnavailableError`
+ * and is remembered for `/readyz` until a write succeeds; a failed batch leaves nothing behind in
+ * memory (catalog memo, sequence counters).
+ */
 import type { EventItem, EventSource, MeshKind } from '@eventline/shared'
 import { TOTAL_COUNT_CAP } from '@eventline/shared'
 import type { AlertNotice, OutboxEntry } from '../../sinks/types.ts'
@@ -18,7 +28,10 @@ import type {
 import { SqliteCatalog } from './catalog.ts'
 import type { Correlation } from './catalog.ts'
 import { openDatabase } from './db.ts'
+import type { OpenOptions } from './db.ts'
 import type { Db } from './db.ts'
+import { isUnavailableCode } from './db.ts'
+import { UnavailableError } from '../../errors.ts'
 import { Statements } from './statements.ts'
 import { countSql, EVENT_COLUMNS, offsetPageSql, pageSql } from './timelineSql.ts'
 
@@ -164,19 +177,24 @@ export class SqliteStore implements EventStore {
   /** Last outbox sequence; only the writing connection allocates them. */
   private outboxSeq: number
   private open = true
+  private readonly readonly: boolean
+  /** Why the last write failed, while writes fail for a reason a retry may cure (`/readyz`). */
+  private failure: string | undefined
   private readonly writeTransaction: (batch: WriteBatch) => StoredEvent[]
 
-  constructor(path: string) {
-    this.db = openDatabase(path)
+  constructor(path: string, options: OpenOptions = {}) {
+    this.db = openDatabase(path, options)
+    this.readonly = options.readonly === true
     this.statements = new Statements(this.db)
     this.catalog = new SqliteCatalog(this.statements)
-    this.seq = (this.db.prepare('SELECT coalesce(max(seq), 0) FROM events').pluck().get() as number) ?? 0
+    // A reader never allocates sequences: skip the two lookups.
+    this.seq = this.readonly ? 0 : ((this.db.prepare('SELECT coalesce(max(seq), 0) FROM events').pluck().get() as number) ?? 0)
     // A scan of the outbox (no index leads with seq), once per open; it holds only what is pending.
     // After a restart with an empty outbox numbering starts over, which is harmless: entries are
     // named by (sink, seq) only while they exist.
-    this.outboxSeq = (this.db.prepare('SELECT coalesce(max(seq), 0) FROM outbox').pluck().get() as number) ?? 0
+    this.outboxSeq = this.readonly ? 0 : ((this.db.prepare('SELECT coalesce(max(seq), 0) FROM outbox').pluck().get() as number) ?? 0)
     // Nothing async inside: the whole batch commits or none of it does.
-    this.writeTransaction = this.db.transaction((batch: WriteBatch) => {
+    const transaction = this.db.transaction((batch: WriteBatch) => {
       for (const change of batch.catalog) {
         const correlation = this.catalog.apply(change)
         if (correlation) this.correlate(correlation)
@@ -198,6 +216,7 @@ export class SqliteStore implements EventStore {
       }
       return stored
     })
+    this.writeTransaction = transaction.immediate
   }
 
   /** The underlying connection, for tests and benchmarks that inspect query plans. */
@@ -206,7 +225,43 @@ export class SqliteStore implements EventStore {
   }
 
   async writeBatch(batch: WriteBatch): Promise<StoredEvent[]> {
-    return this.writeTransaction(batch)
+    const [seq, outboxSeq] = [this.seq, this.outboxSeq]
+    try {
+      const stored = this.write(() => this.writeTransaction(batch))
+      this.catalog.committed()
+      return stored
+    } catch (error) {
+      // Rolled back: the counters and the catalog memo go back to what is committed, so a retry
+      // of the batch writes exactly what a first successful attempt would have.
+      this.seq = seq
+      this.outboxSeq = outboxSeq
+      this.catalog.rolledBack()
+      throw error
+    }
+  }
+
+  /**
+   * Runs one write. A failure SQLite reports for the state of the machine (full disk, lock not
+   * obtained in time, I/O error) becomes `UnavailableError` and is remembered until a write
+   * succeeds; any other failure is rethrown as it is (a bug, answered 500).
+   */
+  private write<T>(run: () => T): T {
+    if (this.readonly) throw new Error('this SQLite connection is read-only')
+    try {
+      const result = run()
+      this.failure = undefined
+      return result
+    } catch (error) {
+      const code = (error as { code?: unknown }).code
+      if (!isUnavailableCode(code)) throw error
+      const message = error instanceof Error ? error.message : String(error)
+      this.failure = `writes failing since ${new Date().toISOString()}: ${message} (${String(code)})`
+      throw new UnavailableError(`the store cannot write now: ${message}`, String(code))
+    }
+  }
+
+  writeFailure(): string | undefined {
+    return this.failure
   }
 
   /** Outbox entries of the batch, in the batch's transaction; see `WriteBatch.outbox`. */
@@ -373,7 +428,7 @@ export class SqliteStore implements EventStore {
   }
 
   async purgeBefore(cutoff: number, batchSize: number): Promise<number> {
-    return this.db.transaction(() => {
+    return this.write(this.db.transaction(() => {
       const rows = this.statements
         .get('SELECT id, mesh, time, views FROM events INDEXED BY events_by_time WHERE time < ? ORDER BY time LIMIT ?')
         .all(cutoff, batchSize) as Array<{ id: string; mesh: string; time: number; views: string }>
@@ -388,7 +443,7 @@ export class SqliteStore implements EventStore {
       // The last batch: pod-to-IP intervals that ended before the cutoff can no longer place an event.
       if (rows.length < batchSize) this.statements.get('DELETE FROM pod_ips WHERE until < ?').run(cutoff)
       return rows.length
-    })()
+    }).immediate)
   }
 
   async pendingOutbox(sink: string, limit: number): Promise<PendingEntry[]> {
@@ -402,9 +457,11 @@ export class SqliteStore implements EventStore {
   async deleteOutbox(sink: string, seqs: readonly number[]): Promise<void> {
     if (seqs.length === 0) return
     const remove = this.statements.get('DELETE FROM outbox WHERE sink = ? AND seq = ?')
-    this.db.transaction(() => {
-      for (const seq of seqs) remove.run(sink, seq)
-    })()
+    this.write(
+      this.db.transaction(() => {
+        for (const seq of seqs) remove.run(sink, seq)
+      }).immediate,
+    )
   }
 
   async outboxCounts(): Promise<Map<string, number>> {
@@ -413,7 +470,8 @@ export class SqliteStore implements EventStore {
   }
 
   async discardOutbox(sink: string, createdBefore: number): Promise<number> {
-    return this.statements.get('DELETE FROM outbox WHERE sink = ? AND created_at < ?').run(sink, createdBefore).changes
+    const remove = this.statements.get('DELETE FROM outbox WHERE sink = ? AND created_at < ?')
+    return this.write(this.db.transaction(() => remove.run(sink, createdBefore).changes).immediate)
   }
 
   async meshes() {

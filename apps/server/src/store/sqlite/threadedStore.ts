@@ -1,114 +1,453 @@
 /**
- * `EventStore` on SQLite with writes on a worker thread: reads (timelines, catalog) run on this
- * thread's connection, writes and retention on the writer thread's, so a large batch never holds
- * up an HTTP request. In-memory databases cannot be shared between connections; `openStore` uses
- * the single-threaded `SqliteStore` for them.
+ * `EventStore` on a SQLite file with no query on the thread that serves HTTP: one writer thread
+ * (writes, retention, outbox deletes, in order) and a small pool of reader threads, each with its own
+ * read-only connection (WAL lets them read while the writer writes). Built by composition: the
+ * main thread holds no connection and no write state; each thread runs a `SqliteStore`, and calls
+ * reach it as a method name and arguments (`threadProtocol.ts` lists which methods go where).
+ *
+ * Query budget: a read that has not answered `queryTimeoutMs` after it was asked is answered with
+ * `UnavailableError` (503). better-sqlite3 cannot interrupt a running statement, so the reader
+ * running it is terminated and replaced at once. A terminated thread keeps running native SQLite
+ * code until its statement ends (it then exits): at most `maxAbandoned` such threads may exist.
+ * Beyond that no replacement starts until one of them exits; reads queue for the readers that
+ * remain and, when none is left, are answered 503 at their budget. So threads are bounded by
+ * `readers + maxAbandoned + 1`, and the pool never wedges: every call settles by its deadline.
+ *
+ * `:memory:` stays single-threaded (`openStore` returns a plain `SqliteStore`): an in-memory
+ * database belongs to one connection. A shared-cache in-memory database would reach other threads,
+ * but shared cache locks whole tables (readers wait for the writer, the opposite of WAL) and SQLite
+ * discourages it; a temporary file would silently put a `:memory:` store on disk. `:memory:` is
+ * for tests and demos, and has no query budget.
  */
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { EventStore, StoredEvent, WriteBatch } from '../types.ts'
+import { UnavailableError } from '../../errors.ts'
+import type { Logger } from '../../log.ts'
+import type { EventStore } from '../types.ts'
 import { SqliteStore } from './sqliteStore.ts'
+import type { ReadMethod, StoreThreadData, ThreadRequest, ThreadResponse, WriteMethod } from './threadProtocol.ts'
+import { deserializeError, READ_METHODS, WRITE_METHODS } from './threadProtocol.ts'
 
-type WriterCall =
-  | { method: 'writeBatch'; batch: WriteBatch }
-  | { method: 'purgeBefore'; cutoff: number; batchSize: number }
-  | { method: 'deleteOutbox'; sink: string; seqs: readonly number[] }
-  | { method: 'discardOutbox'; sink: string; createdBefore: number }
-  | { method: 'close' }
-export type WriterRequest = { id: number } & WriterCall
-export interface WriterResponse {
-  id: number
-  ok: boolean
-  result?: unknown
-  error?: string
+export interface ThreadedStoreOptions {
+  /** Reader threads (default 2). */
+  readers?: number
+  /** Time budget of one read, from the call to its answer (default 10 s). */
+  queryTimeoutMs?: number
+  /** Terminated readers still finishing their statement, at most (default 4). */
+  maxAbandoned?: number
+  log?: Logger
 }
 
-/** Opens the store for `path`: threaded for a file, single-threaded for `:memory:`. */
-export function openStore(path: string): SqliteStore {
-  return path === ':memory:' ? new SqliteStore(path) : new ThreadedSqliteStore(path)
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000
+const DEFAULT_READERS = 2
+const DEFAULT_MAX_ABANDONED = 4
+/** Wait before starting a thread again after one failed to start or died. */
+const RESTART_DELAY_MS = 1000
+
+/** Abandoned reader threads of every store in this process that are still finishing a statement. */
+let abandonedInProcess = 0
+
+/**
+ * Reader threads cut off at their budget that still run a statement. While there are any, Node's
+ * `process.exit()` waits for them (it joins every worker thread, and a thread inside native SQLite
+ * code cannot be stopped): `main.ts` ends the process another way then.
+ */
+export function abandonedStoreThreads(): number {
+  return abandonedInProcess
 }
 
 /**
- * Starts the writer script beside this module: JavaScript when bundled; under tsx and vitest the
- * TypeScript source, through tsx's loader registered inside the worker (Node 20 workers do not
+ * Opens the store for `path`: threaded for a file, single-threaded for `:memory:`. Resolves once the
+ * writer has opened (and migrated) the database and the readers are open, so a database that
+ * cannot be opened fails start-up.
+ */
+export async function openStore(path: string, options: ThreadedStoreOptions = {}): Promise<EventStore> {
+  if (path === ':memory:') return new SqliteStore(path)
+  const store = new ThreadedSqliteStore(path, options)
+  try {
+    await store.opened
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+  return store
+}
+
+/**
+ * Starts the store thread script beside this module: JavaScript when bundled; under tsx and vitest
+ * the TypeScript source, through tsx's loader registered inside the worker (Node 20 workers do not
  * take `--import` in execArgv).
  */
-function startWriter(path: string): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./writerWorker.js', import.meta.url), { workerData: { path } })
+function startThread(data: StoreThreadData): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./storeWorker.js', import.meta.url), { workerData: data })
   // tsx's ESM register API (`tsx/esm/api`, import condition); require.resolve would give its CJS twin.
   const tsxRoot = dirname(createRequire(import.meta.url).resolve('tsx/package.json'))
   const tsx = pathToFileURL(join(tsxRoot, 'dist', 'esm', 'api', 'index.mjs')).href
-  const script = new URL('./writerWorker.ts', import.meta.url).href
+  const script = new URL('./storeWorker.ts', import.meta.url).href
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(script)}) })`
-  return new Worker(boot, { eval: true, workerData: { path } })
+  return new Worker(boot, { eval: true, workerData: data })
 }
 
-export class ThreadedSqliteStore extends SqliteStore implements EventStore {
-  private readonly worker: Worker
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
-  private nextId = 0
-  private workerError: Error | undefined
+interface Waiting {
+  resolve: (value: unknown) => void
+  reject: (error: Error) => void
+}
 
-  constructor(path: string) {
-    // This thread's connection opens (and migrates) first; the writer opens the same file after.
-    super(path)
-    this.worker = startWriter(path)
-    this.worker.on('message', (response: WriterResponse) => {
+/** One store thread: requests in, answers out, matched by id. */
+class StoreThread {
+  readonly ready: Promise<void>
+  private readonly worker: Worker
+  private readonly pending = new Map<number, Waiting>()
+  private nextId = 0
+  private stopped: Error | undefined
+  private ended = false
+  /** Called once when the thread ends without being asked to (crash, out of memory). */
+  onDeath: ((error: Error) => void) | undefined
+
+  constructor(data: StoreThreadData) {
+    this.worker = startThread(data)
+    let started!: Waiting
+    this.ready = new Promise<void>((resolve, reject) => (started = { resolve: resolve as (value: unknown) => void, reject }))
+    // Settled in every path below; a caller that never awaits must not see an unhandled rejection.
+    this.ready.catch(() => {})
+    this.worker.on('message', (response: ThreadResponse) => {
+      if ('ready' in response) {
+        if (response.ready) started.resolve(undefined)
+        else started.reject(deserializeError(response.error))
+        return
+      }
       const waiting = this.pending.get(response.id)
       if (!waiting) return
       this.pending.delete(response.id)
       if (response.ok) waiting.resolve(response.result)
-      else waiting.reject(new Error(response.error))
+      else waiting.reject(deserializeError(response.error))
     })
     const fail = (error: Error) => {
-      this.workerError = error
+      if (this.stopped) return
+      this.stopped = error
+      started.reject(error)
       for (const waiting of this.pending.values()) waiting.reject(error)
       this.pending.clear()
+      if (!this.ended) this.onDeath?.(error)
     }
-    this.worker.on('error', fail)
-    this.worker.on('exit', (code) => {
-      if (code !== 0) fail(new Error(`SQLite writer thread exited with code ${code}`))
-    })
+    this.worker.on('error', (error) => fail(new UnavailableError(`a SQLite ${data.role} thread failed: ${error.message}`)))
+    this.worker.on('exit', (code) => fail(new UnavailableError(`a SQLite ${data.role} thread stopped (exit code ${code})`)))
   }
 
-  private call<T>(request: WriterCall): Promise<T> {
-    if (this.workerError) return Promise.reject(this.workerError)
+  call(method: ThreadRequest['method'], args: unknown[]): Promise<unknown> {
+    if (this.stopped) return Promise.reject(this.stopped)
     const id = this.nextId++
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
-      this.worker.postMessage({ id, ...request })
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.worker.postMessage({ id, method, args } satisfies ThreadRequest)
     })
   }
 
-  override writeBatch(batch: WriteBatch): Promise<StoredEvent[]> {
-    return this.call({ method: 'writeBatch', batch })
-  }
-
-  override purgeBefore(cutoff: number, batchSize: number): Promise<number> {
-    return this.call({ method: 'purgeBefore', cutoff, batchSize })
-  }
-
-  // Outbox deletes are writes: they go to the writer thread too, so one connection writes. Reading
-  // pending entries stays on this thread; the writer commits before it answers, so what it wrote
-  // is visible here by then.
-  override deleteOutbox(sink: string, seqs: readonly number[]): Promise<void> {
-    return seqs.length === 0 ? Promise.resolve() : this.call({ method: 'deleteOutbox', sink, seqs })
-  }
-
-  override discardOutbox(sink: string, createdBefore: number): Promise<number> {
-    return this.call({ method: 'discardOutbox', sink, createdBefore })
-  }
-
-  override isOpen(): boolean {
-    return super.isOpen() && this.workerError === undefined
-  }
-
-  override async close(): Promise<void> {
-    if (!super.isOpen()) return
-    if (!this.workerError) await this.call({ method: 'close' })
+  /** Closes the connection, then ends the thread. */
+  async close(): Promise<void> {
+    this.ended = true
+    if (!this.stopped) await this.call('close', []).catch(() => {})
     await this.worker.terminate()
-    await super.close()
   }
+
+  /**
+   * Ends the thread without waiting for what it runs; resolves when it has exited, which for a
+   * thread inside a long statement is when the statement ends (V8 stops it at the next JS).
+   */
+  abandon(): Promise<number> {
+    this.ended = true
+    return this.worker.terminate()
+  }
+}
+
+/** The writer thread, restarted if it dies; calls made meanwhile wait for the new one. */
+class Writer {
+  private thread: StoreThread
+  private closed = false
+
+  constructor(
+    private readonly path: string,
+    private readonly log: Logger | undefined,
+  ) {
+    this.thread = this.start()
+  }
+
+  get ready(): Promise<void> {
+    return this.thread.ready
+  }
+
+  private start(): StoreThread {
+    const thread = new StoreThread({ path: this.path, role: 'writer' })
+    thread.onDeath = (error) => {
+      if (this.closed) return
+      this.log?.error('the SQLite writer thread died; starting another', { error })
+      // The replacement reads the sequences back from the database: nothing of the lost thread's
+      // uncommitted transaction survives it.
+      setTimeout(() => {
+        if (!this.closed) this.thread = this.start()
+      }, RESTART_DELAY_MS).unref()
+    }
+    return thread
+  }
+
+  async call(method: WriteMethod, args: unknown[]): Promise<unknown> {
+    if (this.closed) throw new UnavailableError('the store is closed')
+    const thread = this.thread
+    await thread.ready
+    return thread.call(method, args)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await this.thread.close()
+  }
+}
+
+interface ReadCall extends Waiting {
+  method: ReadMethod
+  args: unknown[]
+  timer: NodeJS.Timeout
+  reader?: StoreThread
+}
+
+/** Reader threads, one query each at a time, every call settled by its deadline. */
+class ReaderPool {
+  private readonly idle: StoreThread[] = []
+  private readonly running = new Map<StoreThread, ReadCall>()
+  private readonly queue: ReadCall[] = []
+  private live = 0
+  private starting = 0
+  private abandoned = 0
+  private restartTimer: NodeJS.Timeout | undefined
+  private started = false
+  private closed = false
+
+  constructor(
+    private readonly path: string,
+    private readonly size: number,
+    private readonly budgetMs: number,
+    private readonly maxAbandoned: number,
+    private readonly log: Logger | undefined,
+  ) {}
+
+  /**
+   * Starts the readers (once the writer has created and migrated the database; calls made before
+   * wait in the queue, under their budget). Rejects when one fails to open.
+   */
+  async start(): Promise<void> {
+    this.started = true
+    await Promise.all(Array.from({ length: this.size }, () => this.spawn()))
+  }
+
+  private spawn(): Promise<void> {
+    this.starting++
+    const thread = new StoreThread({ path: this.path, role: 'reader' })
+    thread.onDeath = (error) => this.lost(thread, error)
+    return thread.ready.then(
+      () => {
+        this.starting--
+        if (this.closed) return void thread.close()
+        this.live++
+        this.idle.push(thread)
+        this.dispatch()
+      },
+      (error: Error) => {
+        this.starting--
+        this.log?.error('a SQLite reader thread did not start', { error })
+        this.refillLater()
+        throw error
+      },
+    )
+  }
+
+  call(method: ReadMethod, args: unknown[]): Promise<unknown> {
+    if (this.closed) return Promise.reject(new UnavailableError('the store is closed'))
+    return new Promise((resolve, reject) => {
+      const call: ReadCall = { method, args, resolve, reject, timer: setTimeout(() => this.expire(call), this.budgetMs) }
+      this.queue.push(call)
+      this.dispatch()
+    })
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const thread = this.idle.pop()!
+      const call = this.queue.shift()!
+      call.reader = thread
+      this.running.set(thread, call)
+      thread.call(call.method, call.args).then(
+        (result) => this.finish(thread, call, () => call.resolve(result)),
+        (error: Error) => this.finish(thread, call, () => call.reject(error)),
+      )
+    }
+  }
+
+  private finish(thread: StoreThread, call: ReadCall, settle: () => void): void {
+    // A call cut off at its budget was settled already, and its thread is gone.
+    if (this.running.get(thread) !== call) return
+    clearTimeout(call.timer)
+    this.running.delete(thread)
+    this.idle.push(thread)
+    settle()
+    this.dispatch()
+  }
+
+  /** The budget passed: answer 503, and if the query is running, give up its thread. */
+  private expire(call: ReadCall): void {
+    const seconds = this.budgetMs / 1000
+    call.reject(new UnavailableError(`the query took longer than its time budget of ${seconds} s and was cut off; narrow it (a shorter time range, an entity) or retry later`))
+    const thread = call.reader
+    if (!thread) {
+      this.queue.splice(this.queue.indexOf(call), 1)
+      return
+    }
+    this.running.delete(thread)
+    this.live--
+    this.abandoned++
+    abandonedInProcess++
+    this.log?.warn('a query passed its time budget; its reader thread is replaced', { method: call.method, budgetMs: this.budgetMs, abandoned: this.abandoned })
+    void thread.abandon().finally(() => {
+      this.abandoned--
+      abandonedInProcess--
+      this.refill()
+    })
+    this.refill()
+  }
+
+  /** A reader died on its own (not abandoned): fail its call, start another. */
+  private lost(thread: StoreThread, error: Error): void {
+    if (this.closed) return
+    const call = this.running.get(thread)
+    const index = this.idle.indexOf(thread)
+    if (call) {
+      clearTimeout(call.timer)
+      this.running.delete(thread)
+      call.reject(error)
+    }
+    if (index >= 0) this.idle.splice(index, 1)
+    if (call || index >= 0) this.live--
+    this.log?.error('a SQLite reader thread died; starting another', { error })
+    this.refillLater()
+  }
+
+  /** Starts readers up to `size`, while fewer than `maxAbandoned` abandoned threads still run. */
+  private refill(): void {
+    while (this.started && !this.closed && this.live + this.starting < this.size && this.abandoned < this.maxAbandoned) {
+      this.spawn().catch(() => {})
+    }
+  }
+
+  private refillLater(): void {
+    if (this.restartTimer || this.closed) return
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined
+      this.refill()
+    }, RESTART_DELAY_MS)
+    this.restartTimer.unref()
+  }
+
+  /** Threads: readers serving, starting, and abandoned ones still finishing a statement. */
+  counts(): { live: number; starting: number; abandoned: number } {
+    return { live: this.live, starting: this.starting, abandoned: this.abandoned }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.restartTimer)
+    for (const call of this.queue.splice(0)) {
+      clearTimeout(call.timer)
+      call.reject(new UnavailableError('the store is closed'))
+    }
+    // Abandoned threads are not waited for: they end with their statement, or with the process.
+    const threads = [...this.idle.splice(0), ...this.running.keys()]
+    await Promise.all(threads.map((thread) => thread.close()))
+  }
+}
+
+// The read and write methods of EventStore are installed on the prototype below, from the lists in
+// threadProtocol.ts: one place to add a method. This interface tells the type checker they exist.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface ThreadedSqliteStore extends Pick<EventStore, ReadMethod | WriteMethod> {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class ThreadedSqliteStore implements EventStore {
+  /** Resolves once the writer and the readers are open; rejects when the database cannot be opened. */
+  readonly opened: Promise<void>
+  private readonly writer: Writer
+  private readonly readers: ReaderPool
+  private failure: string | undefined
+  private open = true
+
+  constructor(path: string, options: ThreadedStoreOptions = {}) {
+    this.writer = new Writer(path, options.log)
+    this.readers = new ReaderPool(
+      path,
+      options.readers ?? DEFAULT_READERS,
+      options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+      options.maxAbandoned ?? DEFAULT_MAX_ABANDONED,
+      options.log,
+    )
+    // Readers open read-only, after the writer created and migrated the database.
+    this.opened = this.writer.ready.then(() => this.readers.start())
+    this.opened.catch(() => {})
+  }
+
+  /** @internal Runs a read on the pool (the installed read methods call this). */
+  read(method: ReadMethod, args: unknown[]): Promise<unknown> {
+    return this.readers.call(method, args)
+  }
+
+  /** @internal Runs a write on the writer thread, tracking whether writes succeed (`/readyz`). */
+  async write(method: WriteMethod, args: unknown[]): Promise<unknown> {
+    try {
+      const result = await this.writer.call(method, args)
+      this.failure = undefined
+      return result
+    } catch (error) {
+      if (error instanceof UnavailableError) this.failure = `writes failing since ${new Date().toISOString()}: ${error.message}${error.storeCode ? ` (${error.storeCode})` : ''}`
+      throw error
+    }
+  }
+
+  /** Reader threads serving, starting, and abandoned (cut off, still finishing their statement). */
+  readerThreads(): { live: number; starting: number; abandoned: number } {
+    return this.readers.counts()
+  }
+
+  isOpen(): boolean {
+    return this.open
+  }
+
+  writeFailure(): string | undefined {
+    return this.failure
+  }
+
+  async close(): Promise<void> {
+    if (!this.open) return
+    this.open = false
+    // Readers first: the writer's connection, closing last, checkpoints and removes the WAL file.
+    await this.readers.close()
+    await this.writer.close()
+  }
+}
+
+for (const method of READ_METHODS) {
+  Object.defineProperty(ThreadedSqliteStore.prototype, method, {
+    value: function (this: ThreadedSqliteStore, ...args: unknown[]) {
+      return this.read(method, args)
+    },
+    writable: true,
+    configurable: true,
+  })
+}
+for (const method of WRITE_METHODS) {
+  Object.defineProperty(ThreadedSqliteStore.prototype, method, {
+    value: function (this: ThreadedSqliteStore, ...args: unknown[]) {
+      return this.write(method, args)
+    },
+    writable: true,
+    configurable: true,
+  })
 }
