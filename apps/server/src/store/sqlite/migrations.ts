@@ -157,4 +157,30 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE UNIQUE INDEX outbox_by_event ON outbox (sink, event_id) WHERE event_id IS NOT NULL;
   `,
+  // 4: search that stays fast with other filters (issue 11). The FTS table gains prefix indexes of
+  // 1, 2 and 3 characters: every search word is a prefix query, and without them a short prefix
+  // ("a*") is a merge of every term it starts, per query and per probed row (8.8 ms per probe at
+  // 60,000 events, 0.03 ms with). Same external content and triggers; the rebuild reads every
+  // event once (about a minute at a million events, once).
+  `
+  DROP TRIGGER events_fts_insert;
+  DROP TRIGGER events_fts_delete;
+  DROP TRIGGER events_fts_update;
+  DROP TABLE events_fts;
+  CREATE VIRTUAL TABLE events_fts USING fts5 (
+    reason, message, content = 'events', content_rowid = 'rid', tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3'
+  );
+  INSERT INTO events_fts (events_fts) VALUES ('rebuild');
+  CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+    INSERT INTO events_fts (rowid, reason, message) VALUES (new.rid, new.reason, new.message);
+  END;
+  CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+    INSERT INTO events_fts (events_fts, rowid, reason, message) VALUES ('delete', old.rid, old.reason, old.message);
+  END;
+  CREATE TRIGGER events_fts_update AFTER UPDATE OF reason, message ON events
+  WHEN old.reason IS NOT new.reason OR old.message IS NOT new.message BEGIN
+    INSERT INTO events_fts (events_fts, rowid, reason, message) VALUES ('delete', old.rid, old.reason, old.message);
+    INSERT INTO events_fts (rowid, reason, message) VALUES (new.rid, new.reason, new.message);
+  END;
+  `,
 ]
