@@ -183,4 +183,19 @@ export const MIGRATIONS: readonly string[] = [
     INSERT INTO events_fts (rowid, reason, message) VALUES (new.rid, new.reason, new.message);
   END;
   `,
+  // 5: when each source of each mesh was ingesting (issue 13: gaps). One row per period, from
+  // the source connecting to it stopping; an open period's last_seen is moved by a heartbeat, so
+  // after a crash the period ends at its last heartbeat. Gaps are the time between periods.
+  `
+  CREATE TABLE ingest_activity (
+    mesh        TEXT    NOT NULL,
+    source      TEXT    NOT NULL,  -- source kind: kubernetes, zookeeper, nacos, demo
+    started     INTEGER NOT NULL,  -- epoch ms: began ingesting
+    last_seen   INTEGER NOT NULL,  -- epoch ms: closed, or last heartbeat while open
+    end_reason  TEXT,              -- stopped, connecting, error, disabled, crashed; NULL while open
+    resumed_by  TEXT,              -- a resumption that may have lost events (relist-410); else NULL
+    PRIMARY KEY (mesh, source, started)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX ingest_activity_by_last_seen ON ingest_activity (last_seen);
+  `,
 ]

@@ -54,6 +54,8 @@ interface Parts {
   order: string
   /** The driving index as a standalone source, and the columns naming a row of it. */
   driver: { from: string; time: string; id: string; join: string }
+  /** Columns of the driving row: index columns where the index has them. */
+  columns: { time: string; type: string; source: string }
   params: Params
 }
 
@@ -158,7 +160,7 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
     else if (plan === 'set') rowWhere.push('+e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH @q)')
     else rowWhere.push('EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH @q AND rowid = e.rid)')
   }
-  return { from, driverWhere, rowWhere, order, driver, params }
+  return { from, driverWhere, rowWhere, order, driver, columns: { time, type, source }, params }
 }
 
 function list(params: Params, prefix: string, values: readonly string[]): string {
@@ -178,10 +180,10 @@ function needsEventColumns(filter: TimelineFilter): boolean {
 const whereClause = (where: string[]) => (where.length ? `WHERE ${where.join(' AND ')}` : '')
 
 /** One page, newest first, starting after `after`; `limit + 1` rows tell whether more follow. */
-export function pageSql(filter: TimelineFilter, limit: number, after?: TimelinePosition, plan?: SearchPlan): TimelineSql {
+export function pageSql(filter: TimelineFilter, limit: number, after?: TimelinePosition, plan?: SearchPlan, columns = EVENT_COLUMNS): TimelineSql {
   const { from, driverWhere, rowWhere, order, params } = parts(filter, after, true, plan)
   params.limit = limit + 1
-  return { sql: `SELECT ${EVENT_COLUMNS} FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} ORDER BY ${order} LIMIT @limit`, params }
+  return { sql: `SELECT ${columns} FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} ORDER BY ${order} LIMIT @limit`, params }
 }
 
 /**
@@ -233,4 +235,73 @@ export function countSql(filter: TimelineFilter, cap: number, plan?: SearchPlan)
   const { from, driverWhere, rowWhere, params } = parts(filter, undefined, needsEventColumns(filter), plan)
   params.cap = cap
   return { sql: `SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} LIMIT @cap)`, params }
+}
+
+/** Whether the filter needs the event rows (or the FTS index), not only a timeline index. */
+export function needsRows(filter: TimelineFilter): boolean {
+  return needsEventColumns(filter)
+}
+
+/**
+ * The oldest match's `time` (the histogram's default start). Without row filters, or with a
+ * small FTS result driving, it is one index look-up (or a read of that result). With row filters
+ * it walks the driving index from its oldest end, at most `budget` rows; when none of those match
+ * the query answers NULL and `oldestIndexedSql` stands in (the view's oldest event).
+ */
+export function oldestSql(filter: TimelineFilter, plan: SearchPlan | undefined, budget: number): TimelineSql {
+  const rows = needsEventColumns(filter)
+  const { from, driverWhere, rowWhere, columns, driver, params } = parts(filter, undefined, rows, plan)
+  if (plan === 'search') return { sql: `SELECT min(${columns.time}) FROM ${from} ${whereClause([...driverWhere, ...rowWhere])}`, params }
+  if (!rows) return { sql: `SELECT ${driver.time} FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time}, ${driver.id} LIMIT 1`, params }
+  params.scan = budget
+  const walked = `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time}, ${driver.id} LIMIT @scan`
+  return { sql: `SELECT d.time FROM (${walked}) AS d CROSS JOIN events AS e ON ${driver.join} ${whereClause(rowWhere)} ORDER BY d.time, d.id LIMIT 1`, params }
+}
+
+/** The oldest row of the driving index (entity, mesh or every mesh), ignoring row filters. */
+export function oldestIndexedSql(filter: TimelineFilter): TimelineSql {
+  const { driverWhere, driver, params } = parts(filter, undefined, false, 'probe')
+  return { sql: `SELECT ${driver.time} FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time}, ${driver.id} LIMIT 1`, params }
+}
+
+/**
+ * Counts per bucket (`b` = bucket index from `@since`) of normal and warning matches in
+ * [since, until). Without row filters it reads one timeline index range and nothing else (the
+ * index carries time and type). With them (and no small FTS result to drive) it reads at most
+ * `budget` rows of the range, newest first: `histogramEdgeSql` tells whether more were left.
+ */
+export function histogramSql(filter: TimelineFilter, plan: SearchPlan | undefined, bucketMs: number, budget: number): TimelineSql {
+  const rows = needsEventColumns(filter)
+  const { from, driverWhere, rowWhere, columns, driver, params } = parts(filter, undefined, rows, plan)
+  params.since = filter.since!
+  params.bucketMs = bucketMs
+  const select = (time: string, type: string) => `SELECT CAST((${time} - @since) / @bucketMs AS INTEGER) AS b, count(*) AS n, sum(${type} = 'warning') AS w`
+  if (!rows || plan === 'search') {
+    return { sql: `${select(columns.time, columns.type)} FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} GROUP BY b`, params }
+  }
+  params.scan = budget
+  const walked = `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} DESC, ${driver.id} DESC LIMIT @scan`
+  return { sql: `${select('d.time', 'e.type')} FROM (${walked}) AS d CROSS JOIN events AS e ON ${driver.join} ${whereClause(rowWhere)} GROUP BY b`, params }
+}
+
+/**
+ * The most common values of one column among the `sample` most recent matches. `column` is an
+ * `events` column, or `type` / `source`, which the driving index carries itself.
+ */
+export function facetSql(filter: TimelineFilter, column: string, plan: SearchPlan | undefined, sample: number, scan: number, top: number): TimelineSql {
+  const indexColumn = column === 'type' || column === 'source'
+  const budgeted = plan === 'set' || plan === 'probe'
+  const { from, driverWhere, rowWhere, order, columns, driver, params } = parts(filter, undefined, !indexColumn || needsEventColumns(filter), plan)
+  params.sample = sample
+  params.top = top
+  let matches: string
+  if (budgeted) {
+    params.scan = scan
+    const walked = `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} DESC, ${driver.id} DESC LIMIT @scan`
+    matches = `SELECT e.${column} AS value FROM (${walked}) AS d CROSS JOIN events AS e ON ${driver.join} ${whereClause(rowWhere)} ORDER BY d.time DESC, d.id DESC LIMIT @sample`
+  } else {
+    const value = indexColumn ? columns[column as 'type' | 'source'] : `e.${column}`
+    matches = `SELECT ${value} AS value FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} ORDER BY ${order} LIMIT @sample`
+  }
+  return { sql: `SELECT value, count(*) AS count FROM (${matches}) WHERE value IS NOT NULL GROUP BY value ORDER BY count DESC, value LIMIT @top`, params }
 }
