@@ -101,8 +101,14 @@ export class IngestActivity {
     await this.chain
   }
 
+  /** Resolves once every change recorded so far is stored. */
+  flush(): Promise<void> {
+    return this.chain
+  }
+
   /** The gaps overlapping [since, until), oldest first. */
   async gaps(query: { mesh?: string; since: number; until: number }): Promise<Gap[]> {
+    await this.chain // read what this process has recorded so far
     const periods = await this.store.activityPeriods(query)
     const now = this.now()
     const notIngesting = new Set([...this.live.entries()].filter(([, entry]) => entry.openedAt === undefined).map(([name]) => name))

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import type { TimelineFilter } from '../types.ts'
 import { SqliteStore } from './sqliteStore.ts'
-import { budgetedCountSql, budgetedPageSql, countSql, pageSql } from './timelineSql.ts'
+import { budgetedCountSql, budgetedPageSql, countSql, facetSql, histogramSql, oldestSql, pageSql } from './timelineSql.ts'
 
 /**
  * Every timeline shape must be one index range scan in (time, id) order: no full scan of a table,
@@ -102,5 +102,36 @@ describe('timeline query plans', () => {
         expect(text, text).toMatch(searchPlan === 'set' ? /LIST SUBQUERY/ : /SCAN events_fts EXISTS VIRTUAL TABLE INDEX \d+:=M/)
       }
     }
+  })
+
+  // The histogram (issue 13) is computed from the indexes alone: event_links and the events_by_*
+  // indexes carry time and type, so without filters on other columns no event row is read.
+  const indexOnly: Array<[string, TimelineFilter]> = [
+    ['application', { mesh: 'm', application: 'a' }],
+    ['application, every mesh, warnings', { application: 'a', type: 'warning' }],
+    ['instance and service', { mesh: 'm', instance: 'pod-1', service: 's' }],
+    ['mesh, sources', { mesh: 'm', sources: ['kubernetes'] }],
+    ['every mesh', {}],
+  ]
+
+  it.each(indexOnly)('%s: histogram, oldest match and type/source facets read one index range, no event row', (_name, filter) => {
+    const ranged = { ...filter, since: 1, until: 2 }
+    const queries = [histogramSql(ranged, undefined, 60_000, 1000), oldestSql(filter, undefined, 1000), facetSql(filter, 'type', undefined, 10_000, 0, 50), facetSql(filter, 'source', undefined, 10_000, 0, 50)]
+    for (const { sql, params } of queries) {
+      const steps = plan(sql, params)
+      const text = steps.join('\n')
+      for (const step of steps) expectNoTableScan(step, filter, text)
+      expect(text, text).toMatch(/(SEARCH|SCAN) (l USING PRIMARY KEY|e USING COVERING INDEX events_by_(mesh_)?time)/)
+      // Never the events table itself: its rows are what the index spares.
+      expect(text, text).not.toMatch(/(SEARCH|SCAN) e USING (INTEGER PRIMARY KEY|INDEX sqlite_autoindex)/)
+    }
+  })
+
+  it('a histogram with row filters reads at most its budget of index rows, each event by key', () => {
+    const filter: TimelineFilter = { mesh: 'm', application: 'a', reasons: ['BackOff'], since: 1, until: 2 }
+    const text = plan(histogramSql(filter, undefined, 60_000, 1000).sql, histogramSql(filter, undefined, 60_000, 1000).params).join('\n')
+    expect(text, text).toMatch(/CO-ROUTINE d/)
+    expect(text, text).toMatch(/SEARCH l USING PRIMARY KEY \(mesh=\? AND kind=\? AND entity=\? AND time>\? AND time<\?\)/)
+    expect(text, text).toMatch(/SEARCH e USING INDEX sqlite_autoindex_events_1 \(id=\?\)/)
   })
 })
