@@ -59,6 +59,8 @@ export interface Histogram {
    * rows than one histogram may read: the newest buckets are exact, older ones may be short.
    */
   capped?: boolean
+  /** With `capped`: the counts are complete from this time on (older buckets may be short). */
+  completeSince?: string
 }
 
 export interface FacetCount {

@@ -90,7 +90,7 @@ export class TimelineViewsService {
     const start = Math.min(since, until - 1)
     const bucketMs = Math.max(1, Math.ceil((until - start) / wanted))
     const count = Math.ceil((until - start) / bucketMs)
-    const { counts, capped } = await this.store.histogram({ ...filter, since: start, until }, bucketMs, count)
+    const { counts, capped, completeFrom } = await this.store.histogram({ ...filter, since: start, until }, bucketMs, count)
     const gaps = this.activity ? await this.activity.gaps({ ...(filter.mesh === undefined ? {} : { mesh: filter.mesh }), since: start, until }) : []
     const histogram: Histogram = {
       since: new Date(start).toISOString(),
@@ -100,6 +100,7 @@ export class TimelineViewsService {
       gaps,
     }
     if (capped) histogram.capped = true
+    if (completeFrom !== undefined) histogram.completeSince = new Date(completeFrom).toISOString()
     return histogram
   }
 

@@ -224,6 +224,8 @@ export interface HistogramCounts {
   counts: Array<{ normal: number; warning: number }>
   /** Only the newest rows of the range were read (filters that need event rows, over a budget). */
   capped: boolean
+  /** When capped: counts are complete from this time (epoch ms) on; older buckets may be short. */
+  completeFrom?: number
 }
 
 export interface EventStore {

@@ -276,3 +276,36 @@ describe('SqliteStore search combined with other filters', () => {
     await store.close()
   })
 })
+
+describe('SqliteStore histogram', () => {
+  const events: IngestEvent[] = Array.from({ length: 300 }, (_, i) =>
+    podEvent({ id: `h${String(i).padStart(3, '0')}`, time: T0 + i * 1000, type: i % 3 === 0 ? 'warning' : 'normal', reason: i % 2 === 0 ? 'BackOff' : 'Started' }),
+  )
+  const exact = (filter: (event: IngestEvent) => boolean, since: number, bucketMs: number, buckets: number) => {
+    const counts = Array.from({ length: buckets }, () => ({ normal: 0, warning: 0 }))
+    for (const event of events.filter(filter)) {
+      const index = Math.floor((event.time - since) / bucketMs)
+      if (index >= 0 && index < buckets) counts[index]![event.type]++
+    }
+    return counts
+  }
+
+  it('counts from the index alone, and with row filters up to a budget of rows, saying from when counts are complete', async () => {
+    const store = new SqliteStore(':memory:', { histogramRowBudget: 100 })
+    await store.writeBatch(batch({ events }))
+    const range = { since: T0, until: T0 + 300_000 }
+    const all = await store.histogram({ application: 'order-service', ...range }, 30_000, 10)
+    expect(all).toEqual({ counts: exact(() => true, T0, 30_000, 10), capped: false })
+    // BackOff: 150 matches among 300 rows; the budget of 100 rows covers the newest 100 seconds.
+    const backOff = await store.histogram({ application: 'order-service', reasons: ['BackOff'], ...range }, 30_000, 10)
+    expect(backOff.capped).toBe(true)
+    expect(backOff.completeFrom).toBe(T0 + 200_000 + 1)
+    const want = exact((event) => event.reason === 'BackOff', T0, 30_000, 10)
+    // Buckets wholly after completeFrom are exact; older ones are never over-counted.
+    expect(backOff.counts.slice(7)).toEqual(want.slice(7))
+    backOff.counts.forEach((bucket, index) => expect(bucket.normal + bucket.warning).toBeLessThanOrEqual(want[index]!.normal + want[index]!.warning))
+    expect(await store.oldestMatch({ application: 'order-service', reasons: ['Started'] })).toBe(T0 + 1000)
+    expect(await store.oldestMatch({ application: 'nobody' })).toBeUndefined()
+    await store.close()
+  })
+})

@@ -23,6 +23,7 @@ import { openDatabase } from './db.ts'
 import type { Db } from './db.ts'
 import { Statements } from './statements.ts'
 import {
+  bucketCountSql,
   budgetedCountSql,
   budgetedPageSql,
   budgetEdgeSql,
@@ -179,7 +180,7 @@ export interface SearchTuning {
 /** Matches a facet counts at most (the most recent ones). */
 const FACET_SAMPLE = 10_000
 /** Index rows a histogram reads at most when its filters need the event rows. */
-const HISTOGRAM_ROW_BUDGET = 100_000
+const HISTOGRAM_ROW_BUDGET = 30_000
 const FACET_COLUMNS = { reason: 'reason', namespace: 'obj_namespace', kind: 'obj_kind', application: 'application', source: 'source', type: 'type' } as const
 
 const SEARCH_TUNING: SearchTuning = { searchFirstMax: 5_000, setMax: 200_000, scanBudget: { set: 20_000, probe: 2_000 } }
@@ -197,9 +198,11 @@ export class SqliteStore implements EventStore {
   private readonly writeTransaction: (batch: WriteBatch) => StoredEvent[]
 
   private readonly search: SearchTuning
+  private readonly histogramRowBudget: number
 
-  constructor(path: string, options: { search?: Partial<SearchTuning> } = {}) {
+  constructor(path: string, options: { search?: Partial<SearchTuning>; histogramRowBudget?: number } = {}) {
     this.search = { ...SEARCH_TUNING, ...options.search }
+    this.histogramRowBudget = options.histogramRowBudget ?? HISTOGRAM_ROW_BUDGET
     this.db = openDatabase(path)
     this.statements = new Statements(this.db)
     this.catalog = new SqliteCatalog(this.statements)
@@ -363,7 +366,7 @@ export class SqliteStore implements EventStore {
 
   async oldestMatch(filter: TimelineFilter): Promise<number | undefined> {
     const plan = filter.q === undefined ? undefined : this.searchPlan(filter.q)
-    const oldest = oldestSql(filter, plan, HISTOGRAM_ROW_BUDGET)
+    const oldest = oldestSql(filter, plan, this.histogramRowBudget)
     const time = this.statements.get(oldest.sql).pluck().get(oldest.params) as number | null | undefined
     if (typeof time === 'number' || !needsRows(filter) || plan === 'search') return time ?? undefined
     // No match among the oldest rows within the budget: the view's oldest event starts the range.
@@ -372,8 +375,18 @@ export class SqliteStore implements EventStore {
   }
 
   async histogram(filter: TimelineFilter & { since: number; until: number }, bucketMs: number, buckets: number): Promise<HistogramCounts> {
+    if (!needsRows(filter)) {
+      const query = bucketCountSql(filter)
+      const statement = this.statements.get(query.sql)
+      const counts = Array.from({ length: buckets }, (_, index) => {
+        const since = filter.since + index * bucketMs
+        const { n, w } = statement.get({ ...query.params, since, until: Math.min(filter.until, since + bucketMs) }) as { n: number; w: number }
+        return { normal: n - w, warning: w }
+      })
+      return { counts, capped: false }
+    }
     const plan = filter.q === undefined ? undefined : this.searchPlan(filter.q)
-    const query = histogramSql(filter, plan, bucketMs, HISTOGRAM_ROW_BUDGET)
+    const query = histogramSql(filter, plan, bucketMs, this.histogramRowBudget)
     const counts = Array.from({ length: buckets }, () => ({ normal: 0, warning: 0 }))
     for (const { b, n, w } of this.statements.get(query.sql).all(query.params) as Array<{ b: number; n: number; w: number }>) {
       const bucket = counts[b]
@@ -381,12 +394,14 @@ export class SqliteStore implements EventStore {
       bucket.warning += w
       bucket.normal += n - w
     }
-    let capped = false
-    if (needsRows(filter) && plan !== 'search') {
-      const edge = budgetEdgeSql(filter, undefined, HISTOGRAM_ROW_BUDGET + 1)
-      capped = this.statements.get(edge.sql).get(edge.params) !== undefined
+    if (plan !== 'search') {
+      // The budget-th row of the walk, newest first: when it exists, rows older than it were not read.
+      const edge = budgetEdgeSql(filter, undefined, this.histogramRowBudget)
+      const reached = this.statements.get(edge.sql).get(edge.params) as TimelinePosition | undefined
+      const more = budgetEdgeSql(filter, undefined, this.histogramRowBudget + 1)
+      if (reached && this.statements.get(more.sql).get(more.params) !== undefined) return { counts, capped: true, completeFrom: reached.time + 1 }
     }
-    return { counts, capped }
+    return { counts, capped: false }
   }
 
   async facets(filter: TimelineFilter, field: keyof typeof FACET_COLUMNS, top: number): Promise<FacetResult> {

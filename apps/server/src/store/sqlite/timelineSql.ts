@@ -265,6 +265,17 @@ export function oldestIndexedSql(filter: TimelineFilter): TimelineSql {
 }
 
 /**
+ * Normal and warning matches in [@since, @until) from one timeline index range, for filters that
+ * need no event row. The histogram runs it once per bucket with the bucket's bounds: 60 short
+ * range counts are about 5 times faster than one GROUP BY over the whole range (its sorter).
+ */
+export function bucketCountSql(filter: TimelineFilter & { since: number; until: number }): TimelineSql {
+  if (needsEventColumns(filter)) throw new Error('bucketCountSql: the filter needs event rows')
+  const { from, driverWhere, rowWhere, columns, params } = parts(filter, undefined, false)
+  return { sql: `SELECT count(*) AS n, coalesce(sum(${columns.type} = 'warning'), 0) AS w FROM ${from} ${whereClause([...driverWhere, ...rowWhere])}`, params }
+}
+
+/**
  * Counts per bucket (`b` = bucket index from `@since`) of normal and warning matches in
  * [since, until). Without row filters it reads one timeline index range and nothing else (the
  * index carries time and type). With them (and no small FTS result to drive) it reads at most
