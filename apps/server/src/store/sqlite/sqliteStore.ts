@@ -172,7 +172,7 @@ export interface SearchTuning {
   /**
    * Index rows an index-driven search reads per page and per count. A row of an entity costs a
    * look-up of its event's rowid plus the test (a few microseconds against the materialised set,
-   * tens with an FTS probe): at 1M events 20,000 rows are about 100 ms on one core.
+   * tens with an FTS probe): at 1M events 10,000 rows take some 20-50 ms on one core.
    */
   scanBudget: { set: number; probe: number }
 }
@@ -183,7 +183,7 @@ const FACET_SAMPLE = 10_000
 const HISTOGRAM_ROW_BUDGET = 30_000
 const FACET_COLUMNS = { reason: 'reason', namespace: 'obj_namespace', kind: 'obj_kind', application: 'application', source: 'source', type: 'type' } as const
 
-const SEARCH_TUNING: SearchTuning = { searchFirstMax: 5_000, setMax: 200_000, scanBudget: { set: 20_000, probe: 2_000 } }
+const SEARCH_TUNING: SearchTuning = { searchFirstMax: 5_000, setMax: 200_000, scanBudget: { set: 10_000, probe: 2_000 } }
 
 type PendingRow = { seq: number; event_id: string | null; alert: string | null } & { [K in keyof EventRow]: EventRow[K] | null }
 
