@@ -3,6 +3,9 @@
  * range scan that stops after `limit` rows: an entity view walks `event_links`' primary key, a
  * mesh-wide view `events_by_mesh_time`, the every-mesh view `events_by_time`. Other filters are
  * checked on the rows the scan meets; there is never an OFFSET on the keyset path nor a sort.
+ * The one exception is a search with few matches (`SearchPlan` `search`): its FTS result drives
+ * and the survivors, at most a few thousand, are sorted. Also here: the histogram, facet and
+ * oldest-match queries of the timeline views, built from the same parts.
  */
 import { LINK_KIND } from '../eventViews.ts'
 import type { EntityKind, TimelineFilter, TimelinePosition } from '../types.ts'
