@@ -3,8 +3,9 @@ import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { UnavailableError } from '../../errors.ts'
 import { tempDir } from '../../testing/testServer.ts'
-import type { IngestEvent, WriteBatch } from '../types.ts'
+import type { IngestEvent, TimelineFilter, TimelinePosition, TimelineResult, WriteBatch } from '../types.ts'
 import { SqliteStore } from './sqliteStore.ts'
+import type { SearchTuning } from './sqliteStore.ts'
 
 const T0 = Date.parse('2026-11-20T08:00:00Z')
 
@@ -351,5 +352,115 @@ describe('SqliteStore write failures', () => {
       await store.close()
       dir.cleanup()
     }
+  })
+})
+
+describe('SqliteStore search combined with other filters', () => {
+  // 600 events over two services and two meshes; words spread so that a word is common overall
+  // but rare in one service ("zebra" is in svc-b only, once every 50 events).
+  const WORDS = ['alpha', 'timeout', 'apple', 'connection', 'refused', '连接超时']
+  const events: IngestEvent[] = Array.from({ length: 600 }, (_, i) => ({
+    id: `e${String(i).padStart(4, '0')}`,
+    // Several events share a millisecond, so the (time, id) tie-break is exercised.
+    time: T0 + Math.floor(i / 3) * 1000,
+    type: i % 4 === 0 ? 'warning' : 'normal',
+    reason: i % 2 === 0 ? 'DeployFailed' : 'ConfigChanged',
+    message: `${WORDS[i % WORDS.length]} ${WORDS[Math.floor(i / 6) % WORDS.length]}${i % 100 === 1 ? ' zebra' : ''} request ${i}`,
+    source: 'api',
+    component: 'ci',
+    mesh: i % 5 === 0 ? 'other' : 'api',
+    object: { kind: 'Service', name: `svc-${i % 2 === 0 ? 'a' : 'b'}`, namespace: i % 3 === 0 ? 'prod' : 'dev' },
+    service: `svc-${i % 2 === 0 ? 'a' : 'b'}`,
+  }))
+  const expected = (filter: TimelineFilter) =>
+    events
+      .filter((event) => {
+        const words = `${event.reason} ${event.message}`.toLowerCase().split(/[^\p{L}\p{N}]+/u)
+        const matches = filter.q!.toLowerCase().split(/\s+/).every((word) => words.some((token) => token.startsWith(word)))
+        return (
+          matches &&
+          (filter.service === undefined || event.service === filter.service) &&
+          (filter.mesh === undefined || event.mesh === filter.mesh) &&
+          (filter.type === undefined || event.type === filter.type) &&
+          (filter.namespace === undefined || event.object.namespace === filter.namespace) &&
+          (filter.since === undefined || event.time >= filter.since) &&
+          (filter.until === undefined || event.time < filter.until)
+        )
+      })
+      .sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : -1))
+      .map((event) => event.id)
+  const filters: TimelineFilter[] = [
+    { q: 'timeout' },
+    { q: 'a', service: 'svc-a' },
+    { q: 'zebra', service: 'svc-b', mesh: 'api' },
+    { q: 'zebra', service: 'svc-a' },
+    { q: 'conn refused', mesh: 'api', type: 'normal' },
+    { q: '连接超时', since: T0 + 50_000, until: T0 + 150_000 },
+    { q: 'req', mesh: 'other', namespace: 'prod' },
+  ]
+  // Each tuning forces one plan for every search here; the small scan budget makes pages short.
+  const tunings: Array<[string, Partial<SearchTuning>]> = [
+    ['FTS-driven', { searchFirstMax: 1_000_000 }],
+    ['index-driven with the FTS set', { searchFirstMax: 0, setMax: 1_000_000, scanBudget: { set: 37, probe: 37 } }],
+    ['index-driven with FTS probes', { searchFirstMax: 0, setMax: 0, scanBudget: { set: 37, probe: 37 } }],
+  ]
+
+  it.each(tunings)('%s: following the cursors yields every match once, newest first', async (_name, search) => {
+    const store = new SqliteStore(':memory:', { search })
+    await store.writeBatch(batch({ events }))
+    for (const filter of filters) {
+      const seen: string[] = []
+      let after: TimelinePosition | undefined
+      let first: TimelineResult | undefined
+      for (let pages = 0; pages < 1000; pages++) {
+        const page = await store.timeline(filter, 7, after)
+        first ??= page
+        expect(page.items.length).toBeLessThanOrEqual(7)
+        seen.push(...page.items.map((item) => item.id))
+        if (!page.next) break
+        after = page.next
+      }
+      const want = expected(filter)
+      // Every filter matches something but the one that is empty by construction.
+      expect(want.length === 0, JSON.stringify(filter)).toBe(filter.q === 'zebra' && filter.service === 'svc-a')
+      expect(seen, JSON.stringify(filter)).toEqual(want)
+      // Exact when the count saw everything; otherwise a lower bound, flagged.
+      if (first!.totalCapped) expect(first!.total).toBeLessThanOrEqual(want.length)
+      else expect(first!.total, JSON.stringify(filter)).toBe(want.length)
+    }
+    await store.close()
+  })
+})
+
+describe('SqliteStore histogram', () => {
+  const events: IngestEvent[] = Array.from({ length: 300 }, (_, i) =>
+    podEvent({ id: `h${String(i).padStart(3, '0')}`, time: T0 + i * 1000, type: i % 3 === 0 ? 'warning' : 'normal', reason: i % 2 === 0 ? 'BackOff' : 'Started' }),
+  )
+  const exact = (filter: (event: IngestEvent) => boolean, since: number, bucketMs: number, buckets: number) => {
+    const counts = Array.from({ length: buckets }, () => ({ normal: 0, warning: 0 }))
+    for (const event of events.filter(filter)) {
+      const index = Math.floor((event.time - since) / bucketMs)
+      if (index >= 0 && index < buckets) counts[index]![event.type]++
+    }
+    return counts
+  }
+
+  it('counts from the index alone, and with row filters up to a budget of rows, saying from when counts are complete', async () => {
+    const store = new SqliteStore(':memory:', { histogramRowBudget: 100 })
+    await store.writeBatch(batch({ events }))
+    const range = { since: T0, until: T0 + 300_000 }
+    const all = await store.histogram({ application: 'order-service', ...range }, 30_000, 10)
+    expect(all).toEqual({ counts: exact(() => true, T0, 30_000, 10), capped: false })
+    // BackOff: 150 matches among 300 rows; the budget of 100 rows covers the newest 100 seconds.
+    const backOff = await store.histogram({ application: 'order-service', reasons: ['BackOff'], ...range }, 30_000, 10)
+    expect(backOff.capped).toBe(true)
+    expect(backOff.completeFrom).toBe(T0 + 200_000 + 1)
+    const want = exact((event) => event.reason === 'BackOff', T0, 30_000, 10)
+    // Buckets wholly after completeFrom are exact; older ones are never over-counted.
+    expect(backOff.counts.slice(7)).toEqual(want.slice(7))
+    backOff.counts.forEach((bucket, index) => expect(bucket.normal + bucket.warning).toBeLessThanOrEqual(want[index]!.normal + want[index]!.warning))
+    expect(await store.oldestMatch({ application: 'order-service', reasons: ['Started'] })).toBe(T0 + 1000)
+    expect(await store.oldestMatch({ application: 'nobody' })).toBeUndefined()
+    await store.close()
   })
 })

@@ -26,10 +26,15 @@ export const READ_METHODS = [
   'latestSeq',
   'event',
   'eventOrigins',
+  'timelinePage',
+  'oldestMatch',
+  'histogram',
+  'facets',
+  'activityPeriods',
 ] as const satisfies ReadonlyArray<keyof EventStore>
 
 /** Methods that write: run on the one writer thread, in order. */
-export const WRITE_METHODS = ['writeBatch', 'purgeBefore', 'deleteOutbox', 'discardOutbox'] as const satisfies ReadonlyArray<keyof EventStore>
+export const WRITE_METHODS = ['writeBatch', 'purgeBefore', 'deleteOutbox', 'discardOutbox', 'recordActivity'] as const satisfies ReadonlyArray<keyof EventStore>
 
 export type ReadMethod = (typeof READ_METHODS)[number]
 export type WriteMethod = (typeof WRITE_METHODS)[number]
