@@ -8,14 +8,15 @@ import { useLatestRequest } from './useLatestRequest.ts'
 export const TIMELINE_PAGE_SIZE = 50
 
 /**
- * A timeline that grows page by page (`nextCursor`) for a reactive scope and query. A new scope or
+ * A timeline that grows page by page (`nextCursor`) for a reactive scope and query (`null`: not
+ * yet known, nothing is fetched; a linked event's time, for one, comes first). A new scope or
  * query starts over and drops answers of the requests it superseded, so a slow old answer never
  * lands in a newer view. Items are de-duplicated by id: an event updated while the reader pages
  * can move into a later page, and must not show twice.
  */
 export function useTimeline(
   scope: MaybeRefOrGetter<TimelineScope>,
-  query: MaybeRefOrGetter<TimelineQueryInput>,
+  query: MaybeRefOrGetter<TimelineQueryInput | null>,
   pageSize = TIMELINE_PAGE_SIZE,
 ) {
   const items = shallowRef<EventItem[]>([])
@@ -27,7 +28,9 @@ export function useTimeline(
   let seen = new Set<string>()
 
   async function fetchPage(cursor: string | undefined): Promise<void> {
-    const outcome = await run((signal) => listEvents(toValue(scope), { ...toValue(query), limit: String(pageSize), cursor }, signal))
+    const current = toValue(query)
+    if (current === null) return
+    const outcome = await run((signal) => listEvents(toValue(scope), { ...current, limit: String(pageSize), cursor }, signal))
     if (!outcome.ok) return
     const page = outcome.value
     const fresh = page.items.filter((item) => !seen.has(item.id))
@@ -82,8 +85,10 @@ export function useTimeline(
 
   /** Refetches the newest page and merges it in, keeping the pages already loaded. */
   async function refreshHead(): Promise<void> {
+    const current = toValue(query)
+    if (current === null) return
     try {
-      const page = await listEvents(toValue(scope), { ...toValue(query), limit: String(pageSize) })
+      const page = await listEvents(toValue(scope), { ...current, limit: String(pageSize) })
       prepend(page.items)
     } catch {
       // The next live event or a reload will do; the timeline shown stays as it is.
