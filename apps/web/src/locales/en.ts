@@ -17,6 +17,7 @@ export default {
   mesh: {
     label: 'Mesh',
     all: 'All meshes',
+    lastGap: 'Latest gap in {mesh}: {from} – {to} ({reason})',
     loadFailed: 'Could not load the meshes: {message}',
     status: {
       connected: 'connected',

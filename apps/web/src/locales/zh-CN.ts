@@ -19,6 +19,7 @@ const zhCN: typeof en = {
   mesh: {
     label: '网格',
     all: '全部网格',
+    lastGap: '{mesh} 最近一次数据缺口：{from} – {to}（{reason}）',
     loadFailed: '无法加载网格列表：{message}',
     status: {
       connected: '已连接',
