@@ -7,6 +7,12 @@
  * 2. Resident memory of this process right after our ingest (the server runs in-process).
  * 3. HTTP timeline pages (limit 20) at random depths for five shapes: p50 and p99.
  * 4. The seed design (load the whole mesh, filter, sort, slice) on the same pages: speedup.
+ * 5. Searches (`q`: one letter, common, rare, absent words) combined with the largest
+ *    application, a mesh and a 24 h range: first page with its total, p50 and p99.
+ * 6. The event-rate histogram of the largest application over 7 days (target p99 <= 50 ms), and
+ *    of the mesh; facets of the largest application.
+ * 7. An export of every event (NDJSON and CSV) over HTTP: rows/s and the growth of resident
+ *    memory while it streams (constant memory: it must not grow with the rows).
  *
  * Prints a table and writes `bench-results.json` at the repository root. Not part of CI.
  */
@@ -42,6 +48,9 @@ const WALK_LIMIT = 200
 const WARMUP_REQUESTS = 50
 const SAMPLES_PER_SHAPE = 400
 const SEED_DEPTHS = 7
+const SEARCH_WORDS = ['a', 'container', 'timeout', 'insufficient', '超时'] as const
+const SEARCH_SAMPLES = 20
+const HISTOGRAM_SAMPLES = 200
 const OURS_REPEATS_PER_SEED_DEPTH = 15
 
 interface Target {
@@ -292,6 +301,38 @@ async function samplePages(base: string, shape: Shape, positions: readonly Posit
   return times
 }
 
+/**
+ * Streams an export to the end, counting rows and bytes without keeping them, and samples this
+ * process's resident memory meanwhile (server and client share it): the growth over the start.
+ */
+function measureExport(url: string, format: 'csv' | 'ndjson'): Promise<{ rows: number; seconds: number; rowsPerSecond: number; rssGrowthMb: number; bytesMb: number }> {
+  globalThis.gc?.()
+  const rssStart = process.memoryUsage().rss
+  let rssPeak = rssStart
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss)
+  }, 50)
+  const started = performance.now()
+  return new Promise((resolve, reject) => {
+    httpGet(url, (response) => {
+      let newlines = 0
+      let bytes = 0
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length
+        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++
+      })
+      response.on('end', () => {
+        clearInterval(sampler)
+        const seconds = (performance.now() - started) / 1000
+        // CSV: the header row, and messages may hold quoted newlines (the generator's do not).
+        const rows = format === 'csv' ? newlines - 1 : newlines
+        resolve({ rows, seconds: round(seconds), rowsPerSecond: Math.round(rows / seconds), rssGrowthMb: mb(rssPeak - rssStart), bytesMb: mb(bytes) })
+      })
+      response.on('error', reject)
+    }).on('error', reject)
+  })
+}
+
 async function main(): Promise<void> {
   const count = eventCount()
   const dir = mkdtempSync(join(tmpdir(), 'eventline-bench-'))
@@ -390,6 +431,47 @@ async function main(): Promise<void> {
       note: 'seed: SELECT * of the mesh into JS objects, filter to the application, sort, slice, in-process (no HTTP) and without correlation, so it matches seedMatches of the viewEvents our view holds; ours: HTTP GET at the same depths',
     }
 
+    // 5. Searches combined with an entity, a mesh and a time range (issue 11).
+    const search: Record<string, { total: number; totalCapped: boolean; p50Ms: number; p99Ms: number }> = {}
+    const searchBases = [
+      ['largest application', largest.path],
+      ['mesh-wide', shapes.at(-1)!.path],
+      ['every mesh, 24h', '/api/v1/events?since=24h'],
+    ] as const
+    for (const word of SEARCH_WORDS) {
+      for (const [name, path] of searchBases) {
+        const url = `${server.url}${path}&q=${encodeURIComponent(word)}&limit=${PAGE_LIMIT}`
+        log(`search "${word}" in ${name}`)
+        const first = JSON.parse((await get(url)).body) as EventPage
+        const times: number[] = []
+        for (let i = 0; i < SEARCH_SAMPLES; i++) times.push((await get(url)).ms)
+        search[`${name} q=${word}`] = { total: first.total, totalCapped: first.totalCapped, p50Ms: round(percentile(times, 0.5)), p99Ms: round(percentile(times, 0.99)) }
+      }
+    }
+
+    // 6. Histograms and facets.
+    const histogramShapes = [
+      ['largest application, 7 days', `${largest.path.replace('/events?', '/events/histogram?')}&since=7d`],
+      ['largest application, 7 days, warnings', `${largest.path.replace('/events?', '/events/histogram?')}&since=7d&type=warning`],
+      ['mesh-wide, 7 days', `${shapes.at(-1)!.path.replace('/events?', '/events/histogram?')}&since=7d`],
+      ['largest application, facets of reason', `${largest.path.replace('/events?', '/events/facets?')}&field=reason`],
+    ] as const
+    const histogram: Record<string, { url: string; p50Ms: number; p99Ms: number; maxMs: number }> = {}
+    for (const [name, path] of histogramShapes) {
+      log(`${name}`)
+      for (let i = 0; i < WARMUP_REQUESTS; i++) await get(`${server.url}${path}`)
+      const times: number[] = []
+      for (let i = 0; i < HISTOGRAM_SAMPLES; i++) times.push((await get(`${server.url}${path}`)).ms)
+      histogram[name] = { url: path, p50Ms: round(percentile(times, 0.5)), p99Ms: round(percentile(times, 0.99)), maxMs: round(Math.max(...times)) }
+    }
+
+    // 7. Export of every event, streamed.
+    const exports: Record<string, { rows: number; seconds: number; rowsPerSecond: number; rssGrowthMb: number; bytesMb: number }> = {}
+    for (const format of ['ndjson', 'csv'] as const) {
+      log(`export of every event as ${format}`)
+      exports[format] = await measureExport(`${server.url}/api/v1/events/export?format=${format}&max=1000000`, format)
+    }
+
     const ratio = round(ours.eventsPerSecond / raw.eventsPerSecond)
     const rssMb = mb(memory.rss)
     const targets: Target[] = [
@@ -398,6 +480,12 @@ async function main(): Promise<void> {
         const value = timeline[shape.name]!.p99Ms
         return { name: `timeline p99 ms: ${shape.name}`, value, target: '<= 5', met: value <= 5 }
       }),
+      {
+        name: 'histogram p99 ms: largest application, 7 days',
+        value: histogram['largest application, 7 days']!.p99Ms,
+        target: '<= 50',
+        met: histogram['largest application, 7 days']!.p99Ms <= 50,
+      },
       { name: 'speedup over seed design (p50)', value: seed.speedup, target: '>= 100', met: seed.speedup >= 100 },
       { name: 'RSS MB after ingest', value: rssMb, target: '<= 300', met: rssMb <= 300 },
     ]
@@ -432,6 +520,9 @@ async function main(): Promise<void> {
       },
       timeline,
       seed,
+      search,
+      histogram,
+      exports,
       targets,
     }
 
@@ -455,6 +546,19 @@ async function main(): Promise<void> {
         ]
       }),
       ['seed design p50 / ours p50, same pages', `${seed.seedP50Ms} / ${seed.oursP50Ms} ms`, `${seed.speedup}x`, `depths ${seed.depths.join(', ')}`],
+      ...Object.entries(search).map(([name, figures]): [string, string, string, string] => [
+        `search ${name} p50 / p99`,
+        `${figures.p50Ms} / ${figures.p99Ms} ms`,
+        `total ${fmt(figures.total)}${figures.totalCapped ? '+' : ''}`,
+        '',
+      ]),
+      ...Object.entries(histogram).map(([name, figures]): [string, string, string, string] => [`${name} p50 / p99 / max`, `${figures.p50Ms} / ${figures.p99Ms} / ${figures.maxMs} ms`, '', figures.url]),
+      ...Object.entries(exports).map(([format, figures]): [string, string, string, string] => [
+        `export ${format}`,
+        `${fmt(figures.rowsPerSecond)} rows/s`,
+        `${fmt(figures.rows)} rows, ${figures.bytesMb} MB in ${figures.seconds} s`,
+        `RSS growth while streaming ${figures.rssGrowthMb} MB`,
+      ]),
     ])
     console.log('')
     printTable([

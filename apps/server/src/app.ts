@@ -13,12 +13,15 @@ import { apiNotFound, errorHandler } from './api/errorHandler.ts'
 import { eventsRouter } from './api/events.ts'
 import { healthRouter } from './api/health.ts'
 import { resourcesRouter } from './api/resources.ts'
+import { timelineViewsRouter } from './api/timelineViews.ts'
 import type { Logger } from './log.ts'
 import type { Metrics } from './metrics.ts'
 import type { IngestService } from './services/ingest.ts'
 import type { StreamService } from './services/stream.ts'
 import type { MeshStatusBoard } from './services/meshStatus.ts'
 import type { TimelineService } from './services/timeline.ts'
+import type { IngestActivity } from './services/ingestActivity.ts'
+import type { TimelineViewsService } from './services/timelineViews.ts'
 import type { EventStore } from './store/types.ts'
 
 export interface AppDependencies {
@@ -27,6 +30,10 @@ export interface AppDependencies {
   ingest: IngestService
   stream: StreamService
   meshStatus: MeshStatusBoard
+  /** Histogram, facets and export of every timeline; absent in apps built without them. */
+  timelineViews?: TimelineViewsService
+  /** When sources were ingesting: the gaps of `/gaps` and of histograms. */
+  activity?: IngestActivity
   metrics: Metrics
   log: Logger
   token?: string
@@ -49,6 +56,8 @@ export function createApp(deps: AppDependencies): Express {
     res.set('Cache-Control', 'no-store')
     next()
   })
+  // Before the events router: `/events/histogram` must not be read as an event id.
+  if (deps.timelineViews) api.use(timelineViewsRouter(deps.timelineViews, deps.activity))
   api.use(eventsRouter(deps.timeline, deps.ingest, deps.stream, deps.token))
   api.use(resourcesRouter(deps.store, deps.meshStatus))
   api.use(dubboAdminRouter(deps.timeline))

@@ -18,6 +18,9 @@ import { MeshStatusBoard } from './services/meshStatus.ts'
 import { Alerting } from './services/alerting.ts'
 import type { AlertingOptions } from './services/alerting.ts'
 import { TimelineService } from './services/timeline.ts'
+import { IngestActivity } from './services/ingestActivity.ts'
+import type { IngestActivityOptions } from './services/ingestActivity.ts'
+import { TimelineViewsService } from './services/timelineViews.ts'
 import { createSink } from './sinks/createSink.ts'
 import { checkSinkNames, SinkDeliveries } from './sinks/delivery.ts'
 import type { DeliveryTuning } from './sinks/delivery.ts'
@@ -55,6 +58,8 @@ export type EventlineConfig = Pick<Config, 'port' | 'host' | 'db' | 'retentionMs
     routeEvent?: (event: IngestEvent) => string[]
     /** How often alert windows are closed (tests shorten it). */
     alerting?: AlertingOptions
+    /** Heartbeat and gap threshold of the ingestion activity record (tests shorten them). */
+    activity?: Omit<IngestActivityOptions, 'now'>
     /** Backoff, polling and shutdown timings of the delivery loops, NATS timeouts (tests shorten them). */
     sinkTuning?: DeliveryTuning & { nats?: NatsSinkOptions }
   }
@@ -101,6 +106,9 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   })
   await deliveries.start()
   const meshStatus = new MeshStatusBoard()
+  // Before any source reports a status: periods a previous run left open end at their last heartbeat.
+  const activity = new IngestActivity(store, log.child({ component: 'activity' }), config.activity)
+  await activity.start()
   const retention = new Retention(store, log.child({ component: 'retention' }), metrics, { retentionMs: config.retentionMs })
   retention.start()
 
@@ -115,7 +123,11 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
         ),
       readCheckpoint: (key) => store.readCheckpoint(`${source.mesh}:${key}`),
       readCheckpoints: (prefix) => store.readCheckpoints(`${source.mesh}:${prefix}`),
-      setStatus: (status, error) => meshStatus.set(source.mesh, status, error),
+      setStatus: (status, error) => {
+        meshStatus.set(source.mesh, status, error)
+        activity.status(source.mesh, source.kind, status)
+      },
+      reportLossyResume: (how) => activity.resumedLossy(source.mesh, source.kind, how),
       reportMalformed: (reason, details) => {
         metrics.eventsRejected.inc({ source: source.kind, reason })
         sourceLog.warn('skipped malformed data', { reason, ...details })
@@ -134,6 +146,8 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     ingest: new IngestService(bus),
     stream,
     meshStatus,
+    timelineViews: new TimelineViewsService(store, activity, log.child({ component: 'views' })),
+    activity,
     metrics,
     log: log.child({ component: 'http' }),
     ...(config.token === undefined ? {} : { token: config.token }),
@@ -152,6 +166,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
       // Live streams never go idle on their own: end them so the server can close.
       stream.close()
       await Promise.all(sources.map((source) => source.stop()))
+      await activity.stop()
       await retention.stop()
       await alerting.stop()
       await writer.close()

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_POST_EVENTS } from './api.ts'
+import { DEFAULT_EXPORT_MAX, DEFAULT_HISTOGRAM_BUCKETS, EXPORT_FORMATS, FACET_FIELDS, MAX_EXPORT_MAX, MAX_HISTOGRAM_BUCKETS } from './timelineViews.ts'
 import { EVENT_SOURCES, EVENT_TYPES } from './events.ts'
 import type { EventSource, EventType } from './events.ts'
 import { parseIsoTime, parseTimeBound } from './time.ts'
@@ -80,6 +81,45 @@ export const timelineQuerySchema = z.object({
 export type TimelineQuery = z.output<typeof timelineQuerySchema>
 /** The query as a client sends it (all strings). */
 export type TimelineQueryInput = Partial<Record<keyof TimelineQuery, string>>
+
+/** A positive integer query parameter within [1, max]. */
+function boundedInt(max: number) {
+  const message = `must be an integer between 1 and ${max}`
+  return single.regex(/^\d{1,9}$/, message).transform(Number).pipe(z.number().int().min(1, message).max(max, message))
+}
+
+/** The timeline filters alone (no paging): what the histogram, the facets and the export narrow by. */
+const timelineFilterShape = timelineQuerySchema.omit({ limit: true, cursor: true }).shape
+
+/** `GET P/histogram`: the timeline filters and `buckets` (1..500, default 60). */
+export const histogramQuerySchema = z.strictObject({
+  ...timelineFilterShape,
+  buckets: boundedInt(MAX_HISTOGRAM_BUCKETS).default(DEFAULT_HISTOGRAM_BUCKETS),
+})
+export type HistogramQuery = z.output<typeof histogramQuerySchema>
+
+/** `GET P/facets`: the timeline filters and the `field` whose values are counted. */
+export const facetsQuerySchema = z.strictObject({
+  ...timelineFilterShape,
+  field: z.enum(FACET_FIELDS, { error: `must be one of ${FACET_FIELDS.join(', ')}` }),
+})
+export type FacetsQuery = z.output<typeof facetsQuerySchema>
+
+/** `GET P/export`: the timeline filters, `format` (csv, ndjson) and `max` (1..1,000,000, default 100,000). */
+export const exportQuerySchema = z.strictObject({
+  ...timelineFilterShape,
+  format: z.enum(EXPORT_FORMATS, { error: `must be one of ${EXPORT_FORMATS.join(', ')}` }),
+  max: boundedInt(MAX_EXPORT_MAX).default(DEFAULT_EXPORT_MAX),
+})
+export type ExportQuery = z.output<typeof exportQuerySchema>
+
+/** `GET /gaps?mesh&since&until`. */
+export const gapsQuerySchema = z.strictObject({
+  mesh: meshName.optional(),
+  since: timeBound.optional(),
+  until: timeBound.optional(),
+})
+export type GapsQuery = z.output<typeof gapsQuerySchema>
 
 /** `?mesh&q&limit&cursor` of the resource lists (`/applications`, `/services`, `/instances`). */
 export const resourceListQuerySchema = z.object({

@@ -19,8 +19,13 @@ export interface SourceContext {
    * key: how a registry source reloads the node state it stored node by node.
    */
   readCheckpoints(prefix: string): Promise<Map<string, string>>
-  /** Reports the mesh's connection state (`/meshes`). */
+  /** Reports the mesh's connection state (`/meshes`, and the ingestion periods behind `/gaps`). */
   setStatus(status: MeshStatus, error?: string): void
+  /**
+   * Reports that ingestion resumed in a way that may have lost events for good, e.g. `relist-410`
+   * (a Kubernetes watch whose resourceVersion expired, listed again): the gap before is marked.
+   */
+  reportLossyResume?(how: string): void
   /** Counts and logs a malformed object that was skipped, with enough context to find it. */
   reportMalformed(reason: string, context: Record<string, unknown>): void
   log: Logger

@@ -184,11 +184,68 @@ export interface ResourceListResult<T> {
   total: number
 }
 
+/**
+ * Durable record of when each source of each mesh was ingesting (the gaps of CONTRACT section 3
+ * are the time between periods). Changes go through the writing connection.
+ */
+export type ActivityChange =
+  /** A new run of Eventline: periods a previous run left open ended when they were last seen. */
+  | { op: 'start' }
+  /** The source is ingesting from `at` on (it connected). */
+  | { op: 'open'; mesh: string; source: string; at: number }
+  /** Every open period was still ingesting at `at` (the heartbeat that bounds a crash). */
+  | { op: 'beat'; at: number }
+  /** The source stopped ingesting at `at`: `stopped` (Eventline stopping), `connecting`, `error`, `disabled`. */
+  | { op: 'close'; mesh: string; source: string; at: number; reason: string }
+  /** The latest period of the source began with a resumption that may have lost events (e.g. `relist-410`). */
+  | { op: 'resumed-lossy'; mesh: string; source: string; how: string }
+
+export interface ActivityPeriod {
+  mesh: string
+  source: string
+  started: number
+  /** End of the period: when it closed, or its last heartbeat while open (or after a crash). */
+  lastSeen: number
+  /** Why it ended: `stopped`, `connecting`, `error`, `disabled`, `crashed`; null while open. */
+  endReason: string | null
+  /** How the period began when that may have lost events (`relist-410`); null otherwise. */
+  resumedBy: string | null
+}
+
+/** Values of one column among the most recent matches of a timeline. */
+export interface FacetResult {
+  items: Array<{ value: string; count: number }>
+  /** The matches counted were only the most recent ones. */
+  capped: boolean
+}
+
+export interface HistogramCounts {
+  /** Per bucket, oldest first: normal and warning matches. */
+  counts: Array<{ normal: number; warning: number }>
+  /** Only the newest rows of the range were read (filters that need event rows, over a budget). */
+  capped: boolean
+}
+
 export interface EventStore {
   /** Persists a batch in one transaction; resolves with what was stored, in order. */
   writeBatch(batch: WriteBatch): Promise<StoredEvent[]>
   /** One keyset page of a timeline, newest first (`time` desc, `id` desc). */
   timeline(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<TimelineResult>
+  /** One keyset page without the total: how an export walks every match. A page may be short (or empty) with `next` set. */
+  timelinePage(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<Pick<TimelineResult, 'items' | 'next'>>
+  /** Time of the oldest match (or of the oldest event of the view, see `oldestSql`); undefined when none. */
+  oldestMatch(filter: TimelineFilter): Promise<number | undefined>
+  /** Matches of `filter` (whose `since` and `until` are set) per bucket of `bucketMs`. */
+  histogram(filter: TimelineFilter & { since: number; until: number }, bucketMs: number, buckets: number): Promise<HistogramCounts>
+  /** The `top` most common values of `field` among the most recent matches. */
+  facets(filter: TimelineFilter, field: 'reason' | 'namespace' | 'kind' | 'application' | 'source' | 'type', top: number): Promise<FacetResult>
+  /** Applies one change of the ingestion activity record. */
+  recordActivity(change: ActivityChange): Promise<void>
+  /**
+   * Activity periods that may border a gap within [since, until): those that end inside or after
+   * `since`, plus the last one before it of each source; oldest first per (mesh, source).
+   */
+  activityPeriods(query: { mesh?: string; since: number; until: number }): Promise<ActivityPeriod[]>
   /** Offset paging, only for the Dubbo admin compatible endpoints, whose clients send offsets. */
   timelineByOffset(filter: TimelineFilter, offset: number, limit: number): Promise<{ items: EventItem[]; total: number }>
   /** Events whose store sequence is above `seq`, in sequence order: how a live stream resumes. */

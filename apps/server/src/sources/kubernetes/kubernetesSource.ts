@@ -121,6 +121,8 @@ export class KubernetesSource implements Source {
       onEvent,
       onMalformed: (reason, details) => context.reportMalformed(reason, { resource, ...details }),
       onStatus: (status, error) => this.setStatus(resource, status, error),
+      // Only events are lost by a relist; pods and services are listed whole again.
+      ...(resource === 'events' ? { onExpired: () => context.reportLossyResume?.('relist-410') } : {}),
     })
   }
 

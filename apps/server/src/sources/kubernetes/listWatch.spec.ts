@@ -168,7 +168,8 @@ describe('ListWatch against the test Kubernetes API server', () => {
     const [stored] = addEvents(['x0', 'x1', 'x2'])
     server.expireHistory()
     addEvents(['x3'])
-    const { recorded } = await startListWatch({ startResourceVersion: stored!.metadata.resourceVersion })
+    let expiries = 0
+    const { recorded } = await startListWatch({ startResourceVersion: stored!.metadata.resourceVersion, onExpired: () => expiries++ })
     await waitFor(() => server.openWatches('events') === 1 && recorded.pages.length === 1)
     server.add('events', makeEvent({ name: 'x4' }))
     await waitFor(() => recorded.events.length === 1)
@@ -177,6 +178,8 @@ describe('ListWatch against the test Kubernetes API server', () => {
     expect(recorded.events.map((event) => event.name)).toEqual(['x4'])
     expect(listStarts()).toHaveLength(1)
     expect(watches().map((request) => request.query.resourceVersion)).toEqual([stored!.metadata.resourceVersion, recorded.pages[0]!.resourceVersion])
+    // Reported, so the gap before this resumption is marked as possibly lossy.
+    expect(expiries).toBe(1)
   })
 
   it('lists again on an ERROR 410 in the middle of a watch', async () => {

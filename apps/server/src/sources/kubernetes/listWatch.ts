@@ -83,6 +83,8 @@ export interface ListWatchHandlers<T> {
   onMalformed?(reason: string, context: Record<string, unknown>): void
   /** Connection state; `error` carries the API server's Status message when it sent one. */
   onStatus?(status: ListWatchStatus, error?: string): void
+  /** The watch's resourceVersion expired (410) and the collection is listed again: changes between may be lost. */
+  onExpired?(): void
 }
 
 /** Configuration of one ListWatch: where, how patient, and the handlers. */
@@ -189,6 +191,7 @@ export class ListWatch<T extends KubeObjectLike = KubeObjectLike> {
         // expiring fresh list versions (nothing received in between) gets the backoff.
         this.expiriesInARow += 1
         this.log.info('watch resourceVersion expired (410); listing again', { resourceVersion: this.rv })
+        this.options.onExpired?.()
         if (this.expiriesInARow > 1) await this.pause()
         return true
       case 'closed':

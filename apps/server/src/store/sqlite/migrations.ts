@@ -157,4 +157,45 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE UNIQUE INDEX outbox_by_event ON outbox (sink, event_id) WHERE event_id IS NOT NULL;
   `,
+  // 4: search that stays fast with other filters (issue 11). The FTS table gains prefix indexes of
+  // 1, 2 and 3 characters: every search word is a prefix query, and without them a short prefix
+  // ("a*") is a merge of every term it starts, per query and per probed row (8.8 ms per probe at
+  // 60,000 events, 0.03 ms with). Same external content and triggers; the rebuild reads every
+  // event once (about a minute at a million events, once).
+  `
+  DROP TRIGGER events_fts_insert;
+  DROP TRIGGER events_fts_delete;
+  DROP TRIGGER events_fts_update;
+  DROP TABLE events_fts;
+  CREATE VIRTUAL TABLE events_fts USING fts5 (
+    reason, message, content = 'events', content_rowid = 'rid', tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3'
+  );
+  INSERT INTO events_fts (events_fts) VALUES ('rebuild');
+  CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+    INSERT INTO events_fts (rowid, reason, message) VALUES (new.rid, new.reason, new.message);
+  END;
+  CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+    INSERT INTO events_fts (events_fts, rowid, reason, message) VALUES ('delete', old.rid, old.reason, old.message);
+  END;
+  CREATE TRIGGER events_fts_update AFTER UPDATE OF reason, message ON events
+  WHEN old.reason IS NOT new.reason OR old.message IS NOT new.message BEGIN
+    INSERT INTO events_fts (events_fts, rowid, reason, message) VALUES ('delete', old.rid, old.reason, old.message);
+    INSERT INTO events_fts (rowid, reason, message) VALUES (new.rid, new.reason, new.message);
+  END;
+  `,
+  // 5: when each source of each mesh was ingesting (issue 13: gaps). One row per period, from
+  // the source connecting to it stopping; an open period's last_seen is moved by a heartbeat, so
+  // after a crash the period ends at its last heartbeat. Gaps are the time between periods.
+  `
+  CREATE TABLE ingest_activity (
+    mesh        TEXT    NOT NULL,
+    source      TEXT    NOT NULL,  -- source kind: kubernetes, zookeeper, nacos, demo
+    started     INTEGER NOT NULL,  -- epoch ms: began ingesting
+    last_seen   INTEGER NOT NULL,  -- epoch ms: closed, or last heartbeat while open
+    end_reason  TEXT,              -- stopped, connecting, error, disabled, crashed; NULL while open
+    resumed_by  TEXT,              -- a resumption that may have lost events (relist-410); else NULL
+    PRIMARY KEY (mesh, source, started)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX ingest_activity_by_last_seen ON ingest_activity (last_seen);
+  `,
 ]

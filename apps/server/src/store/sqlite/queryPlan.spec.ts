@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import type { TimelineFilter } from '../types.ts'
 import { SqliteStore } from './sqliteStore.ts'
-import { countSql, pageSql } from './timelineSql.ts'
+import { budgetedCountSql, budgetedPageSql, countSql, facetSql, histogramSql, oldestSql, pageSql } from './timelineSql.ts'
 
 /**
  * Every timeline shape must be one index range scan in (time, id) order: no full scan of a table,
@@ -41,6 +41,8 @@ const shapes = entities.flatMap(([name, filter]) => extras.map(([extra, more]) =
 function expectNoTableScan(step: string, filter: TimelineFilter, text: string) {
   if (!step.startsWith('SCAN ')) return
   if (/^SCAN \(subquery-\d+\)$/.test(step)) return // the count's LIMITed subquery, not a table
+  if (step === 'SCAN d') return // the budgeted walk's co-routine: at most the budget of index rows
+  if (/^SCAN (f|events_fts)( EXISTS)? VIRTUAL TABLE INDEX \d+:=?M/.test(step)) return // an FTS MATCH reads its doclists, not a table
   const unconstrained = !filter.mesh && !filter.application && !filter.instance && !filter.ip && !filter.service && filter.since === undefined && filter.until === undefined
   expect(unconstrained && /^SCAN e USING (COVERING )?INDEX events_by_time$/.test(step), `${step} in\n${text}`).toBe(true)
 }
@@ -66,5 +68,70 @@ describe('timeline query plans', () => {
     const text = steps.join('\n')
     expect(text, text).not.toMatch(/TEMP B-TREE/)
     for (const step of steps) expectNoTableScan(step, filter, text)
+  })
+
+  // Search combined with an entity, a mesh or a time range (issue 11): each plan is bounded by
+  // the FTS result (`search`) or by the scan budget over one index range (`set`, `probe`); none
+  // reads the whole entity or looks an IN list up once per row.
+  const searchShapes: Array<[string, TimelineFilter]> = [
+    ['service + q', { service: 'com.example.Svc1', q: 'a' }],
+    ['application + mesh + q', { mesh: 'm', application: 'a', q: 'timeout' }],
+    ['mesh + q', { mesh: 'm', q: '连接超时' }],
+    ['every mesh + since + q', { since: 1, q: 'order' }],
+    ['instance + type + reason + q', { instance: 'pod-1', type: 'warning', reasons: ['BackOff'], q: 'back off' }],
+  ]
+
+  it.each(searchShapes)('%s, FTS-driven: reads the FTS matches, one point look-up each', (_name, filter) => {
+    const text = plan(pageSql(filter, 20, undefined, 'search').sql, pageSql(filter, 20, undefined, 'search').params).join('\n')
+    expect(text, text).toMatch(/^SCAN f VIRTUAL TABLE INDEX \d+:M/)
+    expect(text, text).toMatch(/SEARCH e USING INTEGER PRIMARY KEY \(rowid=\?\)/)
+    if (filter.service || filter.application || filter.instance) expect(text, text).toMatch(/SEARCH x (EXISTS )?USING PRIMARY KEY \(mesh=\? AND kind=\? AND entity=\? AND time=\? AND event_id=\?\)/)
+    expect(text, text).not.toMatch(/SCAN (e|l)\b/)
+  })
+
+  it.each(searchShapes)('%s, index-driven: one budgeted index range, the FTS set built once', (_name, filter) => {
+    for (const searchPlan of ['set', 'probe'] as const) {
+      for (const { sql, params } of [budgetedPageSql(filter, 20, { time: 5, id: 'x' }, searchPlan, 1000), budgetedCountSql(filter, 10_001, searchPlan, 1000)]) {
+        const steps = plan(sql, params)
+        const text = steps.join('\n')
+        for (const step of steps) expectNoTableScan(step, filter, text)
+        // Never the quadratic shape: the IN list used as a key of an index on events.
+        expect(text, text).not.toMatch(/SEARCH e USING .*rowid=\?\)/)
+        expect(text, text).toMatch(filter.service || filter.application || filter.instance ? /SEARCH l USING (COVERING INDEX|PRIMARY KEY)/ : /SEARCH e USING (COVERING )?INDEX events_by_(mesh_)?time/)
+        // set: the FTS result once (a LIST SUBQUERY); probe: one rowid look-up per row (`=M`).
+        expect(text, text).toMatch(searchPlan === 'set' ? /LIST SUBQUERY/ : /SCAN events_fts EXISTS VIRTUAL TABLE INDEX \d+:=M/)
+      }
+    }
+  })
+
+  // The histogram (issue 13) is computed from the indexes alone: event_links and the events_by_*
+  // indexes carry time and type, so without filters on other columns no event row is read.
+  const indexOnly: Array<[string, TimelineFilter]> = [
+    ['application', { mesh: 'm', application: 'a' }],
+    ['application, every mesh, warnings', { application: 'a', type: 'warning' }],
+    ['instance and service', { mesh: 'm', instance: 'pod-1', service: 's' }],
+    ['mesh, sources', { mesh: 'm', sources: ['kubernetes'] }],
+    ['every mesh', {}],
+  ]
+
+  it.each(indexOnly)('%s: histogram, oldest match and type/source facets read one index range, no event row', (_name, filter) => {
+    const ranged = { ...filter, since: 1, until: 2 }
+    const queries = [histogramSql(ranged, undefined, 60_000, 1000), oldestSql(filter, undefined, 1000), facetSql(filter, 'type', undefined, 10_000, 0, 50), facetSql(filter, 'source', undefined, 10_000, 0, 50)]
+    for (const { sql, params } of queries) {
+      const steps = plan(sql, params)
+      const text = steps.join('\n')
+      for (const step of steps) expectNoTableScan(step, filter, text)
+      expect(text, text).toMatch(/(SEARCH|SCAN) (l USING PRIMARY KEY|e USING COVERING INDEX events_by_(mesh_)?time)/)
+      // Never the events table itself: its rows are what the index spares.
+      expect(text, text).not.toMatch(/(SEARCH|SCAN) e USING (INTEGER PRIMARY KEY|INDEX sqlite_autoindex)/)
+    }
+  })
+
+  it('a histogram with row filters reads at most its budget of index rows, each event by key', () => {
+    const filter: TimelineFilter = { mesh: 'm', application: 'a', reasons: ['BackOff'], since: 1, until: 2 }
+    const text = plan(histogramSql(filter, undefined, 60_000, 1000).sql, histogramSql(filter, undefined, 60_000, 1000).params).join('\n')
+    expect(text, text).toMatch(/CO-ROUTINE d/)
+    expect(text, text).toMatch(/SEARCH l USING PRIMARY KEY \(mesh=\? AND kind=\? AND entity=\? AND time>\? AND time<\?\)/)
+    expect(text, text).toMatch(/SEARCH e USING INDEX sqlite_autoindex_events_1 \(id=\?\)/)
   })
 })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import type { IngestEvent, WriteBatch } from '../types.ts'
+import type { IngestEvent, TimelineFilter, TimelinePosition, TimelineResult, WriteBatch } from '../types.ts'
 import { SqliteStore } from './sqliteStore.ts'
+import type { SearchTuning } from './sqliteStore.ts'
 
 const T0 = Date.parse('2026-11-20T08:00:00Z')
 
@@ -195,6 +196,83 @@ describe('SqliteStore catalog', () => {
     // Reported again: present again.
     await store.writeBatch(batch({ catalog: [instance('10.0.0.1:20880', '10.0.0.1')] }))
     expect((await store.applications({ mesh: 'zk', limit: 10 }, T0)).items[0]!.instanceCount).toBe(2)
+    await store.close()
+  })
+})
+
+describe('SqliteStore search combined with other filters', () => {
+  // 600 events over two services and two meshes; words spread so that a word is common overall
+  // but rare in one service ("zebra" is in svc-b only, once every 50 events).
+  const WORDS = ['alpha', 'timeout', 'apple', 'connection', 'refused', '连接超时']
+  const events: IngestEvent[] = Array.from({ length: 600 }, (_, i) => ({
+    id: `e${String(i).padStart(4, '0')}`,
+    // Several events share a millisecond, so the (time, id) tie-break is exercised.
+    time: T0 + Math.floor(i / 3) * 1000,
+    type: i % 4 === 0 ? 'warning' : 'normal',
+    reason: i % 2 === 0 ? 'DeployFailed' : 'ConfigChanged',
+    message: `${WORDS[i % WORDS.length]} ${WORDS[Math.floor(i / 6) % WORDS.length]}${i % 100 === 1 ? ' zebra' : ''} request ${i}`,
+    source: 'api',
+    component: 'ci',
+    mesh: i % 5 === 0 ? 'other' : 'api',
+    object: { kind: 'Service', name: `svc-${i % 2 === 0 ? 'a' : 'b'}`, namespace: i % 3 === 0 ? 'prod' : 'dev' },
+    service: `svc-${i % 2 === 0 ? 'a' : 'b'}`,
+  }))
+  const expected = (filter: TimelineFilter) =>
+    events
+      .filter((event) => {
+        const words = `${event.reason} ${event.message}`.toLowerCase().split(/[^\p{L}\p{N}]+/u)
+        const matches = filter.q!.toLowerCase().split(/\s+/).every((word) => words.some((token) => token.startsWith(word)))
+        return (
+          matches &&
+          (filter.service === undefined || event.service === filter.service) &&
+          (filter.mesh === undefined || event.mesh === filter.mesh) &&
+          (filter.type === undefined || event.type === filter.type) &&
+          (filter.namespace === undefined || event.object.namespace === filter.namespace) &&
+          (filter.since === undefined || event.time >= filter.since) &&
+          (filter.until === undefined || event.time < filter.until)
+        )
+      })
+      .sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : -1))
+      .map((event) => event.id)
+  const filters: TimelineFilter[] = [
+    { q: 'timeout' },
+    { q: 'a', service: 'svc-a' },
+    { q: 'zebra', service: 'svc-b', mesh: 'api' },
+    { q: 'zebra', service: 'svc-a' },
+    { q: 'conn refused', mesh: 'api', type: 'normal' },
+    { q: '连接超时', since: T0 + 50_000, until: T0 + 150_000 },
+    { q: 'req', mesh: 'other', namespace: 'prod' },
+  ]
+  // Each tuning forces one plan for every search here; the small scan budget makes pages short.
+  const tunings: Array<[string, Partial<SearchTuning>]> = [
+    ['FTS-driven', { searchFirstMax: 1_000_000 }],
+    ['index-driven with the FTS set', { searchFirstMax: 0, setMax: 1_000_000, scanBudget: { set: 37, probe: 37 } }],
+    ['index-driven with FTS probes', { searchFirstMax: 0, setMax: 0, scanBudget: { set: 37, probe: 37 } }],
+  ]
+
+  it.each(tunings)('%s: following the cursors yields every match once, newest first', async (_name, search) => {
+    const store = new SqliteStore(':memory:', { search })
+    await store.writeBatch(batch({ events }))
+    for (const filter of filters) {
+      const seen: string[] = []
+      let after: TimelinePosition | undefined
+      let first: TimelineResult | undefined
+      for (let pages = 0; pages < 1000; pages++) {
+        const page = await store.timeline(filter, 7, after)
+        first ??= page
+        expect(page.items.length).toBeLessThanOrEqual(7)
+        seen.push(...page.items.map((item) => item.id))
+        if (!page.next) break
+        after = page.next
+      }
+      const want = expected(filter)
+      // Every filter matches something but the one that is empty by construction.
+      expect(want.length === 0, JSON.stringify(filter)).toBe(filter.q === 'zebra' && filter.service === 'svc-a')
+      expect(seen, JSON.stringify(filter)).toEqual(want)
+      // Exact when the count saw everything; otherwise a lower bound, flagged.
+      if (first!.totalCapped) expect(first!.total).toBeLessThanOrEqual(want.length)
+      else expect(first!.total, JSON.stringify(filter)).toBe(want.length)
+    }
     await store.close()
   })
 })

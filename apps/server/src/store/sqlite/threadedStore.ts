@@ -8,7 +8,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { EventStore, StoredEvent, WriteBatch } from '../types.ts'
+import type { ActivityChange, EventStore, StoredEvent, WriteBatch } from '../types.ts'
 import { SqliteStore } from './sqliteStore.ts'
 
 type WriterCall =
@@ -16,6 +16,7 @@ type WriterCall =
   | { method: 'purgeBefore'; cutoff: number; batchSize: number }
   | { method: 'deleteOutbox'; sink: string; seqs: readonly number[] }
   | { method: 'discardOutbox'; sink: string; createdBefore: number }
+  | { method: 'recordActivity'; change: ActivityChange }
   | { method: 'close' }
 export type WriterRequest = { id: number } & WriterCall
 export interface WriterResponse {
@@ -99,6 +100,10 @@ export class ThreadedSqliteStore extends SqliteStore implements EventStore {
 
   override discardOutbox(sink: string, createdBefore: number): Promise<number> {
     return this.call({ method: 'discardOutbox', sink, createdBefore })
+  }
+
+  override recordActivity(change: ActivityChange): Promise<void> {
+    return this.call({ method: 'recordActivity', change })
   }
 
   override isOpen(): boolean {

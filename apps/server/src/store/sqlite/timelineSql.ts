@@ -30,72 +30,118 @@ export function ftsQuery(text: string): string {
     .join(' ')
 }
 
+/**
+ * How a full-text search meets the other filters. Which one is cheapest depends on how many events
+ * the search matches, which the store measures first with a bounded FTS count:
+ * - `search`: few matches. The FTS result drives: each match is looked up by rowid and checked
+ *   against the filters (an entity by a point look-up of its link), and the few survivors are
+ *   sorted. Work grows with the matches only, never with the entity or the mesh.
+ * - `set`: many matches. The timeline index drives in (time, id) order, as without `q`, and each
+ *   row is tested against the FTS result materialised once (C speed, a few ms per 100k matches).
+ * - `probe`: very many matches. The index drives and each row probes the FTS index by rowid;
+ *   cheap for whole words and for 1-3 letter prefixes (FTS `prefix` indexes), so nothing the size
+ *   of the FTS result is built.
+ * The `set` and `probe` walks stop after a scan budget: see `budgetedPageSql`.
+ */
+export type SearchPlan = 'search' | 'set' | 'probe'
+
 interface Parts {
   from: string
-  where: string[]
+  /** Conditions on the driving index alone (its key, type and source). */
+  driverWhere: string[]
+  /** Conditions that need the event row (or the FTS index). */
+  rowWhere: string[]
   order: string
+  /** The driving index as a standalone source, and the columns naming a row of it. */
+  driver: { from: string; time: string; id: string; join: string }
+  /** Columns of the driving row: index columns where the index has them. */
+  columns: { time: string; type: string; source: string }
   params: Params
 }
 
-function parts(filter: TimelineFilter, after: TimelinePosition | undefined, needEvents: boolean): Parts {
+function parts(filter: TimelineFilter, after: TimelinePosition | undefined, needEvents: boolean, plan: SearchPlan = 'probe'): Parts {
   const params: Params = {}
-  const where: string[] = []
+  const driverWhere: string[] = []
+  const rowWhere: string[] = []
   const entities = DRIVER_ORDER.filter((kind) => filter[kind] !== undefined)
-  const driver = entities[0]
+  const driverKind = entities[0]
   const view = filter.mesh ?? '' // '' is the every-mesh view of event_links
+  const searchFirst = filter.q !== undefined && plan === 'search'
   let from: string
   let time: string
   let id: string
   let type: string
   let source: string
   let order: string
+  let driver: Parts['driver']
 
-  if (driver) {
+  if (searchFirst) {
+    // Every entity is a point look-up of its link by primary key, at the event's own (time, id).
+    for (const [index, kind] of entities.entries()) {
+      params.view = view
+      params[`k${index}`] = LINK_KIND[kind]
+      params[`v${index}`] = filter[kind]!
+      rowWhere.push(
+        `EXISTS (SELECT 1 FROM event_links AS x WHERE x.mesh = @view AND x.kind = @k${index} AND x.entity = @v${index} AND x.time = e.time AND x.event_id = e.id)`,
+      )
+    }
+    if (filter.mesh !== undefined && entities.length === 0) {
+      params.mesh = filter.mesh
+      rowWhere.push('e.mesh = @mesh')
+    }
+    from = 'events_fts AS f CROSS JOIN events AS e ON e.rid = f.rowid'
+    ;[time, id, type, source] = ['e.time', 'e.id', 'e.type', 'e.source']
+    order = 'e.time DESC, e.id DESC'
+    driver = { from, time, id, join: '' }
+  } else if (driverKind) {
     params.view = view
-    params.driverKind = LINK_KIND[driver]
-    params.driverEntity = filter[driver]!
-    where.push('l.mesh = @view', 'l.kind = @driverKind', 'l.entity = @driverEntity')
+    params.driverKind = LINK_KIND[driverKind]
+    params.driverEntity = filter[driverKind]!
+    driverWhere.push('l.mesh = @view', 'l.kind = @driverKind', 'l.entity = @driverEntity')
     for (const [index, kind] of entities.slice(1).entries()) {
       params[`k${index}`] = LINK_KIND[kind]
       params[`v${index}`] = filter[kind]!
-      where.push(
+      driverWhere.push(
         `EXISTS (SELECT 1 FROM event_links AS x WHERE x.mesh = @view AND x.kind = @k${index} AND x.entity = @v${index} AND x.time = l.time AND x.event_id = l.event_id)`,
       )
     }
     from = needEvents ? 'event_links AS l CROSS JOIN events AS e ON e.id = l.event_id' : 'event_links AS l'
     ;[time, id, type, source] = ['l.time', 'l.event_id', 'l.type', 'l.source']
     order = 'l.time DESC, l.event_id DESC'
+    driver = { from: 'event_links AS l', time, id, join: 'e.id = d.id' }
   } else {
     if (filter.mesh !== undefined) {
       params.mesh = filter.mesh
-      where.push('e.mesh = @mesh')
+      driverWhere.push('e.mesh = @mesh')
       from = 'events AS e INDEXED BY events_by_mesh_time'
     } else {
       from = 'events AS e INDEXED BY events_by_time'
     }
     ;[time, id, type, source] = ['e.time', 'e.id', 'e.type', 'e.source']
     order = 'e.time DESC, e.id DESC'
+    driver = { from, time, id, join: 'e.id = d.id' }
   }
 
+  const onDriver = searchFirst ? rowWhere : driverWhere
   if (after) {
     params.afterTime = after.time
     params.afterId = after.id
-    where.push(`(${time}, ${id}) < (@afterTime, @afterId)`)
+    onDriver.push(`(${time}, ${id}) < (@afterTime, @afterId)`)
   }
   if (filter.since !== undefined) {
     params.since = filter.since
-    where.push(`${time} >= @since`)
+    onDriver.push(`${time} >= @since`)
   }
   if (filter.until !== undefined) {
     params.until = filter.until
-    where.push(`${time} < @until`)
+    onDriver.push(`${time} < @until`)
   }
   if (filter.type) {
     params.type = filter.type
-    where.push(`${type} = @type`)
+    onDriver.push(`${type} = @type`)
   }
-  if (filter.sources?.length) where.push(`${source} IN (${list(params, 'source', filter.sources)})`)
-  if (filter.reasons?.length) where.push(`e.reason IN (${list(params, 'reason', filter.reasons)})`)
+  if (filter.sources?.length) onDriver.push(`${source} IN (${list(params, 'source', filter.sources)})`)
+  if (filter.reasons?.length) rowWhere.push(`e.reason IN (${list(params, 'reason', filter.reasons)})`)
   for (const [column, value] of [
     ['e.obj_namespace', filter.namespace],
     ['e.obj_kind', filter.kind],
@@ -104,13 +150,17 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
     if (value === undefined) continue
     const key = column.slice(2)
     params[key] = value
-    where.push(`${column} = @${key}`)
+    rowWhere.push(`${column} = @${key}`)
   }
   if (filter.q !== undefined) {
     params.q = ftsQuery(filter.q)
-    where.push('e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH @q)')
+    if (searchFirst) rowWhere.unshift('f.events_fts MATCH @q')
+    // The unary + keeps SQLite from using the IN list as an index key on events: that turned the
+    // membership test into one look-up per (row, match) pair, quadratic (37 s at 60,000 events).
+    else if (plan === 'set') rowWhere.push('+e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH @q)')
+    else rowWhere.push('EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH @q AND rowid = e.rid)')
   }
-  return { from, where, order, params }
+  return { from, driverWhere, rowWhere, order, driver, columns: { time, type, source }, params }
 }
 
 function list(params: Params, prefix: string, values: readonly string[]): string {
@@ -130,23 +180,128 @@ function needsEventColumns(filter: TimelineFilter): boolean {
 const whereClause = (where: string[]) => (where.length ? `WHERE ${where.join(' AND ')}` : '')
 
 /** One page, newest first, starting after `after`; `limit + 1` rows tell whether more follow. */
-export function pageSql(filter: TimelineFilter, limit: number, after?: TimelinePosition): TimelineSql {
-  const { from, where, order, params } = parts(filter, after, true)
+export function pageSql(filter: TimelineFilter, limit: number, after?: TimelinePosition, plan?: SearchPlan, columns = EVENT_COLUMNS): TimelineSql {
+  const { from, driverWhere, rowWhere, order, params } = parts(filter, after, true, plan)
   params.limit = limit + 1
-  return { sql: `SELECT ${EVENT_COLUMNS} FROM ${from} ${whereClause(where)} ORDER BY ${order} LIMIT @limit`, params }
+  return { sql: `SELECT ${columns} FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} ORDER BY ${order} LIMIT @limit`, params }
+}
+
+/**
+ * A page of an index-driven search that reads at most `scan` rows of the driving index: a search
+ * whose matches are rare in the entity would otherwise walk the whole entity for one page. The
+ * page may come back short; `budgetEdgeSql` then gives the position where the walk stopped, and
+ * the next page continues from there (every match is still served exactly once).
+ */
+export function budgetedPageSql(filter: TimelineFilter, limit: number, after: TimelinePosition | undefined, plan: SearchPlan, scan: number): TimelineSql {
+  const { driverWhere, rowWhere, driver, params } = parts(filter, after, true, plan)
+  params.limit = limit + 1
+  params.scan = scan
+  const walked = `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} DESC, ${driver.id} DESC LIMIT @scan`
+  return {
+    sql: `SELECT ${EVENT_COLUMNS} FROM (${walked}) AS d CROSS JOIN events AS e ON ${driver.join} ${whereClause(rowWhere)} ORDER BY d.time DESC, d.id DESC LIMIT @limit`,
+    params,
+  }
+}
+
+/** The `scan`-th row of the driving index (its `time` and `id`), if the walk has that many. */
+export function budgetEdgeSql(filter: TimelineFilter, after: TimelinePosition | undefined, scan: number): TimelineSql {
+  const { driverWhere, driver, params } = parts(filter, after, false, 'probe')
+  params.skip = scan - 1
+  return {
+    sql: `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} DESC, ${driver.id} DESC LIMIT 1 OFFSET @skip`,
+    params,
+  }
+}
+
+/** Counts the matches among the first `scan` rows of the driving index, up to `cap`. */
+export function budgetedCountSql(filter: TimelineFilter, cap: number, plan: SearchPlan, scan: number): TimelineSql {
+  const { driverWhere, rowWhere, driver, params } = parts(filter, undefined, true, plan)
+  params.cap = cap
+  params.scan = scan
+  const walked = `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} DESC, ${driver.id} DESC LIMIT @scan`
+  return { sql: `SELECT count(*) AS n FROM (SELECT 1 FROM (${walked}) AS d CROSS JOIN events AS e ON ${driver.join} ${whereClause(rowWhere)} LIMIT @cap)`, params }
 }
 
 /** Offset page (Dubbo admin compatible endpoints only). */
 export function offsetPageSql(filter: TimelineFilter, offset: number, limit: number): TimelineSql {
-  const { from, where, order, params } = parts(filter, undefined, true)
+  const { from, driverWhere, rowWhere, order, params } = parts(filter, undefined, true)
   params.limit = limit
   params.offset = offset
-  return { sql: `SELECT ${EVENT_COLUMNS} FROM ${from} ${whereClause(where)} ORDER BY ${order} LIMIT @limit OFFSET @offset`, params }
+  return { sql: `SELECT ${EVENT_COLUMNS} FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} ORDER BY ${order} LIMIT @limit OFFSET @offset`, params }
 }
 
 /** Counts matches up to `cap` rows (the count stops there). */
-export function countSql(filter: TimelineFilter, cap: number): TimelineSql {
-  const { from, where, params } = parts(filter, undefined, needsEventColumns(filter))
+export function countSql(filter: TimelineFilter, cap: number, plan?: SearchPlan): TimelineSql {
+  const { from, driverWhere, rowWhere, params } = parts(filter, undefined, needsEventColumns(filter), plan)
   params.cap = cap
-  return { sql: `SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${whereClause(where)} LIMIT @cap)`, params }
+  return { sql: `SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} LIMIT @cap)`, params }
+}
+
+/** Whether the filter needs the event rows (or the FTS index), not only a timeline index. */
+export function needsRows(filter: TimelineFilter): boolean {
+  return needsEventColumns(filter)
+}
+
+/**
+ * The oldest match's `time` (the histogram's default start). Without row filters, or with a
+ * small FTS result driving, it is one index look-up (or a read of that result). With row filters
+ * it walks the driving index from its oldest end, at most `budget` rows; when none of those match
+ * the query answers NULL and `oldestIndexedSql` stands in (the view's oldest event).
+ */
+export function oldestSql(filter: TimelineFilter, plan: SearchPlan | undefined, budget: number): TimelineSql {
+  const rows = needsEventColumns(filter)
+  const { from, driverWhere, rowWhere, columns, driver, params } = parts(filter, undefined, rows, plan)
+  if (plan === 'search') return { sql: `SELECT min(${columns.time}) FROM ${from} ${whereClause([...driverWhere, ...rowWhere])}`, params }
+  if (!rows) return { sql: `SELECT ${driver.time} FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time}, ${driver.id} LIMIT 1`, params }
+  params.scan = budget
+  const walked = `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time}, ${driver.id} LIMIT @scan`
+  return { sql: `SELECT d.time FROM (${walked}) AS d CROSS JOIN events AS e ON ${driver.join} ${whereClause(rowWhere)} ORDER BY d.time, d.id LIMIT 1`, params }
+}
+
+/** The oldest row of the driving index (entity, mesh or every mesh), ignoring row filters. */
+export function oldestIndexedSql(filter: TimelineFilter): TimelineSql {
+  const { driverWhere, driver, params } = parts(filter, undefined, false, 'probe')
+  return { sql: `SELECT ${driver.time} FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time}, ${driver.id} LIMIT 1`, params }
+}
+
+/**
+ * Counts per bucket (`b` = bucket index from `@since`) of normal and warning matches in
+ * [since, until). Without row filters it reads one timeline index range and nothing else (the
+ * index carries time and type). With them (and no small FTS result to drive) it reads at most
+ * `budget` rows of the range, newest first: `histogramEdgeSql` tells whether more were left.
+ */
+export function histogramSql(filter: TimelineFilter, plan: SearchPlan | undefined, bucketMs: number, budget: number): TimelineSql {
+  const rows = needsEventColumns(filter)
+  const { from, driverWhere, rowWhere, columns, driver, params } = parts(filter, undefined, rows, plan)
+  params.since = filter.since!
+  params.bucketMs = bucketMs
+  const select = (time: string, type: string) => `SELECT CAST((${time} - @since) / @bucketMs AS INTEGER) AS b, count(*) AS n, sum(${type} = 'warning') AS w`
+  if (!rows || plan === 'search') {
+    return { sql: `${select(columns.time, columns.type)} FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} GROUP BY b`, params }
+  }
+  params.scan = budget
+  const walked = `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} DESC, ${driver.id} DESC LIMIT @scan`
+  return { sql: `${select('d.time', 'e.type')} FROM (${walked}) AS d CROSS JOIN events AS e ON ${driver.join} ${whereClause(rowWhere)} GROUP BY b`, params }
+}
+
+/**
+ * The most common values of one column among the `sample` most recent matches. `column` is an
+ * `events` column, or `type` / `source`, which the driving index carries itself.
+ */
+export function facetSql(filter: TimelineFilter, column: string, plan: SearchPlan | undefined, sample: number, scan: number, top: number): TimelineSql {
+  const indexColumn = column === 'type' || column === 'source'
+  const budgeted = plan === 'set' || plan === 'probe'
+  const { from, driverWhere, rowWhere, order, columns, driver, params } = parts(filter, undefined, !indexColumn || needsEventColumns(filter), plan)
+  params.sample = sample
+  params.top = top
+  let matches: string
+  if (budgeted) {
+    params.scan = scan
+    const walked = `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} DESC, ${driver.id} DESC LIMIT @scan`
+    matches = `SELECT e.${column} AS value FROM (${walked}) AS d CROSS JOIN events AS e ON ${driver.join} ${whereClause(rowWhere)} ORDER BY d.time DESC, d.id DESC LIMIT @sample`
+  } else {
+    const value = indexColumn ? columns[column as 'type' | 'source'] : `e.${column}`
+    matches = `SELECT ${value} AS value FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} ORDER BY ${order} LIMIT @sample`
+  }
+  return { sql: `SELECT value, count(*) AS count FROM (${matches}) WHERE value IS NOT NULL GROUP BY value ORDER BY count DESC, value LIMIT @top`, params }
 }

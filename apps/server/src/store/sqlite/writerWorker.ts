@@ -23,6 +23,8 @@ port.on('message', (request: WriterRequest) => {
         return store.deleteOutbox(request.sink, request.seqs)
       case 'discardOutbox':
         return store.discardOutbox(request.sink, request.createdBefore)
+      case 'recordActivity':
+        return store.recordActivity(request.change)
       case 'close':
         return store.close()
     }
