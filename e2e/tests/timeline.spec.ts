@@ -218,3 +218,17 @@ test('keyboard: / focuses the search, j and k move between events, Enter opens t
   await page.keyboard.press('Enter')
   await expect(page).toHaveURL(new RegExp(`${href!.replace(/[?.]/g, '\\$&')}$`))
 })
+
+test('the application Overview triages: top warning reasons, recent changes; the list names the noisiest applications', async ({ page }) => {
+  await page.goto(`/applications/${TL_APP}?mesh=${TL_MESH}`)
+  const warnings = page.getByTestId('triage-warnings').getByRole('listitem')
+  await expect(warnings.first()).toContainText(`ProviderUnregistered × ${BURST_SIZE}`)
+  await expect(warnings.nth(1)).toContainText('BackOff × 8')
+  await expect(page.getByTestId('triage-changes').getByRole('listitem')).toHaveCount(10)
+  await warnings.first().getByRole('link').click()
+  await expect(page).toHaveURL(/\/applications\/checkout\/events\?.*reason=ProviderUnregistered/)
+  await expect(page.getByTestId('event-group')).toHaveAttribute('data-count', String(BURST_SIZE))
+
+  await page.goto(`/applications?mesh=${TL_MESH}`)
+  await expect(page.getByTestId('triage-noisiest')).toContainText(`${TL_APP} × ${BURST_SIZE + 9}`)
+})
