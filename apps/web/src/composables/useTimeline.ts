@@ -1,4 +1,4 @@
-import type { EventItem, TimelineQueryInput } from '@eventline/shared'
+import type { EventItem, EventPage, TimelineQueryInput } from '@eventline/shared'
 import { computed, ref, shallowRef, toValue, watch } from 'vue'
 import type { MaybeRefOrGetter } from 'vue'
 import { listEvents } from '../api/events.ts'
@@ -24,15 +24,28 @@ export function useTimeline(
   const totalCapped = ref(false)
   const nextCursor = ref<string | null>(null)
   const loaded = ref(false)
-  const { loading, error, run } = useLatestRequest()
+  const { error, run } = useLatestRequest()
+  // Cleared only once a page's items and cursor are in place: the request's own loading flag
+  // drops a microtask earlier, and a sentinel still in view would then ask for the same cursor
+  // again (every page was fetched twice before this).
+  const loading = ref(false)
+  let ticket = 0
   let seen = new Set<string>()
 
   async function fetchPage(cursor: string | undefined): Promise<void> {
     const current = toValue(query)
     if (current === null) return
-    const outcome = await run((signal) => listEvents(toValue(scope), { ...current, limit: String(pageSize), cursor }, signal))
-    if (!outcome.ok) return
-    const page = outcome.value
+    const mine = ++ticket
+    loading.value = true
+    try {
+      const outcome = await run((signal) => listEvents(toValue(scope), { ...current, limit: String(pageSize), cursor }, signal))
+      if (outcome.ok) apply(outcome.value, cursor)
+    } finally {
+      if (mine === ticket) loading.value = false
+    }
+  }
+
+  function apply(page: EventPage, cursor: string | undefined): void {
     const fresh = page.items.filter((item) => !seen.has(item.id))
     for (const item of fresh) seen.add(item.id)
     items.value = cursor === undefined ? fresh : [...items.value, ...fresh]
@@ -95,7 +108,8 @@ export function useTimeline(
     }
   }
 
-  watch(() => [toValue(scope), toValue(query)], reset, { immediate: true, deep: true })
+  // By value: a query recomputed equal (another URL parameter such as `live` changed) is the same timeline.
+  watch(() => JSON.stringify([toValue(scope), toValue(query)]), reset, { immediate: true })
 
   const hasMore = computed(() => nextCursor.value !== null)
   return { items, total, totalCapped, hasMore, loading, loaded, error, loadMore, retry, reset, prepend, refreshHead }
