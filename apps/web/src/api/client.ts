@@ -72,6 +72,21 @@ export async function getJson<T>(path: string, options: RequestOptions = {}): Pr
   return (await response.json()) as T
 }
 
+/**
+ * GETs a download (`P/export`) with the token header and returns its body and the file name the
+ * server suggests. The whole body is held in memory: only for a console that must send a token,
+ * which a plain link cannot (see `ExportButton.vue`).
+ */
+export async function getBlob(url: string): Promise<{ blob: Blob; filename: string | undefined }> {
+  const headers: Record<string, string> = {}
+  if (accessToken) headers.Authorization = `Bearer ${accessToken}`
+  const response = await fetch(url, { headers })
+  if (!response.ok) throw new ApiError(response.status, await readErrorBody(response))
+  const disposition = response.headers.get('content-disposition') ?? ''
+  const filename = /filename="?([^";]+)"?/i.exec(disposition)?.[1]
+  return { blob: await response.blob(), filename }
+}
+
 /** `/api/v1<path>?<query>`, with each path segment the caller interpolated already encoded by them. */
 export function apiUrl(path: string, query: QueryParams = {}): string {
   const params = new URLSearchParams()

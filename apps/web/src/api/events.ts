@@ -1,5 +1,15 @@
-import type { EventPage, TimelineQueryInput } from '@eventline/shared'
+import type { EventItem, EventPage, TimelineQueryInput } from '@eventline/shared'
 import { apiUrl, getAccessToken, getJson } from './client.ts'
+
+/** `Gap` of CONTRACT section 3: a period longer than 60 s in which a source of a mesh was not ingesting. */
+export interface Gap {
+  mesh: string
+  source: string
+  from: string
+  to: string
+  reason: string
+  lossPossible: boolean
+}
 
 /** Whose timeline: the whole mesh, or one application, instance or service (CONTRACT section 3). */
 export type TimelineScope =
@@ -8,8 +18,7 @@ export type TimelineScope =
 
 /** `GET /api/v1/events`, or `/api/v1/<kind>/<name>/events`: one page of a timeline, newest first. */
 export function listEvents(scope: TimelineScope, query: TimelineQueryInput, signal?: AbortSignal): Promise<EventPage> {
-  const path = scope.kind === 'all' ? '/events' : `/${scope.kind}/${encodeURIComponent(scope.name)}/events`
-  return getJson<EventPage>(path, { query, signal })
+  return getJson<EventPage>(timelinePath(scope), { query, signal })
 }
 
 const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/
@@ -38,4 +47,64 @@ export function scopeQuery(scope: TimelineScope): TimelineQueryInput {
  */
 export function streamUrl(scope: TimelineScope, query: TimelineQueryInput): string {
   return apiUrl('/events/stream', { ...query, ...scopeQuery(scope), token: getAccessToken() })
+}
+
+/** `P` of CONTRACT section 3: the path of a scope's timeline, to which `/histogram`, `/facets` and `/export` are added. */
+export function timelinePath(scope: TimelineScope): string {
+  return scope.kind === 'all' ? '/events' : `/${scope.kind}/${encodeURIComponent(scope.name)}/events`
+}
+
+/** The timeline filters without paging, as `P/histogram`, `P/facets` and `P/export` take them. */
+export type TimelineFilterQuery = Omit<TimelineQueryInput, 'limit' | 'cursor'>
+
+/** One bucket of `P/histogram`: events whose `time` falls in `[start, start + bucketMs)`. */
+export interface HistogramBucket {
+  start: string
+  normal: number
+  warning: number
+}
+
+/** `GET P/histogram` (CONTRACT section 3). */
+export interface Histogram {
+  since: string
+  until: string
+  bucketMs: number
+  buckets: HistogramBucket[]
+  gaps: Gap[]
+}
+
+export type FacetField = 'reason' | 'namespace' | 'kind' | 'application' | 'source' | 'type'
+
+/** `GET P/facets`: the 50 largest values of a field among the matches. */
+export interface Facets {
+  field: FacetField
+  items: Array<{ value: string; count: number }>
+  capped: boolean
+}
+
+export type ExportFormat = 'csv' | 'ndjson'
+
+/** `GET P/histogram`: the event rate over the filtered range, stacked by type, with the gaps in it. */
+export function getHistogram(scope: TimelineScope, query: TimelineFilterQuery, buckets: number, signal?: AbortSignal): Promise<Histogram> {
+  return getJson<Histogram>(`${timelinePath(scope)}/histogram`, { query: { ...query, buckets }, signal })
+}
+
+/** `GET P/facets?field=`: counts of a field's values among the matches of the other filters. */
+export function getFacets(scope: TimelineScope, field: FacetField, query: TimelineFilterQuery, signal?: AbortSignal): Promise<Facets> {
+  return getJson<Facets>(`${timelinePath(scope)}/facets`, { query: { ...query, field }, signal })
+}
+
+/** `GET /gaps?mesh&since&until`: periods in which a source was not ingesting. */
+export function listGaps(query: { mesh?: string; since?: string; until?: string }, signal?: AbortSignal): Promise<{ items: Gap[] }> {
+  return getJson<{ items: Gap[] }>('/gaps', { query, signal })
+}
+
+/** `GET /events/:id`: one event; `ApiError` 404 when unknown. */
+export function getEvent(id: string, signal?: AbortSignal): Promise<EventItem> {
+  return getJson<EventItem>(`/events/${encodeURIComponent(id)}`, { signal })
+}
+
+/** `GET P/export?format=`: the URL of the download of every match of the filters. */
+export function exportUrl(scope: TimelineScope, query: TimelineFilterQuery, format: ExportFormat): string {
+  return apiUrl(`${timelinePath(scope)}/export`, { ...query, format })
 }

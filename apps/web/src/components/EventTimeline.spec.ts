@@ -57,12 +57,95 @@ describe('EventTimeline', () => {
     expect(items[1]!.find('[aria-label="Normal"]').exists()).toBe(true)
   })
 
-  it('shows the time relative to now and the exact time on hover', () => {
-    const wrapper = render({ items: [event('a')] })
-    const time = wrapper.find('time')
-    expect(time.text()).toBe('5 minutes ago')
+  it('shows the absolute time of day, and the time relative to now beside it in relative mode', async () => {
+    const wrapper = render({ items: [event('a')], timeMode: 'utc' })
+    const time = wrapper.find('[data-testid="event-time"]')
+    expect(time.text()).toBe(new Date(event('a').time).toISOString().slice(11, 19))
     expect(time.attributes('datetime')).toBe(event('a').time)
     expect(time.attributes('title')).toMatch(/\d{2}:\d{2}:\d{2}/)
+    expect(wrapper.find('.event-ago').exists()).toBe(false)
+    await wrapper.setProps({ timeMode: 'relative' })
+    expect(wrapper.find('.event-ago').text()).toBe('5 minutes ago')
+  })
+
+  it('never shows a live event in the future, whatever the clocks say', () => {
+    const ahead = new Date(Date.now() + 12_000).toISOString()
+    const wrapper = render({ items: [event('a', { time: ahead, firstTime: ahead })], timeMode: 'relative' })
+    expect(wrapper.find('.event-ago').text()).toBe('just now')
+  })
+
+  it('separates days, and links the involved object to its page where Eventline has one', () => {
+    const yesterday = new Date(NOW - 30 * 3_600_000).toISOString()
+    const wrapper = render({
+      items: [event('pod'), event('node', { time: yesterday, firstTime: yesterday, object: { kind: 'Node', name: 'node-1' } })],
+      timeMode: 'utc',
+    })
+    expect(wrapper.findAll('.event-day')).toHaveLength(2)
+    const links = wrapper.findAll('[data-testid="event-object-link"]')
+    expect(links[0]!.element.tagName).toBe('A')
+    expect(links[0]!.attributes('href')).toBe('/instances/pod-pod?mesh=prod')
+    expect(links[0]!.text()).toBe('Pod/shop/pod-pod')
+    expect(links[1]!.element.tagName).toBe('SPAN')
+    expect(links[1]!.text()).toBe('Node/node-1')
+  })
+
+  it('folds a burst into one group row that expands, keeping every event in the page', async () => {
+    const burst = Array.from({ length: 5 }, (_, index) => {
+      const time = new Date(NOW - 60_000 - index * 2000).toISOString()
+      return event(`u${index}`, { time, firstTime: time, reason: 'ProviderUnregistered', type: 'warning', application: 'orders', instance: `10.0.0.${index}:20880` })
+    })
+    const wrapper = render({ items: [event('single'), ...burst] })
+    const group = wrapper.find('[data-testid="event-group"]')
+    expect(group.attributes('data-count')).toBe('5')
+    expect(group.text()).toContain('5 × ProviderUnregistered across 5 instances in 8 s')
+    expect(wrapper.findAll('[data-testid="event-item"]')).toHaveLength(6)
+    const members = group.find('.event-group-items')
+    expect(members.attributes('hidden')).toBeDefined()
+    const toggle = group.find('.event-group-toggle')
+    expect(toggle.attributes('aria-expanded')).toBe('false')
+    await toggle.trigger('click')
+    expect(toggle.attributes('aria-expanded')).toBe('true')
+    expect(members.attributes('hidden')).toBeUndefined()
+  })
+
+  it('places a gap row between the events after and before it', () => {
+    const gap = {
+      mesh: 'prod',
+      source: 'kubernetes',
+      from: new Date(NOW - 40 * 60_000).toISOString(),
+      to: new Date(NOW - 20 * 60_000).toISOString(),
+      reason: 'watch failed',
+      lossPossible: true,
+    }
+    const old = new Date(NOW - 50 * 60_000).toISOString()
+    const wrapper = render({ items: [event('new'), event('old', { time: old, firstTime: old })], gaps: [gap] })
+    const order = wrapper.findAll('[data-testid="event-item"], [data-testid="event-gap"]').map((row) => row.attributes('data-event-id') ?? 'gap')
+    expect(order).toEqual(['new', 'gap', 'old'])
+    const row = wrapper.find('[data-testid="event-gap"]')
+    expect(row.attributes('data-from')).toBe(gap.from)
+    expect(row.attributes('data-to')).toBe(gap.to)
+    expect(row.text()).toContain('may be missing for good')
+  })
+
+  it('marks search matches in the reason and message, as text', () => {
+    const wrapper = render({ items: [event('a', { reason: 'Unhealthy', message: 'Readiness probe failed: <b>probe</b>' })], q: 'probe' })
+    const marks = wrapper.findAll('.event-message mark')
+    expect(marks.map((mark) => mark.text())).toEqual(['probe', 'probe'])
+    expect(wrapper.find('.event-message').text()).toBe('Readiness probe failed: <b>probe</b>')
+    expect(wrapper.find('b').exists()).toBe(false)
+  })
+
+  it('moves between events with j and k, and emits the copy-link action of a row', async () => {
+    const wrapper = render({ items: [event('a'), event('b', { reason: 'Pulled' }), event('c')] })
+    const rows = wrapper.findAll('[data-testid="event-item"]')
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'j' }))
+    expect(document.activeElement).toBe(rows[0]!.element)
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'j' }))
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'j' }))
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'k' }))
+    expect(document.activeElement).toBe(rows[1]!.element)
+    await rows[2]!.find('.event-copy').trigger('click')
+    expect(wrapper.emitted('copy')).toEqual([['c']])
   })
 
   it('renders markup in a message as text', () => {
@@ -79,7 +162,7 @@ describe('EventTimeline', () => {
     expect(meta).toContain('×7 since')
     expect(meta).toContain('Kubernetes')
     expect(meta).toContain('kubelet')
-    expect(meta).toContain('Pod/pod-a')
+    expect(wrapper.find('[data-testid="event-object-link"]').text()).toBe('Pod/shop/pod-a')
     expect(render({ items: [event('b')] }).find('.event-meta').text()).not.toContain('since')
   })
 
@@ -145,9 +228,9 @@ describe('EventTimeline', () => {
   it('speaks Chinese when the locale is zh-CN', async () => {
     i18n.global.locale.value = 'zh-CN'
     try {
-      const wrapper = render({ items: [event('a', { count: 2 })] })
+      const wrapper = render({ items: [event('a', { count: 2 })], timeMode: 'relative' })
       await nextTick()
-      expect(wrapper.find('time').text()).toBe('5分钟前')
+      expect(wrapper.find('.event-ago').text()).toBe('5分钟前')
       expect(wrapper.find('.event-end').text()).toContain('已到达存储历史的起点')
       expect(wrapper.find('.event-meta').text()).toContain('首次发生于')
     } finally {

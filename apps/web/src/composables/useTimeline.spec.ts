@@ -1,6 +1,6 @@
 import type { EventItem, EventPage } from '@eventline/shared'
 import { afterEach, describe, expect, it } from 'vitest'
-import { effectScope, nextTick, ref } from 'vue'
+import { effectScope, nextTick, ref, watch } from 'vue'
 import type { TimelineScope } from '../api/events.ts'
 import { startApiServer } from '../testing/apiServer.ts'
 import { useTimeline } from './useTimeline.ts'
@@ -40,6 +40,40 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 describe('useTimeline', () => {
+  it('is still loading until the page it fetched is in place, so a watcher of `loading` never asks for the same cursor twice', async () => {
+    const pages: Record<string, EventPage> = { '': page(['a'], 'p2'), p2: page(['b'], 'p3'), p3: page(['c'], null) }
+    server = await startApiServer({ '/api/v1/events': (query) => ({ body: pages[query.get('cursor') ?? '']! }) })
+    const timeline = inScope(() => {
+      const state = useTimeline({ kind: 'all' }, {}, 1)
+      // What the timeline's sentinel does: ask for more whenever nothing loads and more exists.
+      watch(
+        () => [state.loading.value, state.loaded.value, state.hasMore.value],
+        () => {
+          if (state.loaded.value && state.hasMore.value && !state.loading.value) void state.loadMore()
+        },
+        { flush: 'sync' },
+      )
+      return state
+    })
+    await until(() => timeline.loaded.value && !timeline.hasMore.value && !timeline.loading.value)
+    expect(timeline.items.value.map((event) => event.id)).toEqual(['a', 'b', 'c'])
+    expect(server.requests.map((request) => request.query.get('cursor'))).toEqual([null, 'p2', 'p3'])
+    timeline.stop()
+  })
+
+  it('does not start over when the query is recomputed with the same values', async () => {
+    server = await startApiServer({ '/api/v1/events': () => ({ body: page(['a'], null) }) })
+    const query = ref<Record<string, string>>({ mesh: 'prod' })
+    const timeline = inScope(() => useTimeline({ kind: 'all' }, query))
+    await until(() => timeline.loaded.value)
+    query.value = { mesh: 'prod' }
+    await nextTick()
+    // A start-over would have cleared `loaded` in the watcher, before any answer.
+    expect(timeline.loaded.value).toBe(true)
+    expect(server.requests).toHaveLength(1)
+    timeline.stop()
+  })
+
   it('grows page by page along nextCursor, skipping ids it already shows, and stops at the end', async () => {
     // The second page repeats "c": an event updated while the reader paged moved into it.
     const pages: Record<string, EventPage> = { '': page(['a', 'b', 'c'], 'p2'), p2: page(['c', 'd'], 'p3'), p3: page(['e'], null) }

@@ -1,4 +1,4 @@
-import type { EventItem, TimelineQueryInput } from '@eventline/shared'
+import type { EventItem, EventPage, TimelineQueryInput } from '@eventline/shared'
 import { computed, ref, shallowRef, toValue, watch } from 'vue'
 import type { MaybeRefOrGetter } from 'vue'
 import { listEvents } from '../api/events.ts'
@@ -8,14 +8,15 @@ import { useLatestRequest } from './useLatestRequest.ts'
 export const TIMELINE_PAGE_SIZE = 50
 
 /**
- * A timeline that grows page by page (`nextCursor`) for a reactive scope and query. A new scope or
+ * A timeline that grows page by page (`nextCursor`) for a reactive scope and query (`null`: not
+ * yet known, nothing is fetched; a linked event's time, for one, comes first). A new scope or
  * query starts over and drops answers of the requests it superseded, so a slow old answer never
  * lands in a newer view. Items are de-duplicated by id: an event updated while the reader pages
  * can move into a later page, and must not show twice.
  */
 export function useTimeline(
   scope: MaybeRefOrGetter<TimelineScope>,
-  query: MaybeRefOrGetter<TimelineQueryInput>,
+  query: MaybeRefOrGetter<TimelineQueryInput | null>,
   pageSize = TIMELINE_PAGE_SIZE,
 ) {
   const items = shallowRef<EventItem[]>([])
@@ -23,13 +24,28 @@ export function useTimeline(
   const totalCapped = ref(false)
   const nextCursor = ref<string | null>(null)
   const loaded = ref(false)
-  const { loading, error, run } = useLatestRequest()
+  const { error, run } = useLatestRequest()
+  // Cleared only once a page's items and cursor are in place: the request's own loading flag
+  // drops a microtask earlier, and a sentinel still in view would then ask for the same cursor
+  // again (every page was fetched twice before this).
+  const loading = ref(false)
+  let ticket = 0
   let seen = new Set<string>()
 
   async function fetchPage(cursor: string | undefined): Promise<void> {
-    const outcome = await run((signal) => listEvents(toValue(scope), { ...toValue(query), limit: String(pageSize), cursor }, signal))
-    if (!outcome.ok) return
-    const page = outcome.value
+    const current = toValue(query)
+    if (current === null) return
+    const mine = ++ticket
+    loading.value = true
+    try {
+      const outcome = await run((signal) => listEvents(toValue(scope), { ...current, limit: String(pageSize), cursor }, signal))
+      if (outcome.ok) apply(outcome.value, cursor)
+    } finally {
+      if (mine === ticket) loading.value = false
+    }
+  }
+
+  function apply(page: EventPage, cursor: string | undefined): void {
     const fresh = page.items.filter((item) => !seen.has(item.id))
     for (const item of fresh) seen.add(item.id)
     items.value = cursor === undefined ? fresh : [...items.value, ...fresh]
@@ -82,15 +98,18 @@ export function useTimeline(
 
   /** Refetches the newest page and merges it in, keeping the pages already loaded. */
   async function refreshHead(): Promise<void> {
+    const current = toValue(query)
+    if (current === null) return
     try {
-      const page = await listEvents(toValue(scope), { ...toValue(query), limit: String(pageSize) })
+      const page = await listEvents(toValue(scope), { ...current, limit: String(pageSize) })
       prepend(page.items)
     } catch {
       // The next live event or a reload will do; the timeline shown stays as it is.
     }
   }
 
-  watch(() => [toValue(scope), toValue(query)], reset, { immediate: true, deep: true })
+  // By value: a query recomputed equal (another URL parameter such as `live` changed) is the same timeline.
+  watch(() => JSON.stringify([toValue(scope), toValue(query)]), reset, { immediate: true })
 
   const hasMore = computed(() => nextCursor.value !== null)
   return { items, total, totalCapped, hasMore, loading, loaded, error, loadMore, retry, reset, prepend, refreshHead }

@@ -1,22 +1,43 @@
 import { describe, expect, it } from 'vitest'
-import { filtersFromQuery, filtersToQuery, hasFilters } from './useTimelineFilters.ts'
+import { filtersFromQuery, filtersToApiQuery, filtersToQuery, hasFilters, NO_FILTERS } from './useTimelineFilters.ts'
 
 describe('timeline filters in the URL', () => {
   it.each([
-    [{}, { sources: [] }],
-    [{ type: 'warning', source: 'kubernetes,nacos', q: ' OOM ', since: '24h' }, { type: 'warning', sources: ['kubernetes', 'nacos'], q: 'OOM', since: '24h' }],
-    [{ type: ['normal', 'warning'], source: ' ,api, ' }, { type: 'normal', sources: ['api'] }],
-    [{ q: '   ', since: '' }, { sources: [] }],
+    [{}, { sources: [], reasons: [] }],
+    [
+      { type: 'warning', source: 'kubernetes,nacos', q: ' OOM ', since: '24h' },
+      { type: 'warning', sources: ['kubernetes', 'nacos'], reasons: [], q: 'OOM', since: '24h' },
+    ],
+    [{ type: ['normal', 'warning'], source: ' ,api, ' }, { type: 'normal', sources: ['api'], reasons: [] }],
+    [{ q: '   ', since: '' }, { sources: [], reasons: [] }],
+    [
+      { until: '2026-11-24T01:00:00.000Z', namespace: 'shop', kind: 'Pod', reason: 'BackOff,Unhealthy' },
+      { sources: [], reasons: ['BackOff', 'Unhealthy'], until: '2026-11-24T01:00:00.000Z', namespace: 'shop', kind: 'Pod' },
+    ],
   ])('reads %j', (query, expected) => {
     expect(filtersFromQuery(query)).toEqual(expected)
   })
 
   it('writes what it reads, and removes unset filters', () => {
-    const filters = { type: 'warning' as const, sources: ['zookeeper' as const], q: 'Unregistered', since: '2026-11-24T00:00:00Z' }
+    const filters = {
+      type: 'warning' as const,
+      sources: ['zookeeper' as const],
+      reasons: ['ProviderUnregistered'],
+      q: 'Unregistered',
+      since: '2026-11-24T00:00:00Z',
+      until: '2026-11-24T06:00:00Z',
+      namespace: 'shop',
+      kind: 'Pod',
+    }
     const written = Object.fromEntries(Object.entries(filtersToQuery(filters)).filter(([, value]) => value !== undefined)) as Record<string, string>
     expect(filtersFromQuery(written)).toEqual(filters)
-    expect(filtersToQuery({ sources: [] })).toEqual({ type: undefined, source: undefined, q: undefined, since: undefined })
-    expect(hasFilters({ sources: [] })).toBe(false)
-    expect(hasFilters({ sources: [], since: '1h' })).toBe(true)
+    expect(Object.values(filtersToQuery(NO_FILTERS)).every((value) => value === undefined)).toBe(true)
+    expect(hasFilters(NO_FILTERS)).toBe(false)
+    expect(hasFilters({ ...NO_FILTERS, since: '1h' })).toBe(true)
+    expect(hasFilters({ ...NO_FILTERS, reasons: ['BackOff'] })).toBe(true)
+  })
+
+  it('gives the API only the filters that are set', () => {
+    expect(filtersToApiQuery({ ...NO_FILTERS, reasons: ['A', 'B'], kind: 'Pod' })).toEqual({ reason: 'A,B', kind: 'Pod' })
   })
 })

@@ -10,10 +10,21 @@ export interface TimelineFilters {
   sources: EventSource[]
   q?: string
   since?: string
+  until?: string
+  namespace?: string
+  kind?: string
+  reasons: string[]
 }
 
 /** The query keys the filters own (CONTRACT section 5). */
-type FilterKey = 'type' | 'source' | 'q' | 'since'
+type FilterKey = 'type' | 'source' | 'q' | 'since' | 'until' | 'namespace' | 'kind' | 'reason'
+
+function list(value: LocationQuery[string]): string[] {
+  return (first(value) ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+}
 
 function first(value: LocationQuery[string]): string | undefined {
   const text = Array.isArray(value) ? value[0] : value
@@ -25,18 +36,17 @@ function first(value: LocationQuery[string]): string | undefined {
  * cannot parse is passed on, so the server's 400 names it rather than the console hiding it.
  */
 export function filtersFromQuery(query: LocationQuery): TimelineFilters {
-  const filters: TimelineFilters = {
-    sources: (first(query.source) ?? '')
-      .split(',')
-      .map((source) => source.trim())
-      .filter(Boolean) as EventSource[],
-  }
+  const filters: TimelineFilters = { sources: list(query.source) as EventSource[], reasons: list(query.reason) }
   const type = first(query.type)
   if (type) filters.type = type as EventType
   const q = first(query.q)?.trim()
   if (q) filters.q = q
   const since = first(query.since)
   if (since) filters.since = since
+  for (const key of ['until', 'namespace', 'kind'] as const) {
+    const value = first(query[key])
+    if (value) filters[key] = value
+  }
   return filters
 }
 
@@ -47,12 +57,26 @@ export function filtersToQuery(filters: TimelineFilters): Record<FilterKey, stri
     source: filters.sources.length > 0 ? filters.sources.join(',') : undefined,
     q: filters.q || undefined,
     since: filters.since,
+    until: filters.until,
+    namespace: filters.namespace,
+    kind: filters.kind,
+    reason: filters.reasons.length > 0 ? filters.reasons.join(',') : undefined,
   }
 }
 
-export function hasFilters(filters: TimelineFilters): boolean {
-  return filters.type !== undefined || filters.sources.length > 0 || filters.q !== undefined || filters.since !== undefined
+/** The filters as timeline query parameters of the API (the same names as in the URL). */
+export function filtersToApiQuery(filters: TimelineFilters): Partial<Record<FilterKey, string>> {
+  const query: Partial<Record<FilterKey, string>> = {}
+  for (const [key, value] of Object.entries(filtersToQuery(filters)) as Array<[FilterKey, string | undefined]>) if (value !== undefined) query[key] = value
+  return query
 }
+
+export function hasFilters(filters: TimelineFilters): boolean {
+  return Object.values(filtersToQuery(filters)).some((value) => value !== undefined)
+}
+
+/** No filter set: what "Clear filters" leaves. */
+export const NO_FILTERS: TimelineFilters = { sources: [], reasons: [] }
 
 /** The current route's timeline filters, and a setter that writes them back to the URL. */
 export function useTimelineFilters(): { filters: ComputedRef<TimelineFilters>; setFilters: (filters: TimelineFilters) => void } {
@@ -61,7 +85,8 @@ export function useTimelineFilters(): { filters: ComputedRef<TimelineFilters>; s
   const filters = computed(() => filtersFromQuery(route.query))
   function setFilters(next: TimelineFilters): void {
     // A history entry per change: Back undoes a filter, and a copied URL reproduces the view.
-    void router.push({ query: { ...route.query, ...filtersToQuery(next) } })
+    // A new filter leaves the linked event (`event=`): the view is no longer "around" it.
+    void router.push({ query: { ...route.query, ...filtersToQuery(next), event: undefined } })
   }
   return { filters, setFilters }
 }

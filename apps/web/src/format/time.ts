@@ -20,11 +20,13 @@ function relativeFormat(locale: string): Intl.RelativeTimeFormat {
 }
 
 /**
- * "5 minutes ago", "yesterday", "in 2 minutes" (clock skew): the largest unit that fits, rounded
- * down so "59 minutes" never reads as "1 hour". Under 10 seconds it is `justNow`.
+ * "5 minutes ago", "yesterday": the largest unit that fits, rounded down so "59 minutes" never
+ * reads as "1 hour". Under 10 seconds, and for any time after `now` (a live event that arrived
+ * between two ticks of the clock, or a source whose clock runs ahead), it is `justNow`: a
+ * timeline never claims an event happens "in 12 seconds".
  */
 export function formatRelative(iso: string, now: number, locale: string, justNow: string): string {
-  const delta = Date.parse(iso) - now
+  const delta = Math.min(0, Date.parse(iso) - now)
   const size = Math.abs(delta)
   if (size < 10_000) return justNow
   for (const [unit, ms] of UNITS) {
@@ -49,4 +51,47 @@ export function formatExact(iso: string, locale: string): string {
     exactFormats.set(locale, format)
   }
   return format.format(new Date(iso))
+}
+
+/** How a timeline shows times: the local clock, UTC, or relative to now (with the clock beside it). */
+export type TimeMode = 'local' | 'utc' | 'relative'
+
+const clockFormats = new Map<string, Intl.DateTimeFormat>()
+const dayFormats = new Map<string, Intl.DateTimeFormat>()
+
+function cached(cache: Map<string, Intl.DateTimeFormat>, key: string, create: () => Intl.DateTimeFormat): Intl.DateTimeFormat {
+  let format = cache.get(key)
+  if (!format) cache.set(key, (format = create()))
+  return format
+}
+
+/** The time of day to the second ("14:03:07"), local or UTC: the row's own clock; the day is in the separator above it. */
+export function formatClock(iso: string, locale: string, utc: boolean): string {
+  return cached(clockFormats, `${locale}|${utc}`, () =>
+    new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZone: utc ? 'UTC' : undefined }),
+  ).format(new Date(iso))
+}
+
+/** The calendar day of a time ("Tue, Nov 24, 2026"), local or UTC: the text of a day separator. */
+export function formatDay(iso: string, locale: string, utc: boolean): string {
+  return cached(dayFormats, `${locale}|${utc}`, () =>
+    new Intl.DateTimeFormat(locale, { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', timeZone: utc ? 'UTC' : undefined }),
+  ).format(new Date(iso))
+}
+
+/** A key that changes exactly when the calendar day (local or UTC) does; cheaper than formatting. */
+export function dayKey(ms: number, utc: boolean): number {
+  const date = new Date(ms)
+  return utc
+    ? date.getUTCFullYear() * 10_000 + date.getUTCMonth() * 100 + date.getUTCDate()
+    : date.getFullYear() * 10_000 + date.getMonth() * 100 + date.getDate()
+}
+
+/** A short span ("40 s", "3 min", "2 h") for the length of a burst or a gap. */
+export function formatSpan(ms: number): string {
+  const seconds = Math.round(ms / 1000)
+  if (seconds < 120) return `${seconds} s`
+  const minutes = Math.round(seconds / 60)
+  if (minutes < 120) return `${minutes} min`
+  return `${Math.round(minutes / 60)} h`
 }

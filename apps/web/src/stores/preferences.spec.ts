@@ -40,6 +40,23 @@ describe('preferences store', () => {
     expect(usePreferencesStore().mesh).toBeUndefined()
   })
 
+  it('remembers the time mode and a pinned theme; system is the default and is not stored', () => {
+    const first = usePreferencesStore()
+    expect(first.timeMode).toBe('local')
+    expect(first.theme).toBe('system')
+    first.setTimeMode('utc')
+    first.setTheme('dark')
+    setActivePinia(createPinia())
+    const next = usePreferencesStore()
+    expect(next.timeMode).toBe('utc')
+    expect(next.theme).toBe('dark')
+    next.setTheme('system')
+    expect(localStorage.getItem('eventline.theme')).toBeNull()
+    localStorage.setItem('eventline.timeMode', 'sundial')
+    setActivePinia(createPinia())
+    expect(usePreferencesStore().timeMode).toBe('local')
+  })
+
   it('ignores a stored language it does not know and falls back to the browser', () => {
     localStorage.setItem('eventline.locale', 'klingon')
     vi.spyOn(navigator, 'languages', 'get').mockReturnValue(['zh-CN'])

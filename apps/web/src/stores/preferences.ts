@@ -6,6 +6,15 @@ export type Locale = (typeof LOCALES)[number]
 
 const LOCALE_KEY = 'eventline.locale'
 const MESH_KEY = 'eventline.mesh'
+const TIME_MODE_KEY = 'eventline.timeMode'
+const THEME_KEY = 'eventline.theme'
+
+/** How timelines show times (see `format/time.ts`). */
+export const TIME_MODES = ['local', 'utc', 'relative'] as const
+export type TimeMode = (typeof TIME_MODES)[number]
+
+/** `system` follows the operating system's light or dark setting; the others pin one. */
+export type ThemeChoice = 'system' | 'light' | 'dark'
 
 /** The console's language for the browser's preferred languages: Chinese ones get zh-CN, the rest English. */
 export function detectLocale(languages: readonly string[]): Locale {
@@ -41,13 +50,18 @@ function isLocale(value: string | undefined): value is Locale {
 }
 
 /**
- * What the console remembers on this browser: the language (default from the browser) and the
- * last mesh chosen, so a link without `?mesh=` opens where the operator last looked.
+ * What the console remembers on this browser: the language (default from the browser), the
+ * last mesh chosen, so a link without `?mesh=` opens where the operator last looked, how
+ * timelines show times, and a light or dark theme when one was pinned.
  */
 export const usePreferencesStore = defineStore('preferences', () => {
   const stored = readStored(LOCALE_KEY)
   const locale = ref<Locale>(isLocale(stored) ? stored : detectLocale(globalThis.navigator?.languages ?? []))
   const mesh = ref<string | undefined>(readStored(MESH_KEY) || undefined)
+  const storedMode = readStored(TIME_MODE_KEY)
+  const timeMode = ref<TimeMode>((TIME_MODES as readonly string[]).includes(storedMode ?? '') ? (storedMode as TimeMode) : 'local')
+  const storedTheme = readStored(THEME_KEY)
+  const theme = ref<ThemeChoice>(storedTheme === 'light' || storedTheme === 'dark' ? storedTheme : 'system')
 
   function setLocale(value: Locale): void {
     locale.value = value
@@ -61,5 +75,16 @@ export const usePreferencesStore = defineStore('preferences', () => {
     writeStored(MESH_KEY, value)
   }
 
-  return { locale, mesh, setLocale, rememberMesh }
+  function setTimeMode(value: TimeMode): void {
+    timeMode.value = value
+    writeStored(TIME_MODE_KEY, value)
+  }
+
+  /** Pins light or dark; `system` goes back to following the operating system. */
+  function setTheme(value: ThemeChoice): void {
+    theme.value = value
+    writeStored(THEME_KEY, value === 'system' ? undefined : value)
+  }
+
+  return { locale, mesh, timeMode, theme, setLocale, rememberMesh, setTimeMode, setTheme }
 })
