@@ -20,6 +20,10 @@ export interface ViewedEvent {
   ip?: string | null
   service?: string | null
   services?: readonly string[] | undefined
+  /** Further own-mesh applications, instances and IPs (e.g. a Node event's pods at its time). */
+  applications?: readonly string[] | undefined
+  instances?: readonly string[] | undefined
+  ips?: readonly string[] | undefined
 }
 
 /** Catalog look-ups that correlate pod events into other meshes. */
@@ -31,10 +35,11 @@ export interface ViewLookup {
 }
 
 /**
- * The views of an event: its own mesh's application, instance, IP and services, and (for
- * Kubernetes pod events) the views of other meshes whose instance has the pod's IP or whose
- * application carries the pod's application name. Each view is also listed under mesh '' so the
- * every-mesh view lists an event once.
+ * The views of an event: its own mesh's application, instance, IP and services (and the further
+ * ones the source linked it to), and for Kubernetes events the views of other meshes whose
+ * instance has the IP of the pod (a pod event's, or those of a Node event's pods) or whose
+ * application carries the event's application name (pods and workloads). Each view is also
+ * listed under mesh '' so the every-mesh view lists an event once.
  */
 export function eventViews(event: ViewedEvent, lookup: ViewLookup): View[] {
   const views = new Map<string, View>()
@@ -47,20 +52,25 @@ export function eventViews(event: ViewedEvent, lookup: ViewLookup): View[] {
   add(event.mesh, 'ip', event.ip)
   add(event.mesh, 'service', event.service)
   for (const service of event.services ?? []) add(event.mesh, 'service', service)
+  for (const application of event.applications ?? []) add(event.mesh, 'application', application)
+  for (const instance of event.instances ?? []) add(event.mesh, 'instance', instance)
+  for (const ip of event.ips ?? []) add(event.mesh, 'ip', ip)
 
-  if (event.source === 'kubernetes' && event.objectKind === 'Pod') {
-    if (event.ip) {
-      for (const instance of lookup.instancesByIp(event.ip)) {
+  if (event.source === 'kubernetes') {
+    const ips = [...(event.objectKind === 'Pod' && event.ip ? [event.ip] : []), ...(event.ips ?? [])]
+    for (const ip of ips) {
+      for (const instance of lookup.instancesByIp(ip)) {
         if (instance.mesh === event.mesh) continue
         add(instance.mesh, 'instance', instance.name)
-        add(instance.mesh, 'ip', event.ip)
+        add(instance.mesh, 'ip', ip)
         add(instance.mesh, 'application', instance.application)
         for (const service of lookup.servicesOfInstance(instance.mesh, instance.name)) add(instance.mesh, 'service', service)
       }
     }
-    if (event.application) {
-      for (const mesh of lookup.meshesWithApplication(event.application)) {
-        if (mesh !== event.mesh) add(mesh, 'application', event.application)
+    const applications = [...(event.application ? [event.application] : []), ...(event.applications ?? [])]
+    for (const application of applications) {
+      for (const mesh of lookup.meshesWithApplication(application)) {
+        if (mesh !== event.mesh) add(mesh, 'application', application)
       }
     }
   }
