@@ -139,6 +139,11 @@ export interface KubernetesApiServerOptions {
    * non-numeric strings, to catch callers that parse or order them. Default `numeric`.
    */
   resourceVersionStyle?: 'numeric' | 'opaque'
+  /**
+   * RBAC: when given, only these ClusterRole rules are allowed (`*` wildcards as in RBAC); every
+   * other resource request answers the real 403. Discovery stays open (system:discovery).
+   */
+  rules?: ReadonlyArray<{ apiGroups: readonly string[]; resources: readonly string[]; verbs: readonly string[] }>
   /** Serve HTTPS with this key and certificate (PEM), e.g. from `selfSignedCertificate()`. Default: plain HTTP. */
   tls?: { key: string; cert: string }
 }
@@ -644,7 +649,11 @@ export async function startKubernetesApiServer(options: KubernetesApiServerOptio
 
   function forbiddenStatus(target: Route, verb: Verb): JsonObject | undefined {
     const resource = qualifiedResource(target)
-    if (!forbidden.has(`${resource}:${verb}`) && !forbidden.has(`${resource}:*`)) return undefined
+    const allowed = (entries: readonly string[], value: string) => entries.includes('*') || entries.includes(value)
+    const granted =
+      options.rules === undefined ||
+      options.rules.some((rule) => allowed(rule.apiGroups, target.group) && allowed(rule.resources, target.resource) && allowed(rule.verbs, verb))
+    if (granted && !forbidden.has(`${resource}:${verb}`) && !forbidden.has(`${resource}:*`)) return undefined
     const subject = target.name !== undefined ? `${resource} "${target.name}"` : resource
     const scope = target.namespace !== undefined ? `in the namespace "${target.namespace}"` : 'at the cluster scope'
     const message = `${subject} is forbidden: User "${user}" cannot ${verb} resource "${target.resource}" in API group "${target.group}" ${scope}`
