@@ -60,8 +60,13 @@ const RESOURCES: readonly Resource[] = ['pods', 'services', 'autoscalers', 'even
 /** Collections listed before the events watch starts, so events are enriched from the start. */
 const ENRICHING = ['pods', 'services', 'autoscalers'] as const
 
-/** Watch events published but not yet stored, before the loop waits for the writer. */
-const MAX_IN_FLIGHT = 5_000
+/**
+ * Watch events published but not yet stored, before the loop waits for the writer: one writer
+ * batch (`maxBatchEvents`). The writer is shared by every cluster and takes publications in order,
+ * so this bounds how far a storm on one cluster can queue ahead of the others' events (at 5,000,
+ * a storm held the other clusters' events back ~2.5 s; see the kubernetes-clusters benchmark).
+ */
+const MAX_IN_FLIGHT = 1_000
 /**
  * Pod events kept while their pod is unknown, to enrich them once it is. The pod and event watches
  * race by seconds at most; events about pods deleted long ago (events outlive pods by an hour)
@@ -182,6 +187,9 @@ export class KubernetesSource implements Source {
   /** One status for the cluster: an error of any collection, else connecting until all are connected. */
   private setStatus(resource: Resource, status: ListWatchStatus, error?: string): void {
     this.statuses.set(resource, error === undefined ? { status } : { status, error })
+    // Autoscalers only refine the roll-up: one that cannot be listed (e.g. RBAC from before the
+    // grant existed) must not hold the events watch back for the whole enrichment wait.
+    if (resource === 'autoscalers' && status === 'error') this.listed.get('autoscalers')?.()
     const errors = RESOURCES.flatMap((name) => {
       const entry = this.statuses.get(name)
       return entry?.status === 'error' ? [`${name}: ${entry.error ?? 'error'}`] : []
