@@ -55,11 +55,11 @@ describe('Kubernetes correlation beyond pods', () => {
     kubeconfig.cleanup()
     tmp.cleanup()
   })
-  const start = async () => {
+  const start = async (enrichmentWaitMs = 5_000) => {
     eventline = await startTestServer({
       db: `${tmp.dir}/eventline.db`,
       kubernetes: { mode: 'kubeconfig', path: kubeconfig.path },
-      kubernetesTuning: { backoff: { initialMs: 20, maxMs: 200 }, enrichmentWaitMs: 5_000 },
+      kubernetesTuning: { backoff: { initialMs: 20, maxMs: 200 }, enrichmentWaitMs },
     })
   }
   const reasons = async (path: string) => {
@@ -90,6 +90,20 @@ describe('Kubernetes correlation beyond pods', () => {
     expect(await reasons('/api/v1/applications/ghost/events')).toEqual(['FailedCreate'])
     expect(await byReason('ScalingReplicaSet')).toMatchObject({ application: 'storefront', object: { kind: 'Deployment', name: 'web' } })
     expect((await byReason('ScalingReplicaSet'))!.instance).toBeUndefined()
+  })
+
+  it('without the autoscaler grant: events flow at once, the mesh names the missing permission, the rest still rolls up', async () => {
+    api.forbid('horizontalpodautoscalers.autoscaling')
+    api.add('pods', owned(makePod({ name: 'web-7d4b9c6f5-x2x9z', labels: { app: 'storefront', 'pod-template-hash': '7d4b9c6f5' } }), { kind: 'ReplicaSet', name: 'web-7d4b9c6f5' }))
+    api.add('events', eventAbout('d1', { kind: 'Deployment', name: 'web' }, 'ScalingReplicaSet'))
+    api.add('events', eventAbout('h1', { kind: 'HorizontalPodAutoscaler', name: 'web' }, 'SuccessfulRescale'))
+    // An enrichment wait far longer than the test: the events must not wait for the forbidden list.
+    await start(600_000)
+    await eventually(async () => expect(await reasons('/api/v1/events')).toEqual(['ScalingReplicaSet', 'SuccessfulRescale']))
+    expect((await byReason('ScalingReplicaSet'))?.application).toBe('storefront')
+    expect((await byReason('SuccessfulRescale'))?.application).toBeUndefined()
+    const meshes = (await eventline!.get<{ items: Array<{ name: string; status: string; error?: string }> }>('/api/v1/meshes')).body.items
+    expect(meshes.find((mesh) => mesh.name === CLUSTER)).toMatchObject({ status: 'error', error: expect.stringContaining('cannot list resource "horizontalpodautoscalers"') })
   })
 
   it('corrects a workload event stored before its first pod was seen', async () => {
