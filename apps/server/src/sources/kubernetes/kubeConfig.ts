@@ -45,11 +45,11 @@ function load(setting: Exclude<KubernetesSetting, { mode: 'off' }>): KubeConfig 
  * that is not a valid mesh name is invalid configuration (exit 2), not a source that fails later.
  */
 export function loadKubeClusters(setting: Exclude<KubernetesSetting, { mode: 'off' }>, cluster?: string, contexts?: readonly string[]): KubeCluster[] {
-  const base = load(setting)
   if (setting.mode === 'in-cluster') {
     if (contexts !== undefined) throw new ConfigError(CONTEXTS, 'names kubeconfig contexts, but the in-cluster service account has none (one cluster); unset it')
-    return [{ kubeConfig: base, cluster: checkName(cluster ?? 'kubernetes', CLUSTER) }]
+    return [{ kubeConfig: load(setting), cluster: checkName(cluster ?? 'kubernetes', CLUSTER) }]
   }
+  const base = load(setting)
   const known = base.getContexts()
   let names: string[]
   if (contexts === undefined) {

@@ -140,5 +140,6 @@ describe('choosing contexts', () => {
     const setting = kubeconfig()
     expect(configError(() => loadKubeClusters(setting, 'one', ['*']))).toMatch(/^EVENTLINE_CLUSTER: .*3 contexts are chosen/)
     expect(configError(() => loadKubeClusters(setting, undefined, ['nope']))).toMatch(/^EVENTLINE_KUBE_CONTEXTS: context "nope" is not in .* \(it has: prod-admin, prod-viewer, staging\)/)
+    expect(configError(() => loadKubeClusters({ mode: 'in-cluster' }, undefined, ['prod-admin']))).toMatch(/^EVENTLINE_KUBE_CONTEXTS: .*in-cluster service account has none/)
   })
 })
