@@ -100,6 +100,56 @@ describe('several clusters', () => {
   })
 })
 
+describe('several clusters across a restart', () => {
+  it('resumes each cluster from its own checkpoint: events made while down arrive once, in their own mesh', async () => {
+    const east = await startKubernetesApiServer({ token: 'east-token' })
+    // Different resourceVersion ranges: a checkpoint used for the wrong cluster would not resume.
+    const west = await startKubernetesApiServer({ token: 'west-token', startResourceVersion: 50_000 })
+    const kubeconfig = writeKubeconfig([
+      { server: east.url, token: east.token, cluster: 'east' },
+      { server: west.url, token: west.token, cluster: 'west' },
+    ])
+    const tmp = tempDir()
+    const start = () =>
+      startTestServer({
+        db: `${tmp.dir}/eventline.db`,
+        kubernetes: { mode: 'kubeconfig', path: kubeconfig.path },
+        kubeContexts: ['east', 'west'],
+        kubernetesTuning: { backoff: { initialMs: 20, maxMs: 200 }, enrichmentWaitMs: 2_000 },
+      })
+    const totals = async (eventline: TestServer) =>
+      Promise.all(['east', 'west'].map(async (mesh) => (await eventline.get<EventPage>(`/api/v1/events?mesh=${mesh}`)).body.total))
+    try {
+      for (let i = 0; i < 5; i++) east.add('events', makeEvent({ name: `e-${i}` }))
+      for (let i = 0; i < 3; i++) west.add('events', makeEvent({ name: `w-${i}` }))
+      let eventline = await start()
+      await eventually(async () => expect(await totals(eventline)).toEqual([5, 3]))
+      await eventually(async () => expect(await eventline.store.readCheckpoint('west:events-rv')).toBe(west.resourceVersion))
+      await eventline.stop()
+
+      for (let i = 5; i < 9; i++) east.add('events', makeEvent({ name: `e-${i}` }))
+      for (let i = 3; i < 10; i++) west.add('events', makeEvent({ name: `w-${i}` }))
+      east.clearRequests()
+      west.clearRequests()
+      eventline = await start()
+      try {
+        await eventually(async () => expect(await totals(eventline)).toEqual([9, 10]))
+        for (const api of [east, west]) {
+          const first = api.requests.find((request) => request.path === '/api/v1/events')
+          expect(first, 'watches from its checkpoint without listing').toMatchObject({ watch: true })
+        }
+      } finally {
+        await eventline.stop()
+      }
+    } finally {
+      await east.close()
+      await west.close()
+      kubeconfig.cleanup()
+      tmp.cleanup()
+    }
+  })
+})
+
 describe('choosing contexts', () => {
   const cleanups: Array<() => void> = []
   afterEach(() => {
