@@ -70,15 +70,17 @@ describe('deploy/kubernetes', () => {
         expect(meshes.find((mesh) => mesh.name === 'rbac-check')).toMatchObject({ status: 'connected' })
         expect((await eventline.get<{ total: number }>('/api/v1/events?mesh=rbac-check')).body.total).toBe(1)
       })
-      const resourceRequests = api.requests.filter((request) => /^\/apis?\//.test(request.path) && !/^\/(api(\/v1)?|apis(\/[^/]+){0,2})$/.test(request.path))
-      expect(resourceRequests.filter((request) => request.status === 403)).toEqual([])
-      const called = new Set(
-        resourceRequests.map((request) => {
-          const [, group = '', resource] = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)\/(?:namespaces\/[^/]+\/)?([^/]+)/.exec(request.path)!
-          return `${group}/${resource}:${request.watch ? 'watch' : 'list'}`
-        }),
-      )
-      expect([...called].sort()).toEqual([...grants()].sort())
+      const resourceRequests = () => api.requests.filter((request) => /^\/apis?\//.test(request.path) && !/^\/(api(\/v1)?|apis(\/[^/]+){0,2})$/.test(request.path))
+      const called = () =>
+        new Set(
+          resourceRequests().map((request) => {
+            const [, group = '', resource] = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)\/(?:namespaces\/[^/]+\/)?([^/]+)/.exec(request.path)!
+            return `${group}/${resource}:${request.watch ? 'watch' : 'list'}`
+          }),
+        )
+      // A loop reports connected once listed; its watch request may follow a moment later.
+      await eventually(() => expect([...called()].sort()).toEqual([...grants()].sort()))
+      expect(resourceRequests().filter((request) => request.status === 403)).toEqual([])
     } finally {
       await eventline.stop()
       await api.close()
