@@ -125,11 +125,13 @@ describe('Kubernetes correlation beyond pods', () => {
     // A pod scheduled on node-a after the event: not linked.
     api.add('pods', { ...makePod({ name: 'delta-1', node: 'node-a', ip: '10.0.0.4', labels: { app: 'delta' } }), metadata: { name: 'delta-1', namespace: 'default', labels: { app: 'delta' }, creationTimestamp: iso(-120_000) } })
     await eventually(async () => expect((await eventline!.get<{ registered: boolean }>(`/api/v1/instances/beta-1?mesh=${CLUSTER}`)).body.registered).toBe(false))
+    await eventually(async () => expect((await eventline!.get(`/api/v1/instances/delta-1?mesh=${CLUSTER}`)).status).toBe(200))
     api.add('events', eventAbout('n1', { kind: 'Node', name: 'node-a' }, 'NodeNotReady', { component: 'node-controller' }))
     // Before any of these pods existed: reaches no application.
     api.add('events', eventAbout('n0', { kind: 'Node', name: 'node-a' }, 'NodeHasSufficientMemory', { time: iso(3_000_000) }))
 
-    await eventually(async () => expect(await reasons('/api/v1/applications/alpha/events')).toEqual(['NodeNotReady']))
+    await eventually(async () => expect(await reasons('/api/v1/events')).toEqual(['NodeHasSufficientMemory', 'NodeNotReady']))
+    expect(await reasons('/api/v1/applications/alpha/events')).toEqual(['NodeNotReady'])
     expect(await reasons('/api/v1/applications/beta/events')).toEqual(['NodeNotReady'])
     expect(await reasons('/api/v1/instances/beta-1/events')).toEqual(['NodeNotReady'])
     expect(await reasons('/api/v1/instances/10.0.0.1/events')).toEqual(['NodeNotReady'])
