@@ -8,6 +8,10 @@ import { dirname, join, posix, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
+import { eventually } from '../apps/server/src/testing/eventually.ts'
+import { writeKubeconfig } from '../apps/server/src/testing/kubeconfig.ts'
+import { makeEvent, startKubernetesApiServer } from '../apps/server/src/testing/kubernetesApiServer.ts'
+import { startTestServer, tempDir } from '../apps/server/src/testing/testServer.ts'
 import { CONTRACT_VARIABLES } from './contractVariables.ts'
 
 const DEPLOY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'deploy', 'kubernetes')
@@ -36,13 +40,53 @@ describe('deploy/kubernetes', () => {
   const container = pod.containers[0]
   const env = new Map<string, Loose>(container.env.map((entry: Loose) => [entry.name, entry]))
 
-  it('grants get, list and watch on events in both API groups, pods and services, and nothing else', () => {
-    const grants = new Set<string>()
+  const grants = () => {
+    const granted = new Set<string>()
     for (const rule of role.rules) {
-      for (const group of rule.apiGroups) for (const resource of rule.resources) for (const verb of rule.verbs) grants.add(`${group}/${resource}:${verb}`)
+      for (const group of rule.apiGroups) for (const resource of rule.resources) for (const verb of rule.verbs) granted.add(`${group}/${resource}:${verb}`)
     }
-    const expected = ['/events', 'events.k8s.io/events', '/pods', '/services'].flatMap((resource) => ['get', 'list', 'watch'].map((verb) => `${resource}:${verb}`))
-    expect([...grants].sort()).toEqual(expected.sort())
+    return granted
+  }
+
+  it('grants list and watch on core events, pods, services and autoscaling HPAs, and nothing else', () => {
+    const expected = ['/events', '/pods', '/services', 'autoscaling/horizontalpodautoscalers'].flatMap((resource) => ['list', 'watch'].map((verb) => `${resource}:${verb}`))
+    expect([...grants()].sort()).toEqual(expected.sort())
+  })
+
+  it('grants exactly what the Kubernetes source calls: it runs connected under the role, and uses every grant', { timeout: 60_000 }, async () => {
+    // The test API server enforces the ClusterRole's rules (403 for anything else), as RBAC would.
+    const api = await startKubernetesApiServer({ rules: role.rules })
+    const kubeconfig = writeKubeconfig({ server: api.url, token: api.token, cluster: 'rbac-check' })
+    const tmp = tempDir()
+    const eventline = await startTestServer({
+      db: `${tmp.dir}/eventline.db`,
+      kubernetes: { mode: 'kubeconfig', path: kubeconfig.path },
+      kubernetesTuning: { backoff: { initialMs: 20, maxMs: 200 } },
+    })
+    try {
+      api.add('events', makeEvent({ name: 'e1', reason: 'Pulled' }))
+      await eventually(async () => {
+        const meshes = (await eventline.get<{ items: Array<{ name: string; status: string; error?: string }> }>('/api/v1/meshes')).body.items
+        expect(meshes.find((mesh) => mesh.name === 'rbac-check')).toMatchObject({ status: 'connected' })
+        expect((await eventline.get<{ total: number }>('/api/v1/events?mesh=rbac-check')).body.total).toBe(1)
+      })
+      const resourceRequests = () => api.requests.filter((request) => /^\/apis?\//.test(request.path) && !/^\/(api(\/v1)?|apis(\/[^/]+){0,2})$/.test(request.path))
+      const called = () =>
+        new Set(
+          resourceRequests().map((request) => {
+            const [, group = '', resource] = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)\/(?:namespaces\/[^/]+\/)?([^/]+)/.exec(request.path)!
+            return `${group}/${resource}:${request.watch ? 'watch' : 'list'}`
+          }),
+        )
+      // A loop reports connected once listed; its watch request may follow a moment later.
+      await eventually(() => expect([...called()].sort()).toEqual([...grants()].sort()))
+      expect(resourceRequests().filter((request) => request.status === 403)).toEqual([])
+    } finally {
+      await eventline.stop()
+      await api.close()
+      kubeconfig.cleanup()
+      tmp.cleanup()
+    }
   })
 
   it('binds the role to the service account the pod runs as', () => {

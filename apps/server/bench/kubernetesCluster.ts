@@ -42,17 +42,75 @@ export interface BenchCluster {
  * at production defaults, and resolves once the cluster shows `connected` and the events watch is
  * open: from then on every `api.add('events', ...)` goes straight down that watch.
  */
-export async function startBenchCluster(dir: string, name: string): Promise<BenchCluster> {
+/** A test API server holding the benchmark's pods and services (`subnet` keeps IPs apart across clusters). */
+async function seededApiServer(subnet = 9): Promise<{ api: KubernetesApiServer; pods: BenchPod[] }> {
   const api = await startKubernetesApiServer()
   const pods: BenchPod[] = []
   for (const [a, application] of APPLICATIONS.entries()) {
     api.add('services', makeService({ name: application, namespace: NAMESPACE, selector: { 'app.kubernetes.io/name': application } }))
     for (let p = 0; p < PODS_PER_APPLICATION; p++) {
       const pod = { name: `${application}-${p}`, application }
-      api.add('pods', makePod({ name: pod.name, namespace: NAMESPACE, ip: `10.9.${a}.${p + 1}`, node: `node-${p}`, labels: { 'app.kubernetes.io/name': application } }))
+      api.add('pods', makePod({ name: pod.name, namespace: NAMESPACE, ip: `10.${subnet}.${a}.${p + 1}`, node: `node-${p}`, labels: { 'app.kubernetes.io/name': application } }))
       pods.push(pod)
     }
   }
+  return { api, pods }
+}
+
+export interface BenchClusters {
+  /** One test API server per cluster, by mesh name, in the order given. */
+  clusters: ReadonlyArray<{ name: string; api: KubernetesApiServer; pods: readonly BenchPod[] }>
+  eventline: Eventline
+  logged: readonly string[]
+  stop(): Promise<void>
+}
+
+/**
+ * Several clusters watched by one Eventline: one test API server per name, one kubeconfig with a
+ * context per cluster, `EVENTLINE_KUBE_CONTEXTS=*`. Resolves once every cluster is `connected` with
+ * its events watch open.
+ */
+export async function startBenchClusters(dir: string, name: string, names: readonly string[]): Promise<BenchClusters> {
+  const clusters: Array<{ name: string; api: KubernetesApiServer; pods: BenchPod[] }> = []
+  for (const [index, cluster] of names.entries()) clusters.push({ name: cluster, ...(await seededApiServer(20 + index)) })
+  const kubeconfig = writeKubeconfig(clusters.map(({ name: cluster, api }) => ({ server: api.url, token: api.token, cluster })))
+  const logged: string[] = []
+  const eventline = await startEventline(
+    {
+      port: 0,
+      host: '127.0.0.1',
+      db: join(dir, `${name}.db`),
+      retentionMs: 30 * DAY_MS,
+      demo: false,
+      kubernetes: { mode: 'kubeconfig', path: kubeconfig.path },
+      kubeContexts: ['*'],
+    },
+    createLogger('warn', (line) => logged.push(line)),
+  )
+  const stop = async () => {
+    await eventline.stop()
+    for (const { api } of clusters) await api.close()
+    kubeconfig.cleanup()
+  }
+  try {
+    await until(
+      async () => {
+        if (!clusters.every(({ api }) => api.openWatches('events') === 1)) return false
+        const body = (await (await fetch(`${eventline.url}/api/v1/meshes`)).json()) as { items: Mesh[] }
+        return names.every((cluster) => body.items.find((mesh) => mesh.name === cluster)?.status === 'connected')
+      },
+      15_000,
+      'every events watch to open',
+    )
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return { clusters, eventline, logged, stop }
+}
+
+export async function startBenchCluster(dir: string, name: string): Promise<BenchCluster> {
+  const { api, pods } = await seededApiServer()
   const kubeconfig = writeKubeconfig({ server: api.url, token: api.token, cluster: CLUSTER })
   const logged: string[] = []
   const db = join(dir, `${name}.db`)

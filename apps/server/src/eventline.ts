@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net'
 import type { Express } from 'express'
 import { createApp } from './app.ts'
 import { EventBus } from './bus.ts'
+import { ConfigError } from './config.ts'
 import type { Config } from './config.ts'
 import { BatchWriter } from './ingest/batchWriter.ts'
 import { Retention } from './ingest/retention.ts'
@@ -47,7 +48,7 @@ export interface Eventline {
 }
 
 export type EventlineConfig = Pick<Config, 'port' | 'host' | 'db' | 'retentionMs' | 'demo'> &
-  Partial<Pick<Config, 'token' | 'webDir' | 'registries' | 'kubernetes' | 'cluster' | 'file' | 'queryTimeoutMs'>> & {
+  Partial<Pick<Config, 'token' | 'webDir' | 'registries' | 'kubernetes' | 'cluster' | 'kubeContexts' | 'file' | 'queryTimeoutMs'>> & {
     /** Watchdog, backoff and paging of the Kubernetes source (tests shorten them). */
     kubernetesTuning?: Omit<KubernetesSourceOptions, 'kubeConfig' | 'cluster'>
     /** Limits and timings of the live stream (tests shorten them). */
@@ -75,14 +76,22 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     sources.push(new DemoSource())
   }
   if (config.kubernetes && config.kubernetes.mode !== 'off') {
-    const { loadKubeConfig } = await import('./sources/kubernetes/kubeConfig.ts')
+    const { loadKubeClusters } = await import('./sources/kubernetes/kubeConfig.ts')
     const { KubernetesSource } = await import('./sources/kubernetes/kubernetesSource.ts')
-    const { kubeConfig, cluster } = loadKubeConfig(config.kubernetes, config.cluster)
-    sources.push(new KubernetesSource({ kubeConfig, cluster, ...config.kubernetesTuning }))
+    // One source per chosen context: each cluster has its own watches, checkpoints and status,
+    // so one that is unreachable or forbidden never stops or delays the others.
+    for (const { kubeConfig, cluster } of loadKubeClusters(config.kubernetes, config.cluster, config.kubeContexts)) {
+      sources.push(new KubernetesSource({ kubeConfig, cluster, ...config.kubernetesTuning }))
+    }
   } else if (config.kubernetes) {
     log.info('no Kubernetes source', { reason: config.kubernetes.reason })
   }
   for (const registry of config.registries ?? []) sources.push(await createRegistrySource(registry, config.registryTuning))
+  const meshNames = new Set<string>()
+  for (const source of sources) {
+    if (meshNames.has(source.mesh)) throw new ConfigError('EVENTLINE_REGISTRIES', `mesh name "${source.mesh}" is used twice (a cluster and a registry); set ?name= to tell them apart`)
+    meshNames.add(source.mesh)
+  }
   // eventline.yaml: what is stored (ingestion filter), where it is forwarded (routes), what alerts.
   const rules = compileRules(config.file)
   const sinkConfigs = config.sinks ?? config.file?.sinks ?? []

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { CONTRACT_VARIABLES } from '../../../test/contractVariables.ts'
+import { writeKubeconfig } from './testing/kubeconfig.ts'
 import { tempDir } from './testing/testServer.ts'
 
 const serverRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -49,6 +50,23 @@ describe('main', () => {
     expect(stdout).toBe('')
     expect(stderr.trim().split('\n')).toHaveLength(1)
     expect(stderr).toContain(name)
+  })
+
+  it('stops with exit code 2 and one line when EVENTLINE_CLUSTER is set with several contexts', async () => {
+    const kubeconfig = writeKubeconfig([
+      { server: 'https://127.0.0.1:1', token: 'a', cluster: 'east' },
+      { server: 'https://127.0.0.1:2', token: 'b', cluster: 'west' },
+    ])
+    try {
+      const process = run([], { EVENTLINE_KUBERNETES: kubeconfig.path, EVENTLINE_KUBE_CONTEXTS: '*', EVENTLINE_CLUSTER: 'one', EVENTLINE_DB: ':memory:' })
+      expect(await process.exited).toBe(2)
+      const { stderr, stdout } = process.output()
+      expect(stdout).toBe('')
+      expect(stderr.trim().split('\n')).toHaveLength(1)
+      expect(stderr).toContain('EVENTLINE_CLUSTER: names one mesh, but 2 contexts are chosen')
+    } finally {
+      kubeconfig.cleanup()
+    }
   })
 
   it('prints --help with every flag, variable and default, and exits 0 even when the environment is invalid', async () => {

@@ -32,6 +32,10 @@ export interface ViewedEvent {
   ip?: string | null
   service?: string | null
   services?: readonly string[] | undefined
+  /** Further own-mesh applications, instances and IPs (e.g. a Node event's pods at its time). */
+  applications?: readonly string[] | undefined
+  instances?: readonly string[] | undefined
+  ips?: readonly string[] | undefined
 }
 
 /** Catalog look-ups that correlate pod events into other meshes. */
@@ -53,11 +57,12 @@ export function isPodEvent(event: Pick<ViewedEvent, 'source' | 'objectKind'>): b
 }
 
 /**
- * The views of an event: its own mesh's application, instance, IP and services; for pod events
- * the views of the registry instances at the pod's IP (their instance, IP, application and
- * services) and of other meshes' applications carrying the pod's application name; for other
- * events at an IP (registrations) the instance view of the pod that had the IP then. Each view is
- * also listed under mesh '' so the every-mesh view lists an event once.
+ * The views of an event: its own mesh's application, instance, IP and services (and the further
+ * ones the source linked it to: a Node event's pods); for pod events (and a Node event's pods) the
+ * views of the registry instances at the pod's IP (their instance, IP, application and services)
+ * and of other meshes' applications carrying the application name; for other events at an IP
+ * (registrations) the instance view of the pod that had the IP then. Each view is also listed
+ * under mesh '' so the every-mesh view lists an event once.
  */
 export function eventViews(event: ViewedEvent, lookup: ViewLookup): View[] {
   const views = new Map<string, View>()
@@ -70,23 +75,31 @@ export function eventViews(event: ViewedEvent, lookup: ViewLookup): View[] {
   add(event.mesh, 'ip', event.ip)
   add(event.mesh, 'service', event.service)
   for (const service of event.services ?? []) add(event.mesh, 'service', service)
+  for (const application of event.applications ?? []) add(event.mesh, 'application', application)
+  for (const instance of event.instances ?? []) add(event.mesh, 'instance', instance)
+  for (const ip of event.ips ?? []) add(event.mesh, 'ip', ip)
 
-  if (isPodEvent(event)) {
-    if (event.ip) {
-      for (const instance of lookup.instancesByIp(event.ip)) {
+  const pod = isPodEvent(event)
+  if (pod || event.source === 'kubernetes') {
+    // A pod event's IP, and the IPs of the pods a Node event links to: the registry instances
+    // there (their instance, IP, application and services).
+    const ips = [...(pod && event.ip ? [event.ip] : []), ...(event.ips ?? [])]
+    for (const ip of ips) {
+      for (const instance of lookup.instancesByIp(ip)) {
         if (instance.mesh === event.mesh && instance.name === event.instance) continue
         add(instance.mesh, 'instance', instance.name)
-        add(instance.mesh, 'ip', event.ip)
+        add(instance.mesh, 'ip', ip)
         add(instance.mesh, 'application', instance.application)
         for (const service of lookup.servicesOfInstance(instance.mesh, instance.name)) add(instance.mesh, 'service', service)
       }
     }
-    if (event.application) {
-      for (const mesh of lookup.meshesWithApplication(event.application)) {
-        if (mesh !== event.mesh) add(mesh, 'application', event.application)
+    const applications = [...(event.application ? [event.application] : []), ...(event.applications ?? [])]
+    for (const application of applications) {
+      for (const mesh of lookup.meshesWithApplication(application)) {
+        if (mesh !== event.mesh) add(mesh, 'application', application)
       }
     }
-  } else if (event.ip && event.instance && event.source !== 'kubernetes') {
+  } else if (event.ip && event.instance) {
     // A registration (or any event naming an instance at an IP): on the page of the pod that had the IP then.
     for (const pod of lookup.podsAtIp(event.ip, event.time)) {
       if (pod.mesh !== event.mesh || pod.name !== event.instance) add(pod.mesh, 'instance', pod.name)

@@ -46,6 +46,14 @@ export interface IngestEvent {
   service?: string
   /** Further services the event belongs to (e.g. every Service selecting a pod); linked, not served. */
   services?: string[]
+  /**
+   * Further applications, instances and IPs of the event's mesh it belongs to (e.g. a Node event:
+   * those of the pods on the node at the event's time); linked like `services`, not served. IPs
+   * also correlate into other meshes as a pod event's IP does.
+   */
+  applications?: string[]
+  instances?: string[]
+  ips?: string[]
   category?: string
   action?: string
   /**

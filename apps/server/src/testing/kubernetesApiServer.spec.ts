@@ -1,6 +1,6 @@
 // Drives the real @kubernetes/client-node (pinned 1.4.x) against the test API server, so the
 // Kubernetes source is tested against the client behaviour it will meet in production.
-import { ApiException, CoreV1Api, EventsV1Api, KubeConfig, Watch } from '@kubernetes/client-node'
+import { ApiException, AppsV1Api, CoreV1Api, EventsV1Api, KubeConfig, Watch } from '@kubernetes/client-node'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { kubeconfigYaml, writeKubeconfig } from './kubeconfig.ts'
 import { makeEvent, makePod, makeService, startKubernetesApiServer } from './kubernetesApiServer.ts'
@@ -427,5 +427,34 @@ describe('test Kubernetes API server, driven by @kubernetes/client-node', () => 
 
     const selector = await apiError(core.listEventForAllNamespaces({ fieldSelector: 'involvedObject.kind=Pod' }))
     expect(selector.code).toBe(400)
+  })
+
+  it('serves cluster-scoped nodes, apps/batch/autoscaling workloads, and creates events with client-node', async () => {
+    server.add('nodes', { metadata: { name: 'node-1', namespace: 'ignored' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } })
+    server.add('deployments', { metadata: { name: 'web', namespace: 'shop' }, spec: { replicas: 2 } })
+    const nodes = await core.listNode()
+    expect(nodes.items.map((node) => [node.metadata?.name, node.metadata?.namespace])).toEqual([['node-1', undefined]])
+    expect((await core.readNode({ name: 'node-1' })).metadata?.name).toBe('node-1')
+    const apps = kc.makeApiClient(AppsV1Api)
+    expect((await apps.listNamespacedDeployment({ namespace: 'shop' })).items.map((item) => item.spec?.replicas)).toEqual([2])
+    expect((await apps.listReplicaSetForAllNamespaces()).items).toEqual([])
+
+    const record = watch('/api/v1/events', {})
+    await waitFor(() => server.openWatches('events') === 1)
+    const created = await core.createNamespacedEvent({
+      namespace: 'shop',
+      body: { metadata: { generateName: 'web.' }, involvedObject: { kind: 'Deployment', name: 'web', namespace: 'shop' }, reason: 'ScalingReplicaSet', message: 'Scaled up' },
+    })
+    expect(created.metadata?.name).toMatch(/^web\.[0-9a-f]{5}$/)
+    expect(created.metadata?.uid).toBeDefined()
+    await waitFor(() => record.events.length === 1)
+    expect(names(record)).toEqual([`ADDED ${created.metadata?.name}`])
+    const conflict = await apiError(core.createNamespacedEvent({ namespace: 'shop', body: { metadata: { name: created.metadata!.name! }, involvedObject: {} } }))
+    expect(statusBody(conflict)).toMatchObject({ reason: 'AlreadyExists', code: 409 })
+    const wrongNamespace = await apiError(core.createNamespacedEvent({ namespace: 'shop', body: { metadata: { name: 'x', namespace: 'other' }, involvedObject: {} } }))
+    expect(wrongNamespace.code).toBe(400)
+    server.forbid('events', 'create')
+    const denied = await apiError(core.createNamespacedEvent({ namespace: 'shop', body: { metadata: { name: 'y' }, involvedObject: {} } }))
+    expect(statusBody(denied)).toMatchObject({ reason: 'Forbidden', message: expect.stringContaining('cannot create resource "events"') })
   })
 })

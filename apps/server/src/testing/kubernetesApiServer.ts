@@ -1,10 +1,16 @@
 /**
  * Test API server: an in-process stand-in for kube-apiserver, for testing the Kubernetes
  * source against the real `@kubernetes/client-node` (through a kubeconfig from
- * `kubeconfig.ts`) without a cluster. Listens on 127.0.0.1, port 0, plain HTTP.
+ * `kubeconfig.ts`) and the real `kubectl` without a cluster. Listens on 127.0.0.1, port 0, plain
+ * HTTP or, with `tls`, HTTPS (`selfSignedCertificate()` makes a certificate at test time).
  *
  * What it models, the way kube-apiserver (etcd storage plus watch cache) behaves:
- * - Resources: core/v1 `events`, `pods`, `services`, cluster-wide (`/api/v1/events`) and per
+ * - Discovery as kubectl reads it: `/version`, `/api`, `/api/v1`, `/apis`, `/apis/<group>` and
+ *   `/apis/<group>/<version>` in the legacy form (a client asking for aggregated discovery gets
+ *   plain JSON and falls back, as with an older server); `/openapi/v2` and `/openapi/v3` are 404.
+ * - Resources: core/v1 `events`, `pods`, `services`, `nodes` (cluster-scoped), apps/v1
+ *   `deployments`, `replicasets`, `statefulsets`, `daemonsets`, batch/v1 `jobs`, `cronjobs`,
+ *   autoscaling/v2 `horizontalpodautoscalers`, cluster-wide (`/api/v1/events`) and per
  *   namespace (`/api/v1/namespaces/{ns}/events`), GET of one object, and
  *   `/apis/events.k8s.io/v1/[namespaces/{ns}/]events`: the same event store rendered in the
  *   events.k8s.io/v1 shape (`regarding`, `note`, `reportingController`, `deprecatedCount`, ...)
@@ -40,11 +46,14 @@
  *   server without a watch cache does, e.g. for events), inject a malformed line.
  *
  * What it deliberately does not model (candidly):
- * - TLS, client certificates, exec credentials, impersonation, HTTP/2, protobuf, gzip, table
- *   output, `pretty`, discovery (`/api`, `/apis`, `/version`), OpenAPI.
- * - Writes over HTTP (POST/PUT/PATCH/DELETE answer 405): tests mutate through the handle.
- *   No admission, defaulting or validation of object bodies: objects are stored as given plus
- *   server-owned metadata; events never expire by TTL unless the test deletes them.
+ * - Client certificates, exec credentials, impersonation, HTTP/2, protobuf, gzip, table
+ *   output, `pretty`, aggregated discovery, OpenAPI (so `kubectl create` needs
+ *   `--validate=false`: kubectl 1.32 will not create without a schema to validate against).
+ * - Writes over HTTP: only create (POST to a collection, `generateName` honoured, 409 when it
+ *   exists; not for events.k8s.io). PUT/PATCH/DELETE answer 405: tests mutate through the
+ *   handle. No admission, defaulting or field validation (`fieldValidation` is ignored): objects
+ *   are stored as given plus server-owned metadata; events never expire by TTL unless the test
+ *   deletes them. Workloads are inert: no controller creates ReplicaSets or pods.
  * - `fieldSelector` and `labelSelector`: not implemented; a non-empty one answers 400 rather
  *   than being silently ignored, so a caller relying on them notices.
  * - Watch of a single named object, `/api/v1/watch/...` legacy paths, `sendInitialEvents`
@@ -59,15 +68,31 @@
  * - Timing: a watch from a future resourceVersion answers at once (the real one waits ~3 s).
  */
 import { randomUUID } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-export type KubeKind = 'events' | 'pods' | 'services'
+export type KubeKind =
+  | 'events'
+  | 'pods'
+  | 'services'
+  | 'nodes'
+  | 'deployments'
+  | 'replicasets'
+  | 'statefulsets'
+  | 'daemonsets'
+  | 'jobs'
+  | 'cronjobs'
+  | 'horizontalpodautoscalers'
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED'
 /** `errorEvent`: 200 + one ERROR event with a 410 Status (the usual case); `httpStatus`: HTTP 410. */
 export type ExpiredWatchMode = 'errorEvent' | 'httpStatus'
-export type Verb = 'get' | 'list' | 'watch'
+export type Verb = 'get' | 'list' | 'watch' | 'create'
 
 export type JsonObject = { [key: string]: unknown }
 
@@ -114,6 +139,13 @@ export interface KubernetesApiServerOptions {
    * non-numeric strings, to catch callers that parse or order them. Default `numeric`.
    */
   resourceVersionStyle?: 'numeric' | 'opaque'
+  /**
+   * RBAC: when given, only these ClusterRole rules are allowed (`*` wildcards as in RBAC); every
+   * other resource request answers the real 403. Discovery stays open (system:discovery).
+   */
+  rules?: ReadonlyArray<{ apiGroups: readonly string[]; resources: readonly string[]; verbs: readonly string[] }>
+  /** Serve HTTPS with this key and certificate (PEM), e.g. from `selfSignedCertificate()`. Default: plain HTTP. */
+  tls?: { key: string; cert: string }
 }
 
 export interface RecordedRequest {
@@ -179,7 +211,7 @@ export interface KubernetesApiServer {
   close(): Promise<void>
 }
 
-type Group = '' | 'events.k8s.io'
+type Group = '' | 'events.k8s.io' | 'apps' | 'batch' | 'autoscaling'
 
 interface Route {
   group: Group
@@ -223,8 +255,53 @@ interface ContinueToken {
   start: string
 }
 
-const KINDS: readonly KubeKind[] = ['events', 'pods', 'services']
-const KIND_NAMES: Record<KubeKind, string> = { events: 'Event', pods: 'Pod', services: 'Service' }
+/** What is served, per group: the version, and each resource's kind, scope and short names (as discovery lists them). */
+const GROUPS: ReadonlyArray<{ group: Group; version: string; resources: ReadonlyArray<{ resource: KubeKind; namespaced: boolean; shortNames?: string[] }> }> = [
+  {
+    group: '',
+    version: 'v1',
+    resources: [
+      { resource: 'events', namespaced: true, shortNames: ['ev'] },
+      { resource: 'pods', namespaced: true, shortNames: ['po'] },
+      { resource: 'services', namespaced: true, shortNames: ['svc'] },
+      { resource: 'nodes', namespaced: false, shortNames: ['no'] },
+    ],
+  },
+  { group: 'events.k8s.io', version: 'v1', resources: [{ resource: 'events', namespaced: true, shortNames: ['ev'] }] },
+  {
+    group: 'apps',
+    version: 'v1',
+    resources: [
+      { resource: 'deployments', namespaced: true, shortNames: ['deploy'] },
+      { resource: 'replicasets', namespaced: true, shortNames: ['rs'] },
+      { resource: 'statefulsets', namespaced: true, shortNames: ['sts'] },
+      { resource: 'daemonsets', namespaced: true, shortNames: ['ds'] },
+    ],
+  },
+  { group: 'batch', version: 'v1', resources: [{ resource: 'jobs', namespaced: true }, { resource: 'cronjobs', namespaced: true, shortNames: ['cj'] }] },
+  { group: 'autoscaling', version: 'v2', resources: [{ resource: 'horizontalpodautoscalers', namespaced: true, shortNames: ['hpa'] }] },
+]
+const KIND_NAMES: Record<KubeKind, string> = {
+  events: 'Event',
+  pods: 'Pod',
+  services: 'Service',
+  nodes: 'Node',
+  deployments: 'Deployment',
+  replicasets: 'ReplicaSet',
+  statefulsets: 'StatefulSet',
+  daemonsets: 'DaemonSet',
+  jobs: 'Job',
+  cronjobs: 'CronJob',
+  horizontalpodautoscalers: 'HorizontalPodAutoscaler',
+}
+const KINDS = Object.keys(KIND_NAMES) as KubeKind[]
+const CLUSTER_SCOPED = new Set<KubeKind>(['nodes'])
+/** Verbs discovery lists: what this server implements (no update, patch or delete over HTTP). */
+const SERVED_VERBS = ['create', 'get', 'list', 'watch']
+/** The version `/version` reports (what kubectl prints as the server version). */
+const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-eventline-test', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23.0', compiler: 'gc', platform: 'linux/amd64' }
+/** Largest request body accepted by create (the real limit is 3 MiB; events are small). */
+const MAX_BODY_BYTES = 1024 * 1024
 const CONTINUE_VERSION = 'meta.k8s.io/v1'
 const INCONSISTENT_CONTINUE =
   'The provided continue parameter is too old to display a consistent list result. You can start a new list without ' +
@@ -232,10 +309,8 @@ const INCONSISTENT_CONTINUE =
   'Continuing with the provided token results in an inconsistent list - objects that were created, modified, or ' +
   'deleted between the time the first chunk was returned and now may show up in the list.'
 
-const ROUTES: Array<{ pattern: RegExp; group: Group }> = [
-  { pattern: /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?(events|pods|services)(?:\/([^/]+))?$/, group: '' },
-  { pattern: /^\/apis\/events\.k8s\.io\/v1\/(?:namespaces\/([^/]+)\/)?(events)(?:\/([^/]+))?$/, group: 'events.k8s.io' },
-]
+/** `/api/v1/...` or `/apis/<group>/<version>/...`, then `[namespaces/<ns>/]<resource>[/<name>]`. */
+const RESOURCE_PATH = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/(?:namespaces\/([^/]+)\/)?([^/]+)(?:\/([^/]+))?$/
 
 /** A `kind: Status` failure body, field order as kube-apiserver writes it. */
 function status(code: number, reason: string, message: string, details?: JsonObject, metadata: JsonObject = {}): JsonObject {
@@ -266,7 +341,8 @@ function parseBool(value: string | null): boolean | undefined {
 }
 
 function apiVersionOf(group: Group): string {
-  return group === '' ? 'v1' : `${group}/v1`
+  const version = GROUPS.find((entry) => entry.group === group)!.version
+  return group === '' ? version : `${group}/${version}`
 }
 
 function qualifiedResource(route: Route): string {
@@ -309,7 +385,7 @@ function toEventsV1(event: KubeObject): JsonObject {
 
 /** A stored object as a list item of the route's group (no kind/apiVersion). */
 function renderItem(group: Group, object: KubeObject): JsonObject {
-  return group === '' ? object : toEventsV1(object)
+  return group === 'events.k8s.io' ? toEventsV1(object) : object
 }
 
 /** A stored object with kind/apiVersion, as watch events and GET carry it. */
@@ -328,7 +404,7 @@ function bookmarkObject(route: Route, resourceVersion: string, initialEventsEnd:
     pods: { spec: { containers: null }, status: {} },
     services: { spec: {}, status: { loadBalancer: {} } },
   }
-  return { kind: KIND_NAMES[route.resource], apiVersion: apiVersionOf(route.group), metadata, ...empty[route.resource] }
+  return { kind: KIND_NAMES[route.resource], apiVersion: apiVersionOf(route.group), metadata, ...(empty[route.resource] ?? { spec: {}, status: {} }) }
 }
 
 function encodeContinue(token: ContinueToken): string {
@@ -427,14 +503,35 @@ export async function startKubernetesApiServer(options: KubernetesApiServerOptio
     return line
   }
 
-  function normalise(object: KubeObject): { namespace: string; name: string; copy: KubeObject } {
+  function normalise(kind: KubeKind, object: KubeObject): { namespace: string; name: string; copy: KubeObject } {
     const name = object?.metadata?.name
     if (typeof name !== 'string' || name === '') throw new Error('object needs metadata.name')
     const copy = structuredClone(object)
     delete copy.kind
     delete copy.apiVersion
-    const namespace = copy.metadata.namespace ?? 'default'
+    // Cluster-scoped objects (nodes) have no namespace: key '/<name>'.
+    const namespace = CLUSTER_SCOPED.has(kind) ? '' : (copy.metadata.namespace ?? 'default')
+    if (namespace === '') delete copy.metadata.namespace
     return { namespace, name, copy }
+  }
+
+  /** Server-owned metadata of a new object (uid, resourceVersion, creationTimestamp), as `add` stores it. */
+  function create(kind: KubeKind, object: KubeObject): KubeObject {
+    const { namespace, name, copy } = normalise(kind, object)
+    const coll = collection(kind)
+    const key = keyOf(namespace, name)
+    if (coll.objects.has(key)) throw new Error(`${kind} "${name}" already exists in namespace "${namespace}"`)
+    currentRv += 1
+    copy.metadata = {
+      ...copy.metadata,
+      ...(namespace === '' ? {} : { namespace }),
+      uid: copy.metadata.uid ?? randomUUID(),
+      resourceVersion: formatRv(currentRv),
+      creationTimestamp: copy.metadata.creationTimestamp ?? nowSeconds(),
+    }
+    coll.objects.set(key, copy)
+    record(kind, 'ADDED', copy, undefined)
+    return copy
   }
 
   /** The key-sorted objects of a kind at `rv` (current state with later changes undone). */
@@ -494,24 +591,69 @@ export async function startKubernetesApiServer(options: KubernetesApiServerOptio
   }
 
   function route(path: string): Route | undefined {
-    for (const { pattern, group } of ROUTES) {
-      const match = pattern.exec(path)
-      if (!match) continue
-      const [, namespace, resource, name] = match
-      if (name !== undefined && namespace === undefined) return undefined
+    const match = RESOURCE_PATH.exec(path)
+    if (!match) return undefined
+    const [, coreVersion, groupName, groupVersion, namespace, resource, name] = match
+    const group = GROUPS.find((entry) => (coreVersion !== undefined ? entry.group === '' : entry.group === groupName && entry.version === groupVersion))
+    const served = group?.resources.find((entry) => entry.resource === resource)
+    if (!group || !served) return undefined
+    // A namespaced resource's object needs its namespace; a cluster-scoped one has none.
+    if (served.namespaced ? name !== undefined && namespace === undefined : namespace !== undefined) return undefined
+    return {
+      group: group.group,
+      resource: served.resource,
+      ...(namespace !== undefined ? { namespace: decodeURIComponent(namespace) } : {}),
+      ...(name !== undefined ? { name: decodeURIComponent(name) } : {}),
+    }
+  }
+
+  /**
+   * Discovery, as kube-apiserver answers it in the legacy (non-aggregated) form: a client asking
+   * for aggregated discovery (`Accept: ...;g=apidiscovery.k8s.io;v=v2`) gets plain JSON and falls
+   * back, as with an older server. OpenAPI documents are not served (404), so kubectl skips
+   * client-side schema validation the way it does for servers without them.
+   */
+  function discovery(path: string, host: string): JsonObject | undefined {
+    if (path === '/version') return SERVER_VERSION
+    if (path === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: host }] }
+    if (path === '/apis') {
+      const groups = GROUPS.filter((entry) => entry.group !== '').map((entry) => {
+        const version = { groupVersion: `${entry.group}/${entry.version}`, version: entry.version }
+        return { name: entry.group, versions: [version], preferredVersion: version }
+      })
+      return { kind: 'APIGroupList', apiVersion: 'v1', groups }
+    }
+    const group = GROUPS.find((entry) => path === (entry.group === '' ? `/api/${entry.version}` : `/apis/${entry.group}/${entry.version}`))
+    if (group) {
       return {
-        group,
-        resource: resource as KubeKind,
-        ...(namespace !== undefined ? { namespace: decodeURIComponent(namespace) } : {}),
-        ...(name !== undefined ? { name: decodeURIComponent(name) } : {}),
+        kind: 'APIResourceList',
+        apiVersion: 'v1',
+        groupVersion: apiVersionOf(group.group),
+        resources: group.resources.map((entry) => ({
+          name: entry.resource,
+          singularName: KIND_NAMES[entry.resource].toLowerCase(),
+          namespaced: entry.namespaced,
+          kind: KIND_NAMES[entry.resource],
+          verbs: SERVED_VERBS,
+          ...(entry.shortNames ? { shortNames: entry.shortNames } : {}),
+        })),
       }
+    }
+    const named = GROUPS.find((entry) => entry.group !== '' && path === `/apis/${entry.group}`)
+    if (named) {
+      const version = { groupVersion: `${named.group}/${named.version}`, version: named.version }
+      return { kind: 'APIGroup', apiVersion: 'v1', name: named.group, versions: [version], preferredVersion: version }
     }
     return undefined
   }
 
   function forbiddenStatus(target: Route, verb: Verb): JsonObject | undefined {
     const resource = qualifiedResource(target)
-    if (!forbidden.has(`${resource}:${verb}`) && !forbidden.has(`${resource}:*`)) return undefined
+    const allowed = (entries: readonly string[], value: string) => entries.includes('*') || entries.includes(value)
+    const granted =
+      options.rules === undefined ||
+      options.rules.some((rule) => allowed(rule.apiGroups, target.group) && allowed(rule.resources, target.resource) && allowed(rule.verbs, verb))
+    if (granted && !forbidden.has(`${resource}:${verb}`) && !forbidden.has(`${resource}:*`)) return undefined
     const subject = target.name !== undefined ? `${resource} "${target.name}"` : resource
     const scope = target.namespace !== undefined ? `in the namespace "${target.namespace}"` : 'at the cluster scope'
     const message = `${subject} is forbidden: User "${user}" cannot ${verb} resource "${target.resource}" in API group "${target.group}" ${scope}`
@@ -534,16 +676,22 @@ export async function startKubernetesApiServer(options: KubernetesApiServerOptio
       send(res, entry, 401, status(401, 'Unauthorized', 'Unauthorized'))
       return
     }
+    const described = entry.method === 'GET' ? discovery(url.pathname, req.headers.host ?? '127.0.0.1') : undefined
+    if (described) {
+      send(res, entry, 200, described)
+      return
+    }
     const target = route(url.pathname)
     if (!target) {
       send(res, entry, 404, status(404, 'NotFound', 'the server could not find the requested resource', {}))
       return
     }
-    if (entry.method !== 'GET') {
+    const creating = entry.method === 'POST' && target.name === undefined && target.group !== 'events.k8s.io'
+    if (entry.method !== 'GET' && !creating) {
       send(res, entry, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {}))
       return
     }
-    const verb: Verb = target.name !== undefined ? 'get' : isWatch ? 'watch' : 'list'
+    const verb: Verb = creating ? 'create' : target.name !== undefined ? 'get' : isWatch ? 'watch' : 'list'
     const denied = forbiddenStatus(target, verb)
     if (denied) {
       send(res, entry, 403, denied)
@@ -555,6 +703,10 @@ export async function startKubernetesApiServer(options: KubernetesApiServerOptio
         return
       }
     }
+    if (creating) {
+      readBody(req, (body) => serveCreate(target, body, res, entry))
+      return
+    }
     if (target.name !== undefined) {
       if (isWatch) send(res, entry, 400, status(400, 'BadRequest', 'watching a single object is not implemented by the test API server'))
       else serveGet(target, res, entry)
@@ -565,8 +717,85 @@ export async function startKubernetesApiServer(options: KubernetesApiServerOptio
     }
   }
 
+  /** Reads a JSON request body (at most MAX_BODY_BYTES); answers 413/400 itself when it cannot. */
+  function readBody(req: IncomingMessage, then: (body: unknown) => void): void {
+    const chunks: Buffer[] = []
+    let size = 0
+    let failed = false
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk)
+    })
+    req.on('error', () => (failed = true))
+    req.on('end', () => {
+      if (failed) return
+      if (size > MAX_BODY_BYTES) {
+        then(413)
+        return
+      }
+      try {
+        then(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown)
+      } catch (error) {
+        then(new SyntaxError((error as Error).message))
+      }
+    })
+  }
+
+  /**
+   * POST to a collection: stores the object with server-owned metadata (`generateName` honoured)
+   * and answers 201 with it, as kube-apiserver does after admission; 409 when it exists, 400 for a
+   * body that is not an object of this kind or names another namespace.
+   */
+  function serveCreate(target: Route, body: unknown, res: ServerResponse, entry: RecordedRequest): void {
+    if (body === 413) {
+      send(res, entry, 413, status(413, 'RequestEntityTooLarge', 'the request body is too large'))
+      return
+    }
+    if (body instanceof SyntaxError) {
+      send(res, entry, 400, status(400, 'BadRequest', `the body of the request was in an unknown format: ${body.message}`))
+      return
+    }
+    const object = body as KubeObject
+    const kind = KIND_NAMES[target.resource]
+    if (typeof object !== 'object' || object === null || Array.isArray(object) || typeof object.metadata !== 'object' || object.metadata === null) {
+      send(res, entry, 400, status(400, 'BadRequest', 'the body of the request is not an object with metadata'))
+      return
+    }
+    if ((object.kind !== undefined && object.kind !== kind) || (object.apiVersion !== undefined && object.apiVersion !== apiVersionOf(target.group))) {
+      send(res, entry, 400, status(400, 'BadRequest', `the API version in the data (${String(object.apiVersion)}) does not match the expected API version (${apiVersionOf(target.group)})`))
+      return
+    }
+    const namespace = object.metadata.namespace ?? target.namespace
+    if (target.namespace !== undefined && namespace !== target.namespace) {
+      send(res, entry, 400, status(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request'))
+      return
+    }
+    if (!CLUSTER_SCOPED.has(target.resource) && namespace === undefined) {
+      send(res, entry, 404, status(404, 'NotFound', 'the server could not find the requested resource', {}))
+      return
+    }
+    let name = object.metadata.name
+    const generateName = object.metadata.generateName
+    if ((name === undefined || name === '') && typeof generateName === 'string' && generateName !== '') {
+      name = `${generateName}${randomUUID().replace(/-/g, '').slice(0, 5)}`
+    }
+    if (typeof name !== 'string' || name === '') {
+      send(res, entry, 422, status(422, 'Invalid', `${kind} "" is invalid: metadata.name: Required value: name or generateName is required`, { kind: target.resource }))
+      return
+    }
+    const fresh: KubeObject = { ...object, metadata: { ...object.metadata, name, ...(namespace !== undefined ? { namespace } : {}) } }
+    delete fresh.metadata.uid
+    delete fresh.metadata.resourceVersion
+    delete fresh.metadata.creationTimestamp
+    if (collection(target.resource).objects.has(keyOf(CLUSTER_SCOPED.has(target.resource) ? '' : namespace!, name))) {
+      send(res, entry, 409, status(409, 'AlreadyExists', `${qualifiedResource(target)} "${name}" already exists`, { name, ...(target.group !== '' ? { group: target.group } : {}), kind: target.resource }))
+      return
+    }
+    send(res, entry, 201, renderTyped(target, create(target.resource, fresh)))
+  }
+
   function serveGet(target: Route, res: ServerResponse, entry: RecordedRequest): void {
-    const object = collection(target.resource).objects.get(keyOf(target.namespace!, target.name!))
+    const object = collection(target.resource).objects.get(keyOf(target.namespace ?? '', target.name!))
     if (object) {
       send(res, entry, 200, renderTyped(target, object))
       return
@@ -740,14 +969,15 @@ export async function startKubernetesApiServer(options: KubernetesApiServerOptio
     }
   }
 
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     try {
       handle(req, res)
     } catch (error) {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' })
       res.end(JSON.stringify(status(500, 'InternalError', `test API server: ${(error as Error).message}`)))
     }
-  })
+  }
+  const server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createServer(handler)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => {
@@ -755,7 +985,7 @@ export async function startKubernetesApiServer(options: KubernetesApiServerOptio
       resolve()
     })
   })
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`
 
   return {
     url,
@@ -768,24 +998,10 @@ export async function startKubernetesApiServer(options: KubernetesApiServerOptio
       requests.length = 0
     },
     add(kind, object) {
-      const { namespace, name, copy } = normalise(object)
-      const coll = collection(kind)
-      const key = keyOf(namespace, name)
-      if (coll.objects.has(key)) throw new Error(`${kind} "${name}" already exists in namespace "${namespace}"`)
-      currentRv += 1
-      copy.metadata = {
-        ...copy.metadata,
-        namespace,
-        uid: copy.metadata.uid ?? randomUUID(),
-        resourceVersion: formatRv(currentRv),
-        creationTimestamp: copy.metadata.creationTimestamp ?? nowSeconds(),
-      }
-      coll.objects.set(key, copy)
-      record(kind, 'ADDED', copy, undefined)
-      return structuredClone(copy)
+      return structuredClone(create(kind, object))
     },
     modify(kind, object) {
-      const { namespace, name, copy } = normalise(object)
+      const { namespace, name, copy } = normalise(kind, object)
       const coll = collection(kind)
       const key = keyOf(namespace, name)
       const previous = coll.objects.get(key)
@@ -793,7 +1009,7 @@ export async function startKubernetesApiServer(options: KubernetesApiServerOptio
       currentRv += 1
       copy.metadata = {
         ...copy.metadata,
-        namespace,
+        ...(namespace === '' ? {} : { namespace }),
         uid: previous.metadata.uid,
         resourceVersion: formatRv(currentRv),
         creationTimestamp: previous.metadata.creationTimestamp,
@@ -890,6 +1106,27 @@ export async function startKubernetesApiServer(options: KubernetesApiServerOptio
       server.closeAllConnections()
       await closed
     },
+  }
+}
+
+/**
+ * A fresh self-signed certificate for 127.0.0.1 (P-256, one day), made with `openssl` at test time
+ * so no key is checked in. `cert` doubles as the CA a kubeconfig trusts.
+ */
+export function selfSignedCertificate(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'eventline-tls-'))
+  try {
+    const keyPath = join(dir, 'key.pem')
+    const certPath = join(dir, 'cert.pem')
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+        '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', keyPath, '-out', certPath],
+      { stdio: 'ignore' },
+    )
+    return { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8') }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { normalizeK8sEvent, podApplication, podInstance, readPod, readService, servicesSelecting } from './normalize.ts'
+import { normalizeK8sEvent, podApplication, podInstance, podWorkloads, readAutoscaler, readPod, readService, servicesSelecting, workloadApplicationByName } from './normalize.ts'
 import type { PodInfo } from './normalize.ts'
 
 const CLUSTER = 'prod-cluster'
@@ -116,9 +116,39 @@ describe('podApplication', () => {
     ['then the Deployment of its ReplicaSet', { 'pod-template-hash': '6f7d9c5b8' }, replicaSet, 'checkout'],
     ['a ReplicaSet without the hash label keeps its name', {}, replicaSet, 'checkout-6f7d9c5b8'],
     ['a StatefulSet owner', {}, [{ kind: 'StatefulSet', name: 'kafka', controller: true }], 'kafka'],
+    ['the CronJob of a scheduled Job', {}, [{ kind: 'Job', name: 'nightly-report-29412345', controller: true }], 'nightly-report'],
+    ['a Job made by hand keeps its name', {}, [{ kind: 'Job', name: 'migrate-v2', controller: true }], 'migrate-v2'],
     ['nothing to go on', {}, undefined, undefined],
   ])('%s', (_name, labels, owners, expected) => {
     expect(podApplication(labels as Record<string, string>, owners)).toBe(expected)
+  })
+})
+
+describe('workloads', () => {
+  it('lists a pod\'s controller and the workload above it', () => {
+    expect(podWorkloads({ 'pod-template-hash': '6f7d9c5b8' }, [{ kind: 'ReplicaSet', name: 'checkout-6f7d9c5b8', controller: true }])).toEqual([
+      { kind: 'ReplicaSet', name: 'checkout-6f7d9c5b8' },
+      { kind: 'Deployment', name: 'checkout' },
+    ])
+    expect(podWorkloads({}, [{ kind: 'Job', name: 'nightly-29412345' }])).toEqual([{ kind: 'Job', name: 'nightly-29412345' }, { kind: 'CronJob', name: 'nightly' }])
+    expect(podWorkloads({}, [{ kind: 'DaemonSet', name: 'fluentd', controller: true }])).toEqual([{ kind: 'DaemonSet', name: 'fluentd' }])
+    expect(podWorkloads({}, [{ kind: 'DaemonSet' }])).toEqual([])
+  })
+
+  it.each([
+    ['ReplicaSet', 'checkout-6f7d9c5b8', 'checkout'],
+    ['ReplicaSet', 'checkout-v2', 'checkout-v2'],
+    ['Job', 'nightly-29412345', 'nightly'],
+    ['Deployment', 'checkout', 'checkout'],
+    ['StatefulSet', 'kafka', 'kafka'],
+  ])('guesses the application of a %s %s by name alone: %s', (kind, name, expected) => {
+    expect(workloadApplicationByName(kind, name)).toBe(expected)
+  })
+
+  it('reads an autoscaler\'s scale target, and names what is missing', () => {
+    const hpa = { metadata: { name: 'web', namespace: 'shop' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' } } }
+    expect(readAutoscaler(hpa)).toEqual({ ok: true, value: { namespace: 'shop', name: 'web', target: { kind: 'Deployment', name: 'web' } } })
+    expect(readAutoscaler({ metadata: { name: 'x', namespace: 'y' }, spec: {} })).toEqual({ ok: false, reason: 'spec.scaleTargetRef has no kind or name' })
   })
 })
 

@@ -17,6 +17,26 @@ export interface PodInfo {
   phase?: string
   labels: Record<string, string>
   application?: string
+  /** Creation time (epoch ms): when the pod started to count on its node. */
+  created?: number
+  /** The workloads that own the pod: its controller and what that is derived from (see `podWorkloads`). */
+  workloads?: WorkloadRef[]
+}
+
+/** A workload by kind and name (namespace: the pod's or event's). */
+export interface WorkloadRef {
+  kind: string
+  name: string
+}
+
+/** Kinds whose events roll up to the application of the workload (CONTRACT "Correlation"). */
+export const WORKLOAD_KINDS: ReadonlySet<string> = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'])
+
+/** What the HorizontalPodAutoscaler watch keeps: the workload each one scales. */
+export interface AutoscalerInfo {
+  namespace: string
+  name: string
+  target: WorkloadRef
 }
 
 /** What the service watch knows of a service. */
@@ -113,22 +133,71 @@ export function normalizeK8sEvent(raw: unknown, cluster: string, pod?: PodInfo, 
 
 /**
  * A pod's application: label `app.kubernetes.io/name`, then `app`, then the Deployment derived
- * from its ReplicaSet owner (the owner's name less the `-<pod-template-hash>` suffix), then any
- * other controller's name (StatefulSet, DaemonSet, Job).
+ * from its ReplicaSet owner (the owner's name less the `-<pod-template-hash>` suffix), the
+ * CronJob derived from its Job owner, then any other controller's name (StatefulSet, DaemonSet,
+ * Job): one application for every run of a CronJob, not one per Job.
  */
 export function podApplication(labels: Record<string, string>, ownerReferences: unknown): string | undefined {
   const fromLabel = labels['app.kubernetes.io/name'] ?? labels.app
   if (fromLabel) return fromLabel
+  // The top of the owner chain: a ReplicaSet's Deployment, a Job's CronJob, else the controller.
+  return podWorkloads(labels, ownerReferences).at(-1)?.name
+}
+
+/**
+ * The workloads a pod belongs to, from its own metadata (no GET): its controller owner, plus the
+ * Deployment of a ReplicaSet owner (the owner's name less `-<pod-template-hash>`) and the CronJob
+ * of a Job owner whose name ends in the CronJob controller's `-<scheduled minutes>` suffix.
+ */
+export function podWorkloads(labels: Record<string, string>, ownerReferences: unknown): WorkloadRef[] {
   const owners = Array.isArray(ownerReferences) ? ownerReferences.filter(isObject) : []
   const owner = owners.find((candidate) => candidate.controller === true) ?? owners[0]
   const ownerName = owner && text(owner.name)
-  if (!owner || !ownerName) return undefined
-  if (owner.kind === 'ReplicaSet') {
+  const ownerKind = owner && text(owner.kind)
+  if (!ownerName || !ownerKind) return []
+  const workloads: WorkloadRef[] = [{ kind: ownerKind, name: ownerName }]
+  if (ownerKind === 'ReplicaSet') {
     const hash = labels['pod-template-hash']
-    if (hash && ownerName.endsWith(`-${hash}`)) return ownerName.slice(0, -hash.length - 1)
-    return ownerName
+    if (hash && ownerName.endsWith(`-${hash}`)) workloads.push({ kind: 'Deployment', name: ownerName.slice(0, -hash.length - 1) })
+  } else if (ownerKind === 'Job') {
+    const cronJob = cronJobOfJob(ownerName)
+    if (cronJob) workloads.push({ kind: 'CronJob', name: cronJob })
   }
-  return ownerName
+  return workloads
+}
+
+/** The CronJob a Job name was made from: `<cronjob>-<scheduled time in minutes>` (8+ digits). */
+function cronJobOfJob(job: string): string | undefined {
+  return /^(.+)-\d{8,10}$/.exec(job)?.[1]
+}
+
+/** Alphabet of pod-template-hash (the apimachinery rand.SafeEncodeString alphabet). */
+const TEMPLATE_HASH = /^(.+)-[bcdfghjklmnpqrstvwxz2456789]{6,10}$/
+
+/**
+ * The application of a workload no pod has been seen for (the owner-chain rule by name alone):
+ * a ReplicaSet's Deployment when its name ends in a pod-template-hash, a Job's CronJob when its
+ * name ends in a schedule suffix, else the workload's own name. A guess the source replaces as
+ * soon as a pod of the workload is seen.
+ */
+export function workloadApplicationByName(kind: string, name: string): string {
+  if (kind === 'ReplicaSet') return TEMPLATE_HASH.exec(name)?.[1] ?? name
+  if (kind === 'Job') return cronJobOfJob(name) ?? name
+  return name
+}
+
+/** Reads an autoscaling/v2 (or v1) HorizontalPodAutoscaler's scale target. */
+export function readAutoscaler(raw: unknown): Normalized<AutoscalerInfo> {
+  if (!isObject(raw)) return { ok: false, reason: 'not an object' }
+  const metadata = object(raw.metadata)
+  const name = text(metadata.name)
+  const namespace = text(metadata.namespace)
+  if (!name || !namespace) return { ok: false, reason: 'metadata.name or metadata.namespace is missing' }
+  const target = object(object(raw.spec).scaleTargetRef)
+  const kind = text(target.kind)
+  const targetName = text(target.name)
+  if (!kind || !targetName) return { ok: false, reason: 'spec.scaleTargetRef has no kind or name' }
+  return { ok: true, value: { namespace, name, target: { kind, name: targetName } } }
 }
 
 /** Reads what the source keeps of a pod object; an error names what is missing. */
@@ -152,6 +221,10 @@ export function readPod(raw: unknown): Normalized<PodInfo> {
   if (phase) pod.phase = phase
   const application = podApplication(labels, metadata.ownerReferences)
   if (application) pod.application = application
+  const created = time(metadata.creationTimestamp)
+  if (created !== undefined) pod.created = created
+  const workloads = podWorkloads(labels, metadata.ownerReferences)
+  if (workloads.length > 0) pod.workloads = workloads
   return { ok: true, value: pod }
 }
 

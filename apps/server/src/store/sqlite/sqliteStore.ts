@@ -354,15 +354,16 @@ export class SqliteStore implements EventStore {
     } else {
       add(meshDeltas, row.mesh, 1)
     }
-    const views = this.views(row, event.services)
+    const views = this.views(row, event)
     this.statements.get(stored ? UPDATE_EVENT : INSERT_EVENT).run({ ...row, seq: ++this.seq, views: JSON.stringify(views) })
     this.link(row, views)
     this.fillCatalog(row)
     return { seq: this.seq, item: rowToItem(row), created: !stored, views }
   }
 
-  private views(row: EventRow, services: readonly string[] | undefined): View[] {
-    return eventViews({ ...row, objectKind: row.obj_kind, services }, this.catalog)
+  /** `links`: what the source linked the event to beyond its row (services, a Node event's pods). */
+  private views(row: EventRow, links: Pick<IngestEvent, 'services' | 'applications' | 'instances' | 'ips'> | undefined): View[] {
+    return eventViews({ ...row, objectKind: row.obj_kind, services: links?.services, applications: links?.applications, instances: links?.instances, ips: links?.ips }, this.catalog)
   }
 
   /**
