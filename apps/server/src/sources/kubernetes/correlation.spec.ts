@@ -121,12 +121,15 @@ describe('Kubernetes correlation beyond pods', () => {
     api.add('pods', makePod({ name: 'gamma-1', node: 'node-b', ip: '10.0.0.3', labels: { app: 'gamma' } }))
     await start()
     await eventually(async () => expect((await eventline!.get(`/api/v1/instances/beta-1?mesh=${CLUSTER}`)).status).toBe(200))
+    // The node event happened while beta-1 was still there (its time is taken before the delete,
+    // not when it is reported: on a loaded machine the waits below outlast a second).
+    const notReadyAt = iso(0)
     api.delete('pods', 'default', 'beta-1')
     // A pod scheduled on node-a after the event: not linked.
     api.add('pods', { ...makePod({ name: 'delta-1', node: 'node-a', ip: '10.0.0.4', labels: { app: 'delta' } }), metadata: { name: 'delta-1', namespace: 'default', labels: { app: 'delta' }, creationTimestamp: iso(-120_000) } })
     await eventually(async () => expect((await eventline!.get<{ registered: boolean }>(`/api/v1/instances/beta-1?mesh=${CLUSTER}`)).body.registered).toBe(false))
     await eventually(async () => expect((await eventline!.get(`/api/v1/instances/delta-1?mesh=${CLUSTER}`)).status).toBe(200))
-    api.add('events', eventAbout('n1', { kind: 'Node', name: 'node-a' }, 'NodeNotReady', { component: 'node-controller' }))
+    api.add('events', eventAbout('n1', { kind: 'Node', name: 'node-a' }, 'NodeNotReady', { component: 'node-controller', time: notReadyAt }))
     // Before any of these pods existed: reaches no application.
     api.add('events', eventAbout('n0', { kind: 'Node', name: 'node-a' }, 'NodeHasSufficientMemory', { time: iso(3_000_000) }))
 
