@@ -1,15 +1,8 @@
-import type { EventItem, EventPage, TimelineQueryInput } from '@eventline/shared'
+import type { EventItem, EventPage, ExportFormat, FacetField, Facets, Gap, Histogram, TimelineQueryInput } from '@eventline/shared'
 import { apiUrl, getAccessToken, getJson } from './client.ts'
 
-/** `Gap` of CONTRACT section 3: a period longer than 60 s in which a source of a mesh was not ingesting. */
-export interface Gap {
-  mesh: string
-  source: string
-  from: string
-  to: string
-  reason: string
-  lossPossible: boolean
-}
+// The shapes of the timeline views are the server's own (type-only: no schema code in the bundle).
+export type { ExportFormat, FacetField, Facets, Gap, Histogram, HistogramBucket } from '@eventline/shared'
 
 /** Whose timeline: the whole mesh, or one application, instance or service (CONTRACT section 3). */
 export type TimelineScope =
@@ -56,33 +49,6 @@ export function timelinePath(scope: TimelineScope): string {
 
 /** The timeline filters without paging, as `P/histogram`, `P/facets` and `P/export` take them. */
 export type TimelineFilterQuery = Omit<TimelineQueryInput, 'limit' | 'cursor'>
-
-/** One bucket of `P/histogram`: events whose `time` falls in `[start, start + bucketMs)`. */
-export interface HistogramBucket {
-  start: string
-  normal: number
-  warning: number
-}
-
-/** `GET P/histogram` (CONTRACT section 3). */
-export interface Histogram {
-  since: string
-  until: string
-  bucketMs: number
-  buckets: HistogramBucket[]
-  gaps: Gap[]
-}
-
-export type FacetField = 'reason' | 'namespace' | 'kind' | 'application' | 'source' | 'type'
-
-/** `GET P/facets`: the 50 largest values of a field among the matches. */
-export interface Facets {
-  field: FacetField
-  items: Array<{ value: string; count: number }>
-  capped: boolean
-}
-
-export type ExportFormat = 'csv' | 'ndjson'
 
 /** `GET P/histogram`: the event rate over the filtered range, stacked by type, with the gaps in it. */
 export function getHistogram(scope: TimelineScope, query: TimelineFilterQuery, buckets: number, signal?: AbortSignal): Promise<Histogram> {

@@ -3,6 +3,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Histogram } from '../api/events.ts'
 import { i18n } from '../i18n/index.ts'
 import EventHistogram from './EventHistogram.vue'
+import type { Gap } from '../api/events.ts'
 
 const SINCE = Date.parse('2026-11-24T00:00:00Z')
 const BUCKET = 60_000
@@ -62,7 +63,7 @@ describe('EventHistogram', () => {
   })
 
   it('shades a gap over the part of the range it covers', () => {
-    const gap = { mesh: 'zk', source: 'zookeeper', from: '2026-11-24T00:01:00.000Z', to: '2026-11-24T00:03:00.000Z', reason: 'disconnected', lossPossible: false }
+    const gap: Gap = { mesh: 'zk', source: 'zookeeper', from: '2026-11-24T00:01:00.000Z', to: '2026-11-24T00:03:00.000Z', reason: 'disconnected', lossPossible: false }
     const wrapper = render(histogram([[1, 0], [0, 0], [0, 0], [1, 0]], [gap]))
     const shade = wrapper.find('.event-histogram-gap')
     // 4 bars of 10 units: the gap covers the middle two.

@@ -6,6 +6,7 @@ import { ApiError } from '../api/client.ts'
 import { i18n } from '../i18n/index.ts'
 import { TestIntersectionObserver } from '../testing/intersectionObserver.ts'
 import EventTimeline from './EventTimeline.vue'
+import type { Gap } from '../api/events.ts'
 
 const NOW = Date.now()
 
@@ -109,12 +110,12 @@ describe('EventTimeline', () => {
   })
 
   it('places a gap row between the events after and before it', () => {
-    const gap = {
+    const gap: Gap = {
       mesh: 'prod',
       source: 'kubernetes',
       from: new Date(NOW - 40 * 60_000).toISOString(),
       to: new Date(NOW - 20 * 60_000).toISOString(),
-      reason: 'watch failed',
+      reason: 'failing',
       lossPossible: true,
     }
     const old = new Date(NOW - 50 * 60_000).toISOString()
