@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { EventPage } from '@eventline/shared'
-import { startServerProcess } from '../src/testing/serverProcess.ts'
+import { startServerProcess } from '../src/testing/eventlineProcess.ts'
 import { latency, mergeResults, printTable, RESULTS_FILE, round, showLatency } from './results.ts'
 
 const SEED = Number(process.env.MIXED_SEED ?? 100_000)

@@ -1,7 +1,9 @@
 /**
- * Runs the real entry point (`src/main.ts`, under tsx) as a separate process, for reliability tests
- * that need what an in-process server cannot show: a stalled event loop seen from outside, the
- * process's own memory (RSS), signals, exit codes.
+ * Runs the real entry point (`src/main.ts`, under tsx) as a separate process, the way an operator
+ * runs Eventline, for reliability tests and benchmarks that need what an in-process server cannot
+ * show: a stalled event loop seen from outside, the process's own memory (RSS), signals and exit
+ * codes, a kill -9, a full disk, a database lock held by someone else. Known limit: the first start
+ * in a run pays tsx's compile time (a few seconds on a loaded machine).
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
@@ -64,5 +66,32 @@ export function startEventlineProcess(args: string[], env: Record<string, string
       clearTimeout(timer)
       return code
     },
+  }
+}
+
+/** A started process that is listening: its URL at hand, output as one text. */
+export interface ServerProcess {
+  child: ChildProcessWithoutNullStreams
+  url: string
+  exited: Promise<number | null>
+  /** What the process printed so far (JSON log lines, then stderr), for failure messages. */
+  output(): string
+  /** SIGTERM and wait for the exit; SIGKILL if it does not exit within 15 s. */
+  stop(): Promise<number | null>
+}
+
+/** Starts `main.ts` on a free loopback port and waits until it listens (its log level must keep info lines). */
+export async function startServerProcess(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
+  const started = startEventlineProcess(['--port', '0', '--host', '127.0.0.1', ...args], env)
+  const url = await started.listening
+  return {
+    child: started.child,
+    url,
+    exited: started.exited,
+    output: () => {
+      const { stdout, stderr } = started.output()
+      return stdout + stderr
+    },
+    stop: () => started.stop(),
   }
 }
