@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   forbidden: 403,
   not_found: 404,
   internal: 500,
+  unavailable: 503,
 } as const
 export type ErrorCode = keyof typeof ERROR_CODES
 

@@ -2,7 +2,7 @@
 import type { ErrorBody, ErrorCode } from '@eventline/shared'
 import { ERROR_CODES } from '@eventline/shared'
 import type { ErrorRequestHandler, RequestHandler } from 'express'
-import { ApiError } from '../errors.ts'
+import { ApiError, UnavailableError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 
 export function sendError(res: Parameters<RequestHandler>[1], code: ErrorCode, message: string, field?: string): void {
@@ -19,6 +19,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.destroy()
       return
     }
+    if (error instanceof UnavailableError) res.set('Retry-After', String(error.retryAfterSeconds))
     if (error instanceof ApiError) return sendError(res, error.code, error.message, error.field)
     // body-parser's errors carry a status and an `expose` flag for messages safe to show.
     const status = (error as { status?: unknown }).status

@@ -42,6 +42,9 @@ export class SqliteCatalog {
   // instance over and over, and skipping the repeated no-op statement keeps ingestion near
   // raw-insert speed. Keys carry every input, so a different value is written again.
   private readonly written = new Set<string>()
+  // Keys written by the transaction in progress: they count as written only once it commits, so
+  // a batch that rolls back (and its catalog rows with it) is written again by the next one.
+  private readonly staged = new Set<string>()
 
   constructor(private readonly statements: Statements) {}
 
@@ -59,7 +62,7 @@ export class SqliteCatalog {
            ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, address = excluded.address`,
           change,
         )
-        this.written.add(`mesh\u0000${change.name}`)
+        this.staged.add(`mesh\u0000${change.name}`)
         return false
       case 'mesh-synced':
         run('UPDATE meshes SET last_sync_at = @at WHERE name = @name', change)
@@ -103,11 +106,17 @@ export class SqliteCatalog {
     }
   }
 
+  /** Ends the writer's transaction: what it wrote counts as written when it committed. */
+  endTransaction(committed: boolean): void {
+    if (committed) for (const key of this.staged) this.written.add(key)
+    this.staged.clear()
+  }
+
   /** True the first time this process sees `parts` (then the caller writes), false after. */
   private firstTime(...parts: Array<string | undefined>): boolean {
     const key = parts.map((part) => part ?? '').join('\u0000')
-    if (this.written.has(key)) return false
-    this.written.add(key)
+    if (this.written.has(key) || this.staged.has(key)) return false
+    this.staged.add(key)
     return true
   }
 

@@ -194,7 +194,14 @@ export class SqliteStore implements EventStore {
   }
 
   async writeBatch(batch: WriteBatch): Promise<StoredEvent[]> {
-    return this.writeTransaction(batch)
+    let committed = false
+    try {
+      const stored = this.writeTransaction(batch)
+      committed = true
+      return stored
+    } finally {
+      this.catalog.endTransaction(committed)
+    }
   }
 
   /** Outbox entries of the batch, in the batch's transaction; see `WriteBatch.outbox`. */

@@ -1,0 +1,678 @@
+/**
+ * `EventStore` on PostgreSQL (node-postgres, one pool): the same behaviour as the SQLite store,
+ * held to it by the conformance suite (store/storeConformance.ts).
+ *
+ * Writes: one transaction per batch (catalog, events, links, mesh counts, outbox, checkpoints).
+ * Events are read once per batch (`FOR UPDATE`, in id order so concurrent writers cannot
+ * deadlock), merged in memory in batch order exactly as SQLite merges them, and written with a
+ * few multi-row statements (`unnest` of arrays) instead of a round trip per row. `seq` and outbox
+ * sequences come from database sequences, so several processes may write. A batch that loses a
+ * race with another writer (unique violation, deadlock, serialization failure) is retried whole.
+ *
+ * Correlation: `eventViews` is synchronous; its catalog look-ups are answered from a per
+ * transaction cache that is filled by async queries in the same transaction and re-run until it
+ * asks for nothing new, so the views are exactly the ones the SQLite store computes.
+ *
+ * Reads: one query (or two, page and capped count, in parallel) on the pool; every connection
+ * has a `statement_timeout`, and a query over it is a 503 (`UnavailableError`).
+ *
+ * Known limits: `seq` is taken from a sequence before commit, so with several concurrent writers
+ * a reader of `eventsAfter` may see a higher seq commit before a lower one (the replicas issue
+ * closes that gap); `isOpen` reports whether the store was closed or its pool failed, not a
+ * round trip.
+ */
+import type { EventItem, EventSource, MeshKind } from '@eventline/shared'
+import { TOTAL_COUNT_CAP } from '@eventline/shared'
+import pg from 'pg'
+import type { PoolClient } from 'pg'
+import type { AlertNotice } from '../../sinks/types.ts'
+import { eventViews } from '../eventViews.ts'
+import type { View, ViewLookup } from '../eventViews.ts'
+import type {
+  EventStore,
+  IngestEvent,
+  MeshRecord,
+  PendingEntry,
+  ResourceListFilter,
+  StoredEvent,
+  TimelineFilter,
+  TimelinePosition,
+  TimelineResult,
+  WriteBatch,
+} from '../types.ts'
+import { migrate } from './migrations.ts'
+import { CatalogReader, CatalogWriter } from './pgCatalog.ts'
+import { execute, hasCode, query, translateError } from './query.ts'
+import type { Queryable } from './query.ts'
+import { merge, pickRow, ROW_COLUMNS, ROW_TYPES, rowToItem, sameRow, toRow } from './rows.ts'
+import type { EventRow } from './rows.ts'
+import { countSql, EVENT_COLUMNS, offsetPageSql, pageSql, searchText, SOURCE_CODE } from './timelineSql.ts'
+
+const MESH_KIND_OF_SOURCE: Record<EventSource, MeshKind> = { kubernetes: 'kubernetes', zookeeper: 'zookeeper', nacos: 'nacos', api: 'api', demo: 'demo' }
+
+export interface PgStoreOptions {
+  /** Schema holding Eventline's tables (created when missing); default `public`. Tests use their own. */
+  schema?: string
+  /** Time budget of one read query, ms: over it the query is cancelled and the API answers 503. */
+  queryTimeoutMs?: number
+  /** Time budget of one statement of a write transaction or retention, ms. */
+  writeTimeoutMs?: number
+  /** Pool size. */
+  maxConnections?: number
+}
+
+/** bigint (int8) as a JS number: times in ms, sequences and counts stay far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+}
+
+const RETRYABLE = ['23505', '40001', '40P01']
+const MAX_ATTEMPTS = 5
+
+type StoredRow = EventRow & { rid: number; views: number[] }
+type PendingRow = { seq: number; event_id: string | null; alert: string | null } & { [K in keyof EventRow]: EventRow[K] | null }
+
+const viewKey = (view: View) => view.join('\u0000')
+
+const STORED_COLUMNS = `e.rid, e.views, ${EVENT_COLUMNS}`
+
+export class PgStore implements EventStore {
+  private open = true
+  private failure: Error | undefined
+  /** Interned views: both directions, only for ids whose rows committed (ids never change). */
+  private readonly viewIds = new Map<string, number>()
+  private readonly viewsById = new Map<number, View>()
+  /** Catalog statements this process committed (see CatalogWriter). */
+  private readonly catalogWritten = new Set<string>()
+  private readonly catalog: CatalogReader
+  /** Batches of this process write one after another; other processes are handled by retries. */
+  private writing: Promise<unknown> = Promise.resolve()
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: Required<Omit<PgStoreOptions, 'schema' | 'maxConnections'>>,
+  ) {
+    this.catalog = new CatalogReader(pool)
+    // An idle connection that breaks must not crash the process; the next query reconnects.
+    pool.on('error', (error) => {
+      this.failure = error
+    })
+  }
+
+  /** Connects, creates the schema when missing and applies pending migrations. */
+  static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
+    const schema = options.schema ?? 'public'
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name "${schema}"`)
+    const queryTimeoutMs = Math.trunc(options.queryTimeoutMs ?? 10_000)
+    const writeTimeoutMs = Math.trunc(options.writeTimeoutMs ?? 60_000)
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 10,
+      // Startup parameters of every connection: the read budget and the schema.
+      options: `-c statement_timeout=${queryTimeoutMs} -c search_path=${schema}`,
+      application_name: 'eventline',
+      connectionTimeoutMillis: 10_000,
+      types,
+    })
+    let client: PoolClient | undefined
+    try {
+      client = await pool.connect()
+      if (schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
+      await client.query('SELECT set_config($1, $2, false)', ['statement_timeout', String(writeTimeoutMs)])
+      await migrate(client)
+      await client.query('SELECT set_config($1, $2, false)', ['statement_timeout', String(queryTimeoutMs)])
+    } catch (error) {
+      client?.release(true)
+      client = undefined
+      await pool.end()
+      throw translateError(error)
+    } finally {
+      client?.release()
+    }
+    return new PgStore(pool, { queryTimeoutMs, writeTimeoutMs })
+  }
+
+  /** The pool, for tests and benchmarks that inspect plans and sizes. */
+  get database(): pg.Pool {
+    return this.pool
+  }
+
+  writeBatch(batch: WriteBatch): Promise<StoredEvent[]> {
+    const run = this.writing.then(() => this.transaction((client, done) => this.write(client, batch, done)))
+    this.writing = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * Runs `work` in a transaction with the write budget, retrying a lost race with another writer.
+   * `work` registers what to do once the transaction committed (caches of committed rows).
+   */
+  private async transaction<T>(work: (client: PoolClient, onCommit: Array<() => void>) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let client: PoolClient
+      try {
+        client = await this.pool.connect()
+      } catch (error) {
+        throw translateError(error)
+      }
+      const onCommit: Array<() => void> = []
+      let broken = false
+      try {
+        await client.query('BEGIN')
+        await client.query('SELECT set_config($1, $2, true)', ['statement_timeout', String(this.options.writeTimeoutMs)])
+        const result = await work(client, onCommit)
+        await client.query('COMMIT')
+        for (const callback of onCommit) callback()
+        return result
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true
+        })
+        if (attempt < MAX_ATTEMPTS && hasCode(error, ...RETRYABLE)) continue
+        throw translateError(error)
+      } finally {
+        client.release(broken)
+      }
+    }
+  }
+
+  private async write(client: PoolClient, batch: WriteBatch, onCommit: Array<() => void>): Promise<StoredEvent[]> {
+    const tx = new WriteTransaction(client, this.viewIds, this.viewsById, this.catalogWritten, onCommit)
+    for (const change of batch.catalog) {
+      if ((await tx.catalog.apply(change)) && change.op === 'instance') await tx.correlateIp(change.instance.ip!)
+    }
+    const stored = await tx.upsertEvents(batch.events)
+    await tx.flush()
+    await tx.applyMeshDeltas()
+    await writeOutbox(client, batch, stored)
+    await writeCheckpoints(client, batch)
+    onCommit.push(() => tx.catalog.committed())
+    return stored
+  }
+
+  async timeline(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<TimelineResult> {
+    const page = pageSql(filter, limit, after)
+    const [rows, counted] = await Promise.all([query<EventRow>(this.pool, page.sql, page.values), this.count(filter)])
+    const items = rows.slice(0, limit).map(rowToItem)
+    const last = rows.length > limit ? rows[limit - 1]! : undefined
+    return { items, next: last ? { time: last.time, id: last.id } : null, ...counted }
+  }
+
+  private async count(filter: TimelineFilter): Promise<{ total: number; totalCapped: boolean }> {
+    const count = countSql(filter, TOTAL_COUNT_CAP + 1)
+    const [row] = await query<{ n: number }>(this.pool, count.sql, count.values)
+    const n = row?.n ?? 0
+    return n > TOTAL_COUNT_CAP ? { total: TOTAL_COUNT_CAP, totalCapped: true } : { total: n, totalCapped: false }
+  }
+
+  async timelineByOffset(filter: TimelineFilter, offset: number, limit: number): Promise<{ items: EventItem[]; total: number }> {
+    const page = offsetPageSql(filter, offset, limit)
+    const [rows, counted] = await Promise.all([query<EventRow>(this.pool, page.sql, page.values), this.count(filter)])
+    return { items: rows.map(rowToItem), total: counted.total }
+  }
+
+  async eventsAfter(seq: number, limit: number): Promise<StoredEvent[]> {
+    const rows = await query<EventRow & { seq: number; views: number[] }>(
+      this.pool,
+      `SELECT ${EVENT_COLUMNS}, e.seq, e.views FROM events AS e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`,
+      [seq, limit],
+    )
+    await this.resolveViews(rows.flatMap(({ views }) => views))
+    return rows.map((row) => ({ seq: row.seq, item: rowToItem(row), created: false, views: row.views.map((id) => this.viewsById.get(id)!) }))
+  }
+
+  /** Loads interned views this process has not seen (written by another process, or before a restart). */
+  private async resolveViews(ids: readonly number[]): Promise<void> {
+    const missing = [...new Set(ids.filter((id) => !this.viewsById.has(id)))]
+    if (missing.length === 0) return
+    const rows = await query<{ id: number; mesh: string; kind: string; entity: string }>(this.pool, 'SELECT id, mesh, kind, entity FROM views WHERE id = ANY($1::int[])', [missing])
+    for (const { id, mesh, kind, entity } of rows) {
+      const view: View = [mesh, kind, entity]
+      this.viewsById.set(id, view)
+      this.viewIds.set(viewKey(view), id)
+    }
+  }
+
+  async readCheckpoint(key: string): Promise<string | undefined> {
+    const [row] = await query<{ value: string }>(this.pool, 'SELECT value FROM checkpoints WHERE key = $1', [key])
+    return row?.value
+  }
+
+  async readCheckpoints(prefix: string): Promise<Map<string, string>> {
+    // A range on the primary key ("C" collation: byte order): every key that starts with the prefix sorts between these bounds.
+    const rows = await query<{ key: string; value: string }>(this.pool, 'SELECT key, value FROM checkpoints WHERE key >= $1 AND key < $1 || chr(1114111)', [prefix])
+    return new Map(rows.filter(({ key }) => key.startsWith(prefix)).map(({ key, value }) => [key.slice(prefix.length), value]))
+  }
+
+  async purgeBefore(cutoff: number, batchSize: number): Promise<number> {
+    return this.transaction(async (client) => {
+      const rows = await query<{ mesh: string; n: number }>(
+        client,
+        `WITH doomed AS (SELECT rid FROM events WHERE time < $1 ORDER BY time LIMIT $2 FOR UPDATE SKIP LOCKED),
+         gone AS (DELETE FROM events AS e USING doomed AS d WHERE e.rid = d.rid RETURNING e.rid, e.time, e.mesh, e.views),
+         unlinked AS (
+           DELETE FROM event_links AS l USING (SELECT rid, time, unnest(views) AS view FROM gone) AS g
+           WHERE l.view = g.view AND l.time = g.time AND l.rid = g.rid)
+         SELECT mesh, count(*)::int AS n FROM gone GROUP BY mesh`,
+        [cutoff, batchSize],
+      )
+      await applyMeshDeltas(client, new Map(rows.map(({ mesh, n }) => [mesh, -n])))
+      return rows.reduce((sum, { n }) => sum + n, 0)
+    })
+  }
+
+  async pendingOutbox(sink: string, limit: number): Promise<PendingEntry[]> {
+    const rows = await query<PendingRow>(
+      this.pool,
+      `SELECT o.seq, o.event_id, o.alert, ${EVENT_COLUMNS} FROM outbox AS o LEFT JOIN events AS e ON e.id = o.event_id WHERE o.sink = $1 ORDER BY o.seq LIMIT $2`,
+      [sink, limit],
+    )
+    return rows.map(({ seq, event_id: eventId, alert, ...row }): PendingEntry => {
+      if (eventId === null) return { seq, alert: JSON.parse(alert!) as AlertNotice }
+      return { seq, eventId, event: row.id === null ? undefined : rowToItem(row as EventRow) }
+    })
+  }
+
+  async deleteOutbox(sink: string, seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return
+    await execute(this.pool, 'DELETE FROM outbox WHERE sink = $1 AND seq = ANY($2::bigint[])', [sink, seqs])
+  }
+
+  async outboxCounts(): Promise<Map<string, number>> {
+    const rows = await query<{ sink: string; n: number }>(this.pool, 'SELECT sink, count(*)::int AS n FROM outbox GROUP BY sink')
+    return new Map(rows.map(({ sink, n }) => [sink, n]))
+  }
+
+  async discardOutbox(sink: string, createdBefore: number): Promise<number> {
+    return execute(this.pool, 'DELETE FROM outbox WHERE sink = $1 AND created_at < $2', [sink, createdBefore])
+  }
+
+  meshes(): Promise<MeshRecord[]> {
+    return this.catalog.meshes()
+  }
+
+  applications(filter: ResourceListFilter, now: number) {
+    return this.catalog.applications(filter, now)
+  }
+
+  application(name: string, mesh?: string) {
+    return this.catalog.application(name, mesh)
+  }
+
+  instances(filter: ResourceListFilter) {
+    return this.catalog.instances(filter)
+  }
+
+  instance(name: string, mesh?: string) {
+    return this.catalog.instance(name, mesh)
+  }
+
+  services(filter: ResourceListFilter) {
+    return this.catalog.services(filter)
+  }
+
+  service(name: string, mesh?: string) {
+    return this.catalog.service(name, mesh)
+  }
+
+  isOpen(): boolean {
+    return this.open && this.failure === undefined
+  }
+
+  async close(): Promise<void> {
+    if (!this.open) return
+    this.open = false
+    await this.writing
+    await this.pool.end()
+  }
+}
+
+/** An event touched by the batch: its stored state and what the batch makes of it. */
+interface EventState {
+  /** Row id once the event exists in the database. */
+  rid: number | undefined
+  row: EventRow
+  /** The links the database holds for it (its interned views at `time`). */
+  linked: { time: number; ids: number[] } | undefined
+  /** What the batch will write (unflushed): its views and store sequence. */
+  pending: { views: View[]; seq: number } | undefined
+}
+
+/** The state of one write transaction: events by id, look-up cache, views interned in it. */
+class WriteTransaction {
+  readonly catalog: CatalogWriter
+  private readonly events = new Map<string, EventState>()
+  private readonly meshDeltas = new Map<string, number>()
+  /** Catalog answers for `eventViews`, valid until the catalog is written again. */
+  private lookups = new Map<string, unknown>()
+  private lookupsVersion = -1
+  /** Views interned by this transaction: visible to it, cached by the store only after commit. */
+  private readonly stagedViews = new Map<string, number>()
+
+  constructor(
+    private readonly db: PoolClient,
+    private readonly viewIds: Map<string, number>,
+    private readonly viewsById: Map<number, View>,
+    catalogWritten: Set<string>,
+    onCommit: Array<() => void>,
+  ) {
+    this.catalog = new CatalogWriter(db, catalogWritten)
+    onCommit.push(() => {
+      for (const [key, id] of this.stagedViews) {
+        this.viewIds.set(key, id)
+        this.viewsById.set(id, key.split('\u0000') as View)
+      }
+    })
+  }
+
+  /** Merges the batch's events in order, as the SQLite store does; resolves with what changed. */
+  async upsertEvents(events: readonly IngestEvent[]): Promise<StoredEvent[]> {
+    if (events.length === 0) return []
+    await this.load(events.map(({ id }) => id))
+    const seqs = (await query<{ seq: number }>(this.db, "SELECT nextval('event_seq') AS seq FROM generate_series(1, $1)", [events.length])).map(({ seq }) => seq)
+    const stored: StoredEvent[] = []
+    for (const [index, event] of events.entries()) {
+      const incoming = toRow(event)
+      const state = this.events.get(incoming.id)
+      const exists = state !== undefined
+      let row = incoming
+      if (state) {
+        row = merge(state.row, incoming, event.count !== undefined)
+        if (sameRow(state.row, row)) continue // a retry or re-list of what we have: nothing to do
+        if (state.row.mesh !== row.mesh) {
+          add(this.meshDeltas, state.row.mesh, -1)
+          add(this.meshDeltas, row.mesh, 1)
+        }
+      } else {
+        add(this.meshDeltas, row.mesh, 1)
+      }
+      const views = await this.viewsOf(row, event.services)
+      const seq = seqs[index]!
+      if (state) {
+        state.row = row
+        state.pending = { views, seq }
+      } else {
+        this.events.set(row.id, { rid: undefined, row, linked: undefined, pending: { views, seq } })
+      }
+      stored.push({ seq, item: rowToItem(row), created: !exists, views })
+      await this.fillCatalog(row)
+    }
+    return stored
+  }
+
+  /** Reads (and locks, in id order) the stored rows of these ids. */
+  private async load(ids: readonly string[]): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => !this.events.has(id))
+    if (missing.length === 0) return
+    const rows = await query<StoredRow>(this.db, `SELECT ${STORED_COLUMNS} FROM events AS e WHERE e.id = ANY($1::text[]) ORDER BY e.id FOR UPDATE`, [missing])
+    for (const row of rows) this.events.set(row.id, { rid: row.rid, row: pickRow(row), linked: { time: row.time, ids: row.views }, pending: undefined })
+  }
+
+  /** `eventViews` with its catalog look-ups answered by queries in this transaction. */
+  private async viewsOf(row: EventRow, services: readonly string[] | undefined): Promise<View[]> {
+    if (this.lookupsVersion !== this.catalog.version) {
+      this.lookups = new Map()
+      this.lookupsVersion = this.catalog.version
+    }
+    for (;;) {
+      const misses: Array<() => Promise<unknown>> = []
+      const cached = <T>(key: string, load: () => Promise<T>, empty: T): T => {
+        if (this.lookups.has(key)) return this.lookups.get(key) as T
+        misses.push(async () => this.lookups.set(key, await load()))
+        return empty
+      }
+      const lookup: ViewLookup = {
+        instancesByIp: (ip) => cached(`ip\u0000${ip}`, () => this.catalog.instancesByIp(ip), []),
+        servicesOfInstance: (mesh, instance) => cached(`si\u0000${mesh}\u0000${instance}`, () => this.catalog.servicesOfInstance(mesh, instance), []),
+        meshesWithApplication: (name) => cached(`app\u0000${name}`, () => this.catalog.meshesWithApplication(name), []),
+      }
+      const views = eventViews({ ...row, objectKind: row.obj_kind, services }, lookup)
+      if (misses.length === 0) return views
+      for (const load of misses) await load()
+    }
+  }
+
+  /** Events name meshes, applications, instances and services: make sure the catalog knows them. */
+  private async fillCatalog(row: EventRow): Promise<void> {
+    await this.catalog.ensureMesh(row.mesh, MESH_KIND_OF_SOURCE[row.source])
+    if (row.application) await this.catalog.ensureApplication(row.mesh, row.application)
+    if (row.instance && (await this.catalog.ensureInstance(row.mesh, row.instance, row.source, row.ip ?? undefined, row.application ?? undefined))) {
+      await this.correlateIp(row.ip!)
+    }
+    if (row.service) await this.catalog.ensureService(row.mesh, row.service)
+  }
+
+  /**
+   * An instance appeared at `ip`: Kubernetes pod events already stored for that IP gain the views
+   * the instance gives them (see SqliteStore.correlateIp). Views are only added.
+   */
+  async correlateIp(ip: string): Promise<void> {
+    await this.flush()
+    const rows = await query<StoredRow>(
+      this.db,
+      `SELECT ${STORED_COLUMNS} FROM event_links AS l JOIN events AS e ON e.rid = l.rid
+       WHERE l.view = (SELECT id FROM views WHERE mesh = '' AND kind = 'p' AND entity = $1) AND e.source = 'kubernetes' AND e.obj_kind = 'Pod'`,
+      [ip],
+    )
+    if (rows.length === 0) return
+    await this.knowViews(rows.flatMap(({ views }) => views))
+    const links: LinkRow[] = []
+    const updates: Array<{ rid: number; ids: number[] }> = []
+    for (const stored of rows) {
+      const row = pickRow(stored)
+      const known = new Set(stored.views.map((id) => viewKey(this.viewOf(id))))
+      const added = (await this.viewsOf(row, undefined)).filter((view) => !known.has(viewKey(view)))
+      if (added.length === 0) continue
+      const addedIds = await this.intern(added)
+      links.push(...addedIds.map((view) => linkRow(view, row, stored.rid)))
+      const ids = [...stored.views, ...addedIds]
+      updates.push({ rid: stored.rid, ids })
+      const state = this.events.get(row.id)
+      if (state?.linked) state.linked.ids = ids
+    }
+    await insertLinks(this.db, links)
+    if (updates.length > 0) {
+      await execute(
+        this.db,
+        `UPDATE events AS e SET views = u.views::int[] FROM (SELECT unnest($1::bigint[]) AS rid, unnest($2::text[]) AS views) AS u WHERE e.rid = u.rid`,
+        [updates.map(({ rid }) => rid), updates.map(({ ids }) => `{${ids.join(',')}}`)],
+      )
+    }
+  }
+
+  private viewOf(id: number): View {
+    for (const [key, staged] of this.stagedViews) if (staged === id) return key.split('\u0000') as View
+    return this.viewsById.get(id)!
+  }
+
+  /** Makes sure every id is in the view cache (views interned by other processes or earlier runs). */
+  private async knowViews(ids: readonly number[]): Promise<void> {
+    const staged = new Set(this.stagedViews.values())
+    const missing = [...new Set(ids.filter((id) => !this.viewsById.has(id) && !staged.has(id)))]
+    if (missing.length === 0) return
+    const rows = await query<{ id: number; mesh: string; kind: string; entity: string }>(this.db, 'SELECT id, mesh, kind, entity FROM views WHERE id = ANY($1::int[])', [missing])
+    // Committed rows (another transaction's or an earlier one's): safe to cache now.
+    for (const { id, mesh, kind, entity } of rows) {
+      const view: View = [mesh, kind, entity]
+      this.viewsById.set(id, view)
+      this.viewIds.set(viewKey(view), id)
+    }
+  }
+
+  /** The interned ids of `views`, interning the new ones (sorted, so concurrent writers queue rather than deadlock). */
+  private async intern(views: readonly View[]): Promise<number[]> {
+    const id = (view: View) => this.viewIds.get(viewKey(view)) ?? this.stagedViews.get(viewKey(view))
+    const missing = [...new Map(views.filter((view) => id(view) === undefined).map((view) => [viewKey(view), view])).values()].sort((a, b) =>
+      viewKey(a) < viewKey(b) ? -1 : viewKey(a) > viewKey(b) ? 1 : 0,
+    )
+    if (missing.length > 0) {
+      const columns = [missing.map(([mesh]) => mesh), missing.map(([, kind]) => kind), missing.map(([, , entity]) => entity)]
+      await execute(this.db, 'INSERT INTO views (mesh, kind, entity) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING', columns)
+      const rows = await query<{ id: number; mesh: string; kind: string; entity: string }>(
+        this.db,
+        'SELECT v.id, v.mesh, v.kind, v.entity FROM views AS v JOIN unnest($1::text[], $2::text[], $3::text[]) AS u (mesh, kind, entity) ON v.mesh = u.mesh AND v.kind = u.kind AND v.entity = u.entity',
+        columns,
+      )
+      for (const row of rows) this.stagedViews.set(viewKey([row.mesh, row.kind, row.entity]), row.id)
+    }
+    return views.map((view) => id(view)!)
+  }
+
+  /** Writes the pending events and their links: inserts, updates, link deletes and inserts. */
+  async flush(): Promise<void> {
+    const pending = [...this.events.values()].filter((state) => state.pending)
+    if (pending.length === 0) return
+    const ids = await this.intern(pending.flatMap((state) => state.pending!.views))
+    let offset = 0
+    const next = pending.map((state) => {
+      const count = state.pending!.views.length
+      offset += count
+      return { state, seq: state.pending!.seq, ids: ids.slice(offset - count, offset) }
+    })
+
+    const inserts = next.filter(({ state }) => state.rid === undefined)
+    if (inserts.length > 0) {
+      const returned = await query<{ id: string; rid: number }>(this.db, INSERT_EVENTS, eventArrays(inserts))
+      const rids = new Map(returned.map(({ id, rid }) => [id, rid]))
+      for (const { state } of inserts) state.rid = rids.get(state.row.id)
+    }
+    const updates = next.filter(({ state }) => !inserts.some((insert) => insert.state === state))
+    if (updates.length > 0) await execute(this.db, UPDATE_EVENTS, [...eventArrays(updates), updates.map(({ state }) => state.rid!)])
+
+    // Links: drop what no longer holds, add what is new (an unchanged time and view keeps its row).
+    const removed: LinkRow[] = []
+    const added: LinkRow[] = []
+    for (const { state, ids: viewIds } of next) {
+      const keep = new Set(state.linked && state.linked.time === state.row.time ? state.linked.ids : [])
+      const now = new Set(viewIds)
+      if (state.linked) for (const view of state.linked.ids) if (!(now.has(view) && keep.has(view))) removed.push({ view, time: state.linked.time, rid: state.rid!, source: 0, warning: false })
+      for (const view of now) if (!keep.has(view)) added.push(linkRow(view, state.row, state.rid!))
+      state.linked = { time: state.row.time, ids: [...now] }
+      state.pending = undefined
+    }
+    if (removed.length > 0) {
+      await execute(
+        this.db,
+        `DELETE FROM event_links AS l USING unnest($1::int[], $2::bigint[], $3::bigint[]) AS d (view, time, rid)
+         WHERE l.view = d.view AND l.time = d.time AND l.rid = d.rid`,
+        [removed.map(({ view }) => view), removed.map(({ time }) => time), removed.map(({ rid }) => rid)],
+      )
+    }
+    // Links of an update reach the new row's links; an update's row keeps its rid.
+    await insertLinks(this.db, added)
+  }
+
+  applyMeshDeltas(): Promise<void> {
+    return applyMeshDeltas(this.db, this.meshDeltas)
+  }
+}
+
+interface LinkRow {
+  view: number
+  time: number
+  rid: number
+  source: number
+  warning: boolean
+}
+
+function linkRow(view: number, row: EventRow, rid: number): LinkRow {
+  return { view, time: row.time, rid, source: SOURCE_CODE[row.source], warning: row.type === 'warning' }
+}
+
+async function insertLinks(db: Queryable, links: readonly LinkRow[]): Promise<void> {
+  if (links.length === 0) return
+  await execute(
+    db,
+    `INSERT INTO event_links (view, time, rid, source, warning)
+     SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::smallint[], $5::boolean[]) ON CONFLICT DO NOTHING`,
+    [links.map(({ view }) => view), links.map(({ time }) => time), links.map(({ rid }) => rid), links.map(({ source }) => source), links.map(({ warning }) => warning)],
+  )
+}
+
+/** `unnest` of the column arrays of `eventArrays`, plus `extra` trailing columns. */
+function eventUnnest(extra: ReadonlyArray<[name: string, type: string]>): string {
+  const columns: Array<[string, string]> = [...ROW_COLUMNS.map((column): [string, string] => [column, ROW_TYPES[column]]), ['seq', 'bigint'], ['views', 'text'], ['search', 'text'], ...extra]
+  return `unnest(${columns.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ')}) AS u (${columns.map(([name]) => name).join(', ')})`
+}
+const INSERT_EVENTS = `INSERT INTO events (${ROW_COLUMNS.join(', ')}, seq, views, search)
+  SELECT ${ROW_COLUMNS.map((column) => `u.${column}`).join(', ')}, u.seq, u.views::int[], to_tsvector('simple', u.search) FROM ${eventUnnest([])}
+  RETURNING id, rid`
+const UPDATE_EVENTS = `UPDATE events AS e SET ${ROW_COLUMNS.filter((column) => column !== 'id')
+  .map((column) => `${column} = u.${column}`)
+  .join(', ')}, seq = u.seq, views = u.views::int[], search = to_tsvector('simple', u.search)
+  FROM ${eventUnnest([['rid', 'bigint']])} WHERE e.rid = u.rid`
+
+/** Column arrays of the events' rows, then seq, views (as array literals) and search text. */
+function eventArrays(rows: ReadonlyArray<{ state: EventState; seq: number; ids: number[] }>): unknown[] {
+  return [
+    ...ROW_COLUMNS.map((column) => rows.map(({ state }) => state.row[column])),
+    rows.map(({ seq }) => seq),
+    rows.map(({ ids }) => `{${ids.join(',')}}`),
+    rows.map(({ state }) => searchText(state.row.reason, state.row.message)),
+  ]
+}
+
+function add(counts: Map<string, number>, key: string, delta: number): void {
+  counts.set(key, (counts.get(key) ?? 0) + delta)
+}
+
+async function applyMeshDeltas(db: Queryable, deltas: Map<string, number>): Promise<void> {
+  const changed = [...deltas].filter(([, delta]) => delta !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  if (changed.length === 0) return
+  await execute(
+    db,
+    `INSERT INTO mesh_event_counts AS c (mesh, events) SELECT * FROM unnest($1::text[], $2::bigint[])
+     ON CONFLICT (mesh) DO UPDATE SET events = c.events + excluded.events`,
+    [changed.map(([mesh]) => mesh), changed.map(([, delta]) => delta)],
+  )
+}
+
+/**
+ * Outbox entries of the batch (see `WriteBatch.outbox`), numbered from the outbox sequence in
+ * batch order. An event entry repeated in the batch keeps its last position, as successive
+ * upserts would leave it.
+ */
+async function writeOutbox(db: Queryable, batch: WriteBatch, stored: readonly StoredEvent[]): Promise<void> {
+  if (batch.outbox.length === 0) return
+  const changed = new Set(stored.map(({ item }) => item.id))
+  const unchanged = new Set(batch.events.map(({ id }) => id).filter((id) => !changed.has(id)))
+  const entries = batch.outbox.filter((entry) => !('eventId' in entry) || !unchanged.has(entry.eventId))
+  const last = new Map<string, number>()
+  entries.forEach((entry, index) => {
+    if ('eventId' in entry) last.set(`${entry.sink}\u0000${entry.eventId}`, index)
+  })
+  const kept = entries.filter((entry, index) => !('eventId' in entry) || last.get(`${entry.sink}\u0000${entry.eventId}`) === index)
+  if (kept.length === 0) return
+  const seqs = (await query<{ seq: number }>(db, "SELECT nextval('outbox_seq') AS seq FROM generate_series(1, $1)", [kept.length])).map(({ seq }) => seq)
+  await execute(
+    db,
+    `INSERT INTO outbox (sink, seq, event_id, alert, created_at)
+     SELECT u.sink, u.seq, u.event_id, u.alert, $5 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) AS u (sink, seq, event_id, alert)
+     ON CONFLICT (sink, event_id) WHERE event_id IS NOT NULL DO UPDATE SET seq = excluded.seq`,
+    [
+      kept.map(({ sink }) => sink),
+      seqs,
+      kept.map((entry) => ('eventId' in entry ? entry.eventId : null)),
+      kept.map((entry) => ('alert' in entry ? JSON.stringify(entry.alert) : null)),
+      Date.now(),
+    ],
+  )
+}
+
+/** Checkpoints of the batch; the last write of a key wins, `null` deletes it. */
+async function writeCheckpoints(db: Queryable, batch: WriteBatch): Promise<void> {
+  if (batch.checkpoints.length === 0) return
+  const last = new Map(batch.checkpoints.map(({ key, value }) => [key, value]))
+  const set = [...last].filter(([, value]) => value !== null) as Array<[string, string]>
+  const deleted = [...last].filter(([, value]) => value === null).map(([key]) => key)
+  if (deleted.length > 0) await execute(db, 'DELETE FROM checkpoints WHERE key = ANY($1::text[])', [deleted])
+  if (set.length > 0) {
+    await execute(
+      db,
+      `INSERT INTO checkpoints (key, value, updated_at) SELECT u.key, u.value, $3 FROM unnest($1::text[], $2::text[]) AS u (key, value)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      [set.map(([key]) => key), set.map(([, value]) => value), Date.now()],
+    )
+  }
+}
