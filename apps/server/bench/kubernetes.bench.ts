@@ -25,6 +25,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { IntervalHistogram } from 'node:perf_hooks'
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises'
 import type { EventPage } from '@eventline/shared'
+import type { SqliteStore } from '../src/store/sqlite/sqliteStore.ts'
 import type { StoredEvent } from '../src/store/types.ts'
 import { APPLICATIONS, benchEvent, CLUSTER, startBenchCluster, until } from './kubernetesCluster.ts'
 import { latency, mergeResults, printTable, RESULTS_FILE, round, showLatency } from './results.ts'
@@ -119,7 +120,7 @@ function eventRequests(cluster: BenchCluster): { lists: number; watches: number 
   return { lists: requests.filter((request) => !request.watch).length, watches: requests.filter((request) => request.watch).length }
 }
 
-const countRows = (cluster: BenchCluster, table: 'events' | 'event_links') => cluster.eventline.store.database.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number
+const countRows = (cluster: BenchCluster, table: 'events' | 'event_links') => (cluster.eventline.store as SqliteStore).database.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number
 
 async function freshness(cluster: BenchCluster) {
   const { api, eventline, pods } = cluster

@@ -317,9 +317,10 @@ async function main(): Promise<void> {
 
     // 1b. The raw baseline into a second database of the same schema.
     log('inserting the same rows with raw prepared statements')
-    const { figures: raw, raw: rawDb } = ingestRaw(rawPath, server.store.database, count)
+    const store = server.store as SqliteStore
+    const { figures: raw, raw: rawDb } = ingestRaw(rawPath, store.database, count)
     log(`raw: ${raw.eventsPerSecond.toLocaleString('en-US')} events/s`)
-    const db = server.store.database
+    const db = store.database
     const rows = {
       ours: { events: countRows(db, 'events'), eventLinks: countRows(db, 'event_links'), bytes: fileBytes(oursPath) },
       raw: { events: countRows(rawDb.db, 'events'), eventLinks: countRows(rawDb.db, 'event_links'), bytes: fileBytes(rawPath) },
@@ -343,7 +344,7 @@ async function main(): Promise<void> {
       positionsByShape.set(shape.name, positions)
       await samplePages(server.url, shape, positions, random, WARMUP_REQUESTS)
       const times = await samplePages(server.url, shape, positions, random, SAMPLES_PER_SHAPE)
-      const storeTimes = await sampleStorePages(server.store, shape, positions, random, SAMPLES_PER_SHAPE)
+      const storeTimes = await sampleStorePages(store, shape, positions, random, SAMPLES_PER_SHAPE)
       timeline[shape.name] = {
         url: shape.path,
         viewEvents: shape.viewEvents,

@@ -28,14 +28,13 @@ import { compileRules } from './rules/rules.ts'
 import { createRegistrySource } from './sources/registry/createRegistrySource.ts'
 import type { RegistryTuning } from './sources/registry/createRegistrySource.ts'
 import type { Source, SourceContext } from './sources/source.ts'
-import type { SqliteStore } from './store/sqlite/sqliteStore.ts'
-import { openStore } from './store/sqlite/threadedStore.ts'
-import type { IngestEvent } from './store/types.ts'
+import { openStore, redactDbUrl } from './store/openStore.ts'
+import type { EventStore, IngestEvent } from './store/types.ts'
 
 export interface Eventline {
   port: number
   url: string
-  store: SqliteStore
+  store: EventStore
   bus: EventBus
   /** Flushes pending writes, stops sources and the HTTP server, closes the store. */
   stop(): Promise<void>
@@ -84,7 +83,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   const sinks = sinkConfigs.map((sink) => createSink(sink, sinkLog, config.sinkTuning?.nats))
 
   const metrics = createMetrics()
-  const store = openStore(config.db)
+  const store = await openStore(config.db)
   const bus = new EventBus()
   const alerting = new Alerting(rules.alerts, bus, log.child({ component: 'alerts' }), metrics, config.alerting)
   const writer = new BatchWriter(store, bus, log.child({ component: 'writer' }), metrics, {
@@ -142,7 +141,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   const server = await listen(app, config.port, config.host)
   const { port } = server.address() as AddressInfo
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
-  log.info('listening', { url, port, db: config.db, sources: sources.map((source) => source.mesh) })
+  log.info('listening', { url, port, db: redactDbUrl(config.db), sources: sources.map((source) => source.mesh) })
 
   let stopping: Promise<void> | undefined
   const stop = () =>

@@ -17,3 +17,15 @@ export async function openStore(db: string, options: PgStoreOptions = {}): Promi
   if (isPostgresUrl(db)) return PgStore.open(db, options)
   return openSqliteStore(db)
 }
+
+/** `db` for logs: a URL's password is replaced, so credentials never reach the log. */
+export function redactDbUrl(db: string): string {
+  if (!isPostgresUrl(db)) return db
+  try {
+    const url = new URL(db)
+    if (url.password) url.password = '***'
+    return url.toString()
+  } catch {
+    return db.replace(/\/\/[^@/]*@/, '//***@')
+  }
+}

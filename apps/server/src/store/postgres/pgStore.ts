@@ -100,9 +100,14 @@ export class PgStore implements EventStore {
     })
   }
 
-  /** Connects, creates the schema when missing and applies pending migrations. */
-  static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
-    const schema = options.schema ?? 'public'
+  /**
+   * Connects, creates the schema when missing and applies pending migrations. The URL may name
+   * the schema (`?schema=eventline`, Eventline's own parameter, removed before connecting);
+   * libpq's `options` parameter is kept and our settings appended to it.
+   */
+  static async open(rawUrl: string, options: PgStoreOptions = {}): Promise<PgStore> {
+    const { url, schema: urlSchema, serverOptions } = splitUrl(rawUrl)
+    const schema = options.schema ?? urlSchema ?? 'public'
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name "${schema}"`)
     const queryTimeoutMs = Math.trunc(options.queryTimeoutMs ?? 10_000)
     const writeTimeoutMs = Math.trunc(options.writeTimeoutMs ?? 60_000)
@@ -110,7 +115,7 @@ export class PgStore implements EventStore {
       connectionString: url,
       max: options.maxConnections ?? 10,
       // Startup parameters of every connection: the read budget and the schema.
-      options: `-c statement_timeout=${queryTimeoutMs} -c search_path=${schema}`,
+      options: [serverOptions, `-c statement_timeout=${queryTimeoutMs}`, `-c search_path=${schema}`].filter(Boolean).join(' '),
       application_name: 'eventline',
       connectionTimeoutMillis: 10_000,
       types,
@@ -326,6 +331,21 @@ export class PgStore implements EventStore {
     await this.writing
     await this.pool.end()
   }
+}
+
+/** The URL without Eventline's `schema` and libpq's `options` parameters, and their values. */
+function splitUrl(raw: string): { url: string; schema: string | undefined; serverOptions: string | undefined } {
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    return { url: raw, schema: undefined, serverOptions: undefined }
+  }
+  const schema = parsed.searchParams.get('schema') ?? undefined
+  const serverOptions = parsed.searchParams.get('options') ?? undefined
+  parsed.searchParams.delete('schema')
+  parsed.searchParams.delete('options')
+  return { url: parsed.toString(), schema, serverOptions }
 }
 
 /** An event touched by the batch: its stored state and what the batch makes of it. */
