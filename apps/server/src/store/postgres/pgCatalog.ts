@@ -50,9 +50,9 @@ function contains(q: string): string {
  * transaction count only once it commits, so a rolled-back batch is written again.
  */
 export class CatalogWriter {
-  private readonly staged: string[] = []
-  /** Grows with every catalog statement run: correlation look-ups cached before are stale. */
-  version = 0
+  private readonly staged = new Set<string>()
+  /** Called with the kind of look-up a catalog write may have changed (and the key, when known). */
+  onWrite: (lookup: 'ip' | 'si' | 'app', key?: string) => void = () => undefined
 
   constructor(
     private readonly db: Queryable,
@@ -60,7 +60,6 @@ export class CatalogWriter {
   ) {}
 
   private run(text: string, values: readonly unknown[]): Promise<number> {
-    this.version++
     return execute(this.db, text, values)
   }
 
@@ -71,8 +70,8 @@ export class CatalogWriter {
 
   private firstTime(...parts: Array<string | undefined>): boolean {
     const key = parts.map((part) => part ?? '').join('\u0000')
-    if (this.written.has(key) || this.staged.includes(key)) return false
-    this.staged.push(key)
+    if (this.written.has(key) || this.staged.has(key)) return false
+    this.staged.add(key)
     return true
   }
 
@@ -85,7 +84,7 @@ export class CatalogWriter {
            ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, address = excluded.address`,
           [change.name, change.kind, change.address],
         )
-        this.staged.push(`mesh\u0000${change.name}`)
+        this.staged.add(`mesh\u0000${change.name}`)
         return false
       case 'mesh-synced':
         await this.run('UPDATE meshes SET last_sync_at = $1 WHERE name = $2', [change.at, change.name])
@@ -96,9 +95,11 @@ export class CatalogWriter {
       case 'instance':
         return this.upsertInstance(change.instance)
       case 'instance-gone':
+        this.onWrite('ip')
         await this.run('UPDATE instances SET registered = false, gone_at = $1, updated_at = $1 WHERE mesh = $2 AND name = $3', [Date.now(), change.mesh, change.name])
         return false
       case 'instances-listed':
+        this.onWrite('ip')
         await this.run(
           `UPDATE instances SET registered = false, gone_at = $1, updated_at = $1
            WHERE mesh = $2 AND gone_at IS NULL AND $3 = ANY(sources) AND NOT (name = ANY($4::text[]))`,
@@ -113,6 +114,7 @@ export class CatalogWriter {
         )
         return false
       case 'service-instance':
+        this.onWrite('si')
         await this.ensureService(change.mesh, change.service)
         await this.run(
           `INSERT INTO service_instances (mesh, service, side, instance, application) VALUES ($1, $2, $3, $4, $5)
@@ -122,6 +124,7 @@ export class CatalogWriter {
         if (change.application) await this.ensureApplication(change.mesh, change.application)
         return false
       case 'service-instance-gone':
+        this.onWrite('si')
         await this.run('DELETE FROM service_instances WHERE mesh = $1 AND service = $2 AND side = $3 AND instance = $4', [
           change.mesh,
           change.service,
@@ -139,6 +142,7 @@ export class CatalogWriter {
 
   async ensureApplication(mesh: string, name: string): Promise<void> {
     if (!this.firstTime('application', mesh, name)) return
+    this.onWrite('app', name)
     await this.run('INSERT INTO applications (mesh, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [mesh, name])
   }
 
@@ -150,14 +154,18 @@ export class CatalogWriter {
   /** Records an instance an event names; true when it gained an IP (see SqliteCatalog.ensureInstance). */
   async ensureInstance(mesh: string, name: string, source: string, ip?: string, application?: string): Promise<boolean> {
     if (!this.firstTime('instance', mesh, name, ip, application)) return false
-    const changes = await this.run(
+    // The row as written tells which IP's look-up it changed (its own, new or kept).
+    const changed = await query<{ ip: string | null }>(
+      this.db,
       `INSERT INTO instances AS i (mesh, name, ip, application, registered, sources, updated_at)
        VALUES ($1, $2, $3, $4, false, ARRAY[$5::text], $6)
        ON CONFLICT (mesh, name) DO UPDATE SET ip = coalesce(i.ip, excluded.ip), application = coalesce(i.application, excluded.application)
-       WHERE (i.ip IS NULL AND excluded.ip IS NOT NULL) OR (i.application IS NULL AND excluded.application IS NOT NULL)`,
+       WHERE (i.ip IS NULL AND excluded.ip IS NOT NULL) OR (i.application IS NULL AND excluded.application IS NOT NULL)
+       RETURNING i.ip`,
       [mesh, name, ip ?? null, application ?? null, source, Date.now()],
     )
-    return ip !== undefined && changes > 0
+    for (const row of changed) if (row.ip !== null) this.onWrite('ip', row.ip)
+    return ip !== undefined && changed.length > 0
   }
 
   private async upsertInstance(instance: InstanceRecord): Promise<boolean> {
@@ -190,6 +198,7 @@ export class CatalogWriter {
         Date.now(),
       ],
     )
+    for (const ip of [before?.ip, instance.ip]) if (ip) this.onWrite('ip', ip)
     if (instance.application) await this.ensureApplication(instance.mesh, instance.application)
     if (!instance.ip) return false
     return !before || before.gone_at !== null || before.ip !== instance.ip || (instance.application !== undefined && before.application !== instance.application)
