@@ -9,6 +9,10 @@
  * 4. The seed design (load the whole mesh, filter, sort, slice) on the same pages: speedup.
  *
  * Prints a table and writes `bench-results.json` at the repository root. Not part of CI.
+ *
+ * With `BENCH_DB=postgres://...` the same ingest and timeline shapes run on PostgreSQL too (in a
+ * database the benchmark creates and drops), with the bytes per event and a raw-insert anchor
+ * (timelinePostgres.ts); `BENCH_SQLITE=0` skips the SQLite run.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { Agent, get as httpGet } from 'node:http'
@@ -28,6 +32,7 @@ import type { GenerateOptions, Random, World } from './generate.ts'
 import { RawInserter } from './rawInsert.ts'
 import { mergeResults, percentile, printTable, RESULTS_FILE, round } from './results.ts'
 import { seedApplicationPage } from './seedTimeline.ts'
+import { benchPostgres } from './timelinePostgres.ts'
 
 const DAY_MS = 86_400_000
 const WORLD_SEED = 20_240_601
@@ -51,7 +56,7 @@ interface Target {
   met: boolean
 }
 
-interface IngestFigures {
+export interface IngestFigures {
   events: number
   seconds: number
   /** Event generation time, excluded from `seconds` (it is the benchmark's, not the store's). */
@@ -59,7 +64,7 @@ interface IngestFigures {
   eventsPerSecond: number
 }
 
-interface ShapeFigures {
+export interface ShapeFigures {
   url: string
   viewEvents: number
   walkedEvents: number
@@ -72,7 +77,7 @@ interface ShapeFigures {
   storeP99Ms: number
 }
 
-interface Shape {
+export interface Shape {
   name: string
   /** Path and query without limit and cursor. */
   path: string
@@ -240,7 +245,7 @@ function get(url: string): Promise<{ ms: number; body: string }> {
 }
 
 /** Times the same kind of pages straight from the store, to tell SQL time from HTTP time. */
-async function sampleStorePages(store: SqliteStore, shape: Shape, positions: readonly Position[], random: Random, count: number): Promise<number[]> {
+async function sampleStorePages(store: Pick<SqliteStore, 'timeline'>, shape: Shape, positions: readonly Position[], random: Random, count: number): Promise<number[]> {
   const times: number[] = []
   for (let i = 0; i < count; i++) {
     const { cursor } = positions[Math.floor(random() * positions.length)]!
@@ -290,6 +295,35 @@ async function samplePages(base: string, shape: Shape, positions: readonly Posit
     times.push(ms)
   }
   return times
+}
+
+/** The PostgreSQL run: the same events, ingest path and page sampling (see timelinePostgres.ts). */
+async function mainPostgres(url: string): Promise<void> {
+  const count = eventCount()
+  const world = createWorld(WORLD_SEED)
+  const options: GenerateOptions = { count, seed: EVENT_SEED, end: Date.now(), spanMs: 7 * DAY_MS }
+  await benchPostgres(url, count, {
+    ingest: (bus) => ingestOurs(bus, world, options, { messageChars: 0, warnings: 0 }),
+    measureShape: async (base, shape, store) => {
+      const random = createRandom(SAMPLE_SEED)
+      const { positions, walked } = await walk(base, shape)
+      await samplePages(base, shape, positions, random, WARMUP_REQUESTS)
+      const times = await samplePages(base, shape, positions, random, SAMPLES_PER_SHAPE)
+      const storeTimes = await sampleStorePages(store, shape, positions, random, SAMPLES_PER_SHAPE)
+      return {
+        url: shape.path,
+        viewEvents: shape.viewEvents,
+        walkedEvents: walked,
+        samples: times.length,
+        p50Ms: round(percentile(times, 0.5)),
+        p99Ms: round(percentile(times, 0.99)),
+        maxMs: round(Math.max(...times)),
+        storeP50Ms: round(percentile(storeTimes, 0.5)),
+        storeP99Ms: round(percentile(storeTimes, 0.99)),
+      }
+    },
+  })
+  agent.destroy()
 }
 
 async function main(): Promise<void> {
@@ -471,4 +505,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main()
+if (process.env.BENCH_SQLITE !== '0') await main()
+if (process.env.BENCH_DB) await mainPostgres(process.env.BENCH_DB)
