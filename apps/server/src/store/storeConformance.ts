@@ -151,6 +151,18 @@ export function describeStoreConformance(createHarness: () => Promise<StoreHarne
       expect((await store.meshes()).find(({ name }) => name === 'api')!.counts.events).toBe(1)
     })
 
+    it('files an update that changes only the type or source under the new one in every view', async () => {
+      const api = (type: IngestEvent['type']): IngestEvent => ({ ...podEvent({ id: 'api:t', time: T0, type }), source: 'api', mesh: 'api', application: 'x' })
+      await store.writeBatch(batch({ events: [api('normal')] }))
+      await store.writeBatch(batch({ events: [api('warning')] }))
+      expect(await ids(store, { application: 'x', type: 'warning' })).toEqual(['api:t'])
+      expect(await ids(store, { application: 'x', type: 'normal' })).toEqual([])
+      expect((await store.timeline({ application: 'x', type: 'normal' }, 10)).total).toBe(0)
+      await store.writeBatch(batch({ events: [{ ...api('warning'), source: 'demo' }] }))
+      expect(await ids(store, { application: 'x', sources: ['api'] })).toEqual([])
+      expect(await ids(store, { application: 'x', sources: ['demo'] })).toEqual(['api:t'])
+    })
+
     it('grows the sequence with every insert and update, across reopen', async () => {
       const a = await store.writeBatch(batch({ events: [podEvent({ id: 'a' }), podEvent({ id: 'b' })] }))
       const b = await store.writeBatch(batch({ events: [podEvent({ id: 'a', count: 2, time: T0 + 1 })] }))

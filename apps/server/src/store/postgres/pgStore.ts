@@ -373,7 +373,7 @@ interface EventState {
   rid: number | undefined
   row: EventRow
   /** The links the database holds for it (its interned views at `time`). */
-  linked: { time: number; ids: number[] } | undefined
+  linked: { time: number; ids: number[]; type: string; source: string } | undefined
   /** What the batch will write (unflushed): its views and store sequence. */
   pending: { views: View[]; seq: number } | undefined
 }
@@ -454,7 +454,7 @@ class WriteTransaction {
     const missing = [...new Set(ids)].filter((id) => !this.events.has(id))
     if (missing.length === 0) return
     const rows = await query<StoredRow>(this.db, `SELECT ${STORED_COLUMNS} FROM events AS e WHERE e.id = ANY($1::text[]) ORDER BY e.id FOR UPDATE`, [missing])
-    for (const row of rows) this.events.set(row.id, { rid: row.rid, row: pickRow(row), linked: { time: row.time, ids: row.views }, pending: undefined })
+    for (const row of rows) this.events.set(row.id, { rid: row.rid, row: pickRow(row), linked: { time: row.time, ids: row.views, type: row.type, source: row.source }, pending: undefined })
   }
 
   /**
@@ -657,11 +657,14 @@ class WriteTransaction {
     const removed: LinkRow[] = []
     const added: LinkRow[] = []
     for (const { state, ids: viewIds } of next) {
-      const keep = new Set(state.linked && state.linked.time === state.row.time ? state.linked.ids : [])
+      // A link row carries time, type and source: when any changed, every link is written again.
+      const { linked } = state
+      const unchanged = linked && linked.time === state.row.time && linked.type === state.row.type && linked.source === state.row.source
+      const keep = new Set(unchanged ? linked.ids : [])
       const now = new Set(viewIds)
       if (state.linked) for (const view of state.linked.ids) if (!(now.has(view) && keep.has(view))) removed.push({ view, time: state.linked.time, rid: state.rid!, source: 0, warning: false })
       for (const view of now) if (!keep.has(view)) added.push(linkRow(view, state.row, state.rid!))
-      state.linked = { time: state.row.time, ids: [...now] }
+      state.linked = { time: state.row.time, ids: [...now], type: state.row.type, source: state.row.source }
       state.pending = undefined
     }
     if (removed.length > 0) {
