@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseRegistries } from '../config.ts'
 import { eventually } from '../testing/eventually.ts'
 import { startNacosServer } from '../testing/nacosServer.ts'
+import { dropSchema, skipWithoutPostgres, TEST_PG_URL, testSchema } from '../testing/postgres.ts'
 import { startTestServer, tempDir, TEST_TOKEN } from '../testing/testServer.ts'
 import type { TestServer } from '../testing/testServer.ts'
 
@@ -85,18 +86,35 @@ function parseCsv(text: string): string[][] {
   return rows
 }
 
-describe('timeline views: histogram, facets, export', () => {
+/** A database for the views' server on one engine; `cleanup` removes it. */
+interface TestDatabase {
+  db: string
+  cleanup(): Promise<void>
+}
+const sqliteDatabase = (): TestDatabase => {
+  const tmp = tempDir()
+  return { db: `${tmp.dir}/views.db`, cleanup: async () => tmp.cleanup() }
+}
+const postgresDatabase = (): TestDatabase => {
+  const schema = testSchema()
+  return { db: `${TEST_PG_URL}?schema=${schema}`, cleanup: () => dropSchema(schema) }
+}
+// The same views on every engine: histogram, facets and export may not differ between them.
+const ENGINES: Array<[string, () => TestDatabase]> = [['SQLite', sqliteDatabase]]
+if (!(await skipWithoutPostgres())) ENGINES.push(['PostgreSQL', postgresDatabase])
+
+describe.each(ENGINES)('timeline views: histogram, facets, export (%s)', (_engine, database) => {
   let server: TestServer
-  let tmp: ReturnType<typeof tempDir>
+  let tmp: TestDatabase
 
   beforeAll(async () => {
-    tmp = tempDir()
-    server = await startTestServer({ db: `${tmp.dir}/views.db` })
+    tmp = database()
+    server = await startTestServer({ db: tmp.db })
     for (let i = 0; i < events.length; i += 1000) expect((await server.post('/api/v1/events', events.slice(i, i + 1000))).status).toBe(202)
   }, 60_000)
   afterAll(async () => {
     await server?.stop()
-    tmp?.cleanup()
+    await tmp?.cleanup()
   })
 
   const PATHS: Array<[string, string, Parameters<typeof matches>[0]]> = [
