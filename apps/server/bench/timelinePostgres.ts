@@ -18,7 +18,7 @@ import { startEventline } from '../src/eventline.ts'
 import { silentLogger } from '../src/log.ts'
 import { ROW_COLUMNS, ROW_TYPES } from '../src/store/postgres/rows.ts'
 import type { EventStore } from '../src/store/types.ts'
-import { mergeResults, printTable, round } from './results.ts'
+import { mergeResults, percentile, printTable, round } from './results.ts'
 import type { IngestFigures, Shape, ShapeFigures } from './timeline.bench.ts'
 
 const DAY_MS = 86_400_000
@@ -96,6 +96,42 @@ async function chooseShapes(client: pg.Client): Promise<Shape[]> {
   ]
 }
 
+const VIEW_WARMUP = 5
+const VIEW_SAMPLES = 30
+
+/**
+ * The histogram and facets over HTTP, as the SQLite run measures them: the largest application
+ * over 7 days (all, warnings, and a reason, which reads event rows within the row budget), the
+ * busiest mesh, and facets of reason.
+ */
+async function measureViews(base: string, shapes: readonly Shape[]): Promise<Record<string, { url: string; p50Ms: number; p99Ms: number; maxMs: number }>> {
+  const largest = shapes[0]!.path
+  const mesh = shapes.at(-1)!.path
+  const views = [
+    ['histogram largest application, 7 days', `${largest.replace('/events?', '/events/histogram?')}&since=7d`],
+    ['histogram largest application, 7 days, warnings', `${largest.replace('/events?', '/events/histogram?')}&since=7d&type=warning`],
+    ['histogram largest application, 7 days, reason BackOff', `${largest.replace('/events?', '/events/histogram?')}&since=7d&reason=BackOff`],
+    ['histogram mesh-wide, 7 days', `${mesh.replace('/events?', '/events/histogram?')}&since=7d`],
+    ['facets of reason, largest application', `${largest.replace('/events?', '/events/facets?')}&field=reason`],
+  ] as const
+  const timed = async (url: string) => {
+    const started = performance.now()
+    const response = await fetch(url)
+    await response.arrayBuffer()
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`)
+    return performance.now() - started
+  }
+  const figures: Record<string, { url: string; p50Ms: number; p99Ms: number; maxMs: number }> = {}
+  for (const [name, path] of views) {
+    log(name)
+    for (let i = 0; i < VIEW_WARMUP; i++) await timed(`${base}${path}`)
+    const times: number[] = []
+    for (let i = 0; i < VIEW_SAMPLES; i++) times.push(await timed(`${base}${path}`))
+    figures[name] = { url: path, p50Ms: round(percentile(times, 0.5)), p99Ms: round(percentile(times, 0.99)), maxMs: round(Math.max(...times)) }
+  }
+  return figures
+}
+
 export async function benchPostgres(url: string, count: number, hooks: PostgresBenchHooks): Promise<void> {
   const database = `eventline_bench_${randomBytes(4).toString('hex')}`
   const admin = new pg.Client({ connectionString: url })
@@ -137,6 +173,7 @@ export async function benchPostgres(url: string, count: number, hooks: PostgresB
         log(`timeline "${shape.name}": ${shape.viewEvents.toLocaleString('en-US')} events`)
         timeline[shape.name] = await hooks.measureShape(server.url, shape, server.store)
       }
+      const histogram = await measureViews(server.url, shapes)
 
       const fmt = (n: number) => n.toLocaleString('en-US')
       console.log(`\nEventline benchmark on PostgreSQL: ${fmt(count)} events\n`)
@@ -155,6 +192,7 @@ export async function benchPostgres(url: string, count: number, hooks: PostgresB
             `store alone p50 / p99 ${figures.storeP50Ms} / ${figures.storeP99Ms} ms`,
           ]
         }),
+        ...Object.entries(histogram).map(([name, figures]): [string, string, string, string] => [`${name} p50 / p99 / max`, `${figures.p50Ms} / ${figures.p99Ms} / ${figures.maxMs} ms`, '', figures.url]),
       ])
       mergeResults({
         timelinePostgres: {
@@ -164,6 +202,7 @@ export async function benchPostgres(url: string, count: number, hooks: PostgresB
           ingest: { ours, raw, ratio, rawNote: 'the same event rows (copied from ours) into a table with only its primary key, multi-row INSERT of 1,000 per transaction' },
           storage: { bytesPerEvent, totalBytes, linksPerEvent: round(links / events, 2), tables: sizes, rawBytesPerEvent: Math.round(rawBytes / events) },
           timeline,
+          histogram,
         },
       })
     } finally {

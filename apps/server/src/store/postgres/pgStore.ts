@@ -14,7 +14,15 @@
  * asks for nothing new, so the views are exactly the ones the SQLite store computes.
  *
  * Reads: one query (or two, page and capped count, in parallel) on the pool; every connection
- * has a `statement_timeout`, and a query over it is a 503 (`UnavailableError`).
+ * has a `statement_timeout`, and a query over it is a 503 (`UnavailableError`). A write the
+ * database cannot make now (budget, lock, disk, connection) is `UnavailableError` too, and is
+ * reported by `writeFailure()` until a write commits.
+ *
+ * Histogram, oldest match and facets follow the SQLite store: bucket counts come from the
+ * timeline index alone, one range count per bucket; filters that need the event rows (reason,
+ * namespace, kind, name, `q`) read at most the newest `histogramRowBudget` rows of the range and
+ * say from when counts are complete. Difference from SQLite: SQLite lets a search with few
+ * matches drive from its full-text index (never capped); here `q` is a row filter like the others.
  *
  * Known limits: `seq` is taken from a sequence before commit, so with several concurrent writers
  * a reader of `eventsAfter` may see a higher seq commit before a lower one (the replicas issue
@@ -283,7 +291,9 @@ export class PgStore implements EventStore {
     if (!needsRows(filter)) {
       const counted = bucketCountSql(filter, bucketMs, buckets)
       const rows = await query<{ b: number; n: number; w: number }>(this.ordered, counted.sql, counted.values)
-      return { counts: rows.map(({ n, w }) => ({ normal: n - w, warning: w })), capped: false }
+      const counts = Array.from({ length: buckets }, () => ({ normal: 0, warning: 0 }))
+      for (const { b, n, w } of rows) counts[b] = { normal: n - w, warning: w }
+      return { counts, capped: false }
     }
     const budget = this.options.histogramRowBudget
     const counted = histogramSql(filter, bucketMs, budget)

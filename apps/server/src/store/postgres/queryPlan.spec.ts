@@ -3,7 +3,8 @@
  * PostgreSQL's own plans (`EXPLAIN (FORMAT JSON)`) on a table of production-shaped events (the
  * benchmark's generator) after ANALYZE, so the planner chooses as it would in production: no
  * sequential scan of events or links, no sort of the result (an Incremental Sort of the rows that
- * share one millisecond is allowed on link-driven shapes, see timelineSql.ts), no OFFSET.
+ * share one millisecond is allowed on link-driven shapes, see timelineSql.ts), no OFFSET. The
+ * histogram's per-bucket counts, its budgeted walk and the oldest match are index reads too.
  */
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,7 +12,7 @@ import { createWorld, generateEvents, inChunks } from '../../../bench/generate.t
 import { dropSchema, skipWithoutPostgres, TEST_PG_URL, testSchema } from '../../testing/postgres.ts'
 import type { TimelineFilter } from '../types.ts'
 import { PgStore } from './pgStore.ts'
-import { countSql, pageSql } from './timelineSql.ts'
+import { bucketCountSql, budgetEdgeSql, countSql, histogramSql, needsRows, oldestSql, pageSql } from './timelineSql.ts'
 
 const EVENTS = 40_000
 const DAY_MS = 86_400_000
@@ -121,6 +122,35 @@ describe.skipIf(skip)('PostgreSQL timeline query plans', () => {
       // As on SQLite, only the every-mesh count may read the table in any order: it stops at the cap.
       if (node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'event_links') expect.fail(text)
       if (node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'events') expect(unconstrained, text).toBe(true)
+    }
+  })
+
+  /** No sequential scan of events or links and no sort: what every histogram query must hold to. */
+  function expectIndexOnly(all: PlanNode[], text: string) {
+    for (const node of all) {
+      expect(node['Node Type'] === 'Seq Scan' && ['events', 'event_links'].includes(node['Relation Name']!), text).toBe(false)
+      expect(node['Node Type'], text).not.toBe('Sort')
+    }
+    expect(
+      all.some((node) => node['Node Type'].startsWith('Index') && ['events', 'event_links'].includes(node['Relation Name']!)),
+      text,
+    ).toBe(true)
+  }
+  const range = { since: Date.parse('2026-11-13T00:00:00Z'), until: Date.parse('2026-11-20T00:00:00Z') }
+
+  it.each(shapes)('%s: the histogram and the oldest match read the index, without a sort', async (_name, base, more) => {
+    const filter = { ...base(), ...more, ...range }
+    if (needsRows(filter)) {
+      for (const { sql, values } of [histogramSql(filter, 3_600_000, 30_000), budgetEdgeSql(filter, 30_000), oldestSql(filter, 30_000)]) {
+        const { all, text } = await plan(sql, values)
+        expectIndexOnly(all, text)
+      }
+    } else {
+      const { sql, values } = bucketCountSql(filter, 3_600_000, 168)
+      const { all, text } = await plan(sql, values)
+      expectIndexOnly(all, text)
+      const oldest = await plan(oldestSql(filter, 30_000).sql, oldestSql(filter, 30_000).values)
+      expectIndexOnly(oldest.all, oldest.text)
     }
   })
 
