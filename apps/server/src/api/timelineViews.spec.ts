@@ -245,12 +245,12 @@ describe.each(ENGINES)('timeline views: histogram, facets, export (%s)', (_engin
   })
 })
 
-describe('gaps in ingestion', () => {
+describe.each(ENGINES)('gaps in ingestion (%s)', (_engine, database) => {
   const ACTIVITY = { heartbeatMs: 20, gapThresholdMs: 150 }
 
   it('a restart after a pause is a gap of Eventline not running, shown in /gaps and in histograms', async () => {
-    const tmp = tempDir()
-    const db = `${tmp.dir}/gaps.db`
+    const tmp = database()
+    const db = tmp.db
     try {
       let server = await startTestServer({ db, demo: true, activity: ACTIVITY })
       await eventually(async () => expect((await server.get<{ items: Array<{ name: string; status: string }> }>('/api/v1/meshes')).body.items).toContainEqual(expect.objectContaining({ name: 'demo', status: 'connected' })))
@@ -279,16 +279,16 @@ describe('gaps in ingestion', () => {
         await server.stop()
       }
     } finally {
-      tmp.cleanup()
+      await tmp.cleanup()
     }
   }, 30_000)
 
   it('a registry that fails is an ongoing gap while it fails, closed when it recovers, events possibly lost', async () => {
-    const tmp = tempDir()
+    const tmp = database()
     const nacos = await startNacosServer({ cacheMillis: 30 })
     nacos.register('providers:org.example.Api:1.0.0:', { ip: '10.0.0.7', port: 20880, metadata: { application: 'demo-provider' } })
     const server = await startTestServer({
-      db: `${tmp.dir}/gaps.db`,
+      db: tmp.db,
       registries: parseRegistries(`nacos://${nacos.address}?name=nacos-test`),
       registryTuning: { nacos: { requestTimeoutMs: 2_000, minPollMs: 20, serviceListIntervalMs: 100, backoff: { initialMs: 20, maxMs: 100 } } },
       activity: ACTIVITY,
@@ -317,7 +317,7 @@ describe('gaps in ingestion', () => {
     } finally {
       await server.stop()
       await nacos.close()
-      tmp.cleanup()
+      await tmp.cleanup()
     }
   }, 30_000)
 })
