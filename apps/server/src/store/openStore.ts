@@ -22,7 +22,7 @@ export async function openStore(db: string, options: OpenStoreOptions = {}): Pro
     const { log: _log, readers: _readers, maxAbandoned: _abandoned, ...pg } = options
     return PgStore.open(db, pg)
   }
-  const { schema: _schema, writeTimeoutMs: _write, maxConnections: _connections, ...sqlite } = options
+  const { schema: _schema, writeTimeoutMs: _write, maxConnections: _connections, histogramRowBudget: _budget, ...sqlite } = options
   return openSqliteStore(db, sqlite)
 }
 
