@@ -613,6 +613,13 @@ export function describeStoreConformance(createHarness: () => Promise<StoreHarne
         counts: exact((event) => event.reason === 'BackOff', recent.since, 10_000, 5),
         capped: false,
       })
+      // A search with few matches is driven by its full-text index: every match counted, never capped.
+      expect(await store.histogram({ application: 'order-service', q: 'backoff', ...range }, 30_000, 10)).toEqual({
+        counts: exact((event) => event.reason === 'BackOff', T0, 30_000, 10),
+        capped: false,
+      })
+      expect(await store.oldestMatch({ application: 'order-service', q: 'backoff', since: T0 + 1 })).toBe(T0 + 2000)
+      expect(await store.oldestMatch({ mesh: 'elsewhere', q: 'backoff' })).toBeUndefined()
       expect(await store.oldestMatch({ application: 'order-service', reasons: ['Started'] })).toBe(T0 + 1000)
       expect(await store.oldestMatch({ application: 'order-service' })).toBe(T0)
       expect(await store.oldestMatch({ mesh: 'k8s-prod', since: T0 + 1500 })).toBe(T0 + 2000)

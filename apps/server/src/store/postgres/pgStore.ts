@@ -21,8 +21,10 @@
  * Histogram, oldest match and facets follow the SQLite store: bucket counts come from the
  * timeline index alone, one range count per bucket; filters that need the event rows (reason,
  * namespace, kind, name, `q`) read at most the newest `histogramRowBudget` rows of the range and
- * say from when counts are complete. Difference from SQLite: SQLite lets a search with few
- * matches drive from its full-text index (never capped); here `q` is a row filter like the others.
+ * say from when counts are complete; a search with few matches is driven by its GIN result
+ * instead (every match, never capped), as SQLite's `search` plan. Differences: timeline pages and
+ * facets of a search are not scan-budgeted as SQLite's `set`/`probe` plans are (a page is never
+ * short); `q` there is a row filter checked on the index walk, or the GIN index's bitmap scan.
  *
  * Known limits: `seq` is taken from a sequence before commit, so with several concurrent writers
  * a reader of `eventsAfter` may see a higher seq commit before a lower one (the replicas issue
@@ -72,6 +74,10 @@ import {
   oldestIndexedSql,
   oldestSql,
   pageSql,
+  SEARCH_FIRST_MAX,
+  searchHistogramSql,
+  searchMatchesSql,
+  searchOldestSql,
   searchText,
   SOURCE_CODE,
 } from './timelineSql.ts'
@@ -279,7 +285,23 @@ export class PgStore implements EventStore {
     return { items: rows.slice(0, limit).map(rowToItem), next: last ? { time: last.time, id: last.id } : null }
   }
 
+  /**
+   * Whether a search matches few enough events for its GIN result to drive the histogram and the
+   * oldest match (every match read, never capped), as SQLite's `search` plan does.
+   */
+  private async searchFirst(filter: TimelineFilter): Promise<boolean> {
+    if (filter.q === undefined) return false
+    const counted = searchMatchesSql(filter.q, SEARCH_FIRST_MAX + 1)
+    const [row] = await query<{ n: number }>(this.pool, counted.sql, counted.values)
+    return (row?.n ?? 0) <= SEARCH_FIRST_MAX
+  }
+
   async oldestMatch(filter: TimelineFilter): Promise<number | undefined> {
+    if (await this.searchFirst(filter)) {
+      const oldest = searchOldestSql(filter)
+      const [row] = await query<{ time: number }>(this.pool, oldest.sql, oldest.values)
+      return row?.time
+    }
     const oldest = oldestSql(filter, this.options.histogramRowBudget)
     const [row] = await query<{ time: number }>(this.ordered, oldest.sql, oldest.values)
     if (row || !needsRows(filter)) return row?.time
@@ -297,6 +319,20 @@ export class PgStore implements EventStore {
       for (const { b, n, w } of rows) counts[b] = { normal: n - w, warning: w }
       return { counts, capped: false }
     }
+    const counts = Array.from({ length: buckets }, () => ({ normal: 0, warning: 0 }))
+    const add = (rows: ReadonlyArray<{ b: number; n: number; w: number }>) => {
+      for (const { b, n, w } of rows) {
+        const bucket = counts[b]
+        if (!bucket) continue // only a match at the very end of a range not divisible by the bucket size
+        bucket.warning += w
+        bucket.normal += n - w
+      }
+    }
+    if (await this.searchFirst(filter)) {
+      const counted = searchHistogramSql(filter, bucketMs)
+      add(await query<{ b: number; n: number; w: number }>(this.pool, counted.sql, counted.values))
+      return { counts, capped: false }
+    }
     const budget = this.options.histogramRowBudget
     const counted = histogramSql(filter, bucketMs, budget)
     const edge = budgetEdgeSql(filter, budget)
@@ -304,13 +340,7 @@ export class PgStore implements EventStore {
       query<{ b: number; n: number; w: number }>(this.ordered, counted.sql, counted.values),
       query<{ time: number }>(this.ordered, edge.sql, edge.values),
     ])
-    const counts = Array.from({ length: buckets }, () => ({ normal: 0, warning: 0 }))
-    for (const { b, n, w } of rows) {
-      const bucket = counts[b]
-      if (!bucket) continue // only a match at the very end of a range not divisible by the bucket size
-      bucket.warning += w
-      bucket.normal += n - w
-    }
+    add(rows)
     // Two edge rows: the walk stopped at the first (the budget-th row) and older rows were left.
     if (edges.length > 1) return { counts, capped: true, completeFrom: edges[0]!.time + 1 }
     return { counts, capped: false }

@@ -12,7 +12,7 @@ import { createWorld, generateEvents, inChunks } from '../../../bench/generate.t
 import { dropSchema, skipWithoutPostgres, TEST_PG_URL, testSchema } from '../../testing/postgres.ts'
 import type { TimelineFilter } from '../types.ts'
 import { PgStore } from './pgStore.ts'
-import { bucketCountSql, budgetEdgeSql, countSql, histogramSql, needsRows, oldestSql, pageSql } from './timelineSql.ts'
+import { bucketCountSql, budgetEdgeSql, countSql, histogramSql, needsRows, oldestSql, pageSql, searchHistogramSql } from './timelineSql.ts'
 
 const EVENTS = 40_000
 const DAY_MS = 86_400_000
@@ -163,5 +163,9 @@ describe.skipIf(skip)('PostgreSQL timeline query plans', () => {
     await client.query('SET enable_sort = on')
     const { all, text } = await plan(sql, values)
     expect(all.some((node) => node['Index Name'] === 'events_search'), text).toBe(true)
+    // A search with few matches drives its histogram from the same index, whatever the entity.
+    const histogram = searchHistogramSql({ application: busiest.a.entity, mesh: busiest.a.mesh, q: rows[0]!.word, ...range }, 3_600_000)
+    const searched = await plan(histogram.sql, histogram.values)
+    expect(searched.all.some((node) => node['Index Name'] === 'events_search'), searched.text).toBe(true)
   })
 })

@@ -77,7 +77,12 @@ interface Parts {
   params: Params
 }
 
-function parts(filter: TimelineFilter, after: TimelinePosition | undefined, needEvents: boolean): Parts {
+/**
+ * `searchFirst`: the search's GIN result drives (few matches, see `SEARCH_FIRST_MAX`): every
+ * entity is a point look-up of its link at the event's own (time, rid), and the rest are
+ * conditions on the event row.
+ */
+function parts(filter: TimelineFilter, after: TimelinePosition | undefined, needEvents: boolean, searchFirst = false): Parts {
   const params = new Params()
   const driverWhere: string[] = []
   const rowWhere: string[] = []
@@ -89,9 +94,19 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
   let id: string
   let order: string
   let driving: Parts['driver']
-  const linked = driver !== undefined
+  const linked = driver !== undefined && !searchFirst
 
-  if (driver) {
+  if (searchFirst) {
+    for (const kind of entities) {
+      rowWhere.push(`EXISTS (SELECT 1 FROM event_links AS x WHERE x.view = ${viewId(params, view, kind, filter[kind]!)} AND x.time = e.time AND x.rid = e.rid)`)
+    }
+    if (filter.mesh !== undefined && entities.length === 0) rowWhere.push(`e.mesh = ${params.add(filter.mesh)}`)
+    from = 'events AS e'
+    time = 'e.time'
+    id = 'e.id'
+    order = 'e.time DESC, e.id DESC'
+    driving = { from: 'events AS e', time: 'e.time', rid: 'e.rid', warning: "e.type = 'warning'" }
+  } else if (driver) {
     driverWhere.push(`l.view = ${viewId(params, view, driver, filter[driver]!)}`)
     for (const kind of entities.slice(1)) {
       driverWhere.push(`EXISTS (SELECT 1 FROM event_links AS x WHERE x.view = ${viewId(params, view, kind, filter[kind]!)} AND x.time = l.time AND x.rid = l.rid)`)
@@ -257,4 +272,29 @@ export function facetSql(filter: TimelineFilter, column: string, sample: number,
     sql: `SELECT value, count(*) AS count FROM (${matches}) AS m WHERE value IS NOT NULL GROUP BY value ORDER BY count(*) DESC, value COLLATE "C" LIMIT ${params.add(top)}`,
     values: params.values,
   }
+}
+
+/** A search matching at most this many events drives its histogram and oldest match (as SQLite's `search` plan). */
+export const SEARCH_FIRST_MAX = 5_000
+
+/** How many events a search matches, counted through its GIN index up to `cap`. */
+export function searchMatchesSql(q: string, cap: number): TimelineSql {
+  const params = new Params()
+  const sql = `SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE search @@ to_tsquery('simple', ${params.add(tsQuery(q))}) LIMIT ${params.add(cap)}) AS m`
+  return { sql, values: params.values }
+}
+
+/** Per-bucket counts of every match of a search with few matches: its GIN result drives, no budget. */
+export function searchHistogramSql(filter: TimelineFilter & { since: number }, bucketMs: number): TimelineSql {
+  const { from, where, params } = parts(filter, undefined, true, true)
+  const [since, size] = [params.add(filter.since), params.add(bucketMs)]
+  const sql = `SELECT ((e.time - ${since}::bigint) / ${size}::bigint)::int AS b, count(*) AS n, count(*) FILTER (WHERE e.type = 'warning') AS w
+    FROM ${from} ${whereClause(where)} GROUP BY 1`
+  return { sql, values: params.values }
+}
+
+/** The oldest match of a search with few matches (its GIN result drives); no row when none. */
+export function searchOldestSql(filter: TimelineFilter): TimelineSql {
+  const { from, where, params } = parts(filter, undefined, true, true)
+  return { sql: `SELECT e.time FROM ${from} ${whereClause(where)} ORDER BY e.time LIMIT 1`, values: params.values }
 }
