@@ -24,6 +24,7 @@ interface ComposeService {
   environment?: Record<string, string | number | boolean | null> | string[]
   volumes?: Array<string | { type?: string; source?: string; target?: string }>
   healthcheck?: { test?: string | string[]; disable?: boolean }
+  depends_on?: Record<string, { condition?: string }>
 }
 
 interface ComposeFile {
@@ -61,11 +62,23 @@ describe('docker-compose.yml', () => {
     expect(targets).toContain(port)
   })
 
-  it('keeps the SQLite file on a named volume', () => {
-    const db = String(environment.EVENTLINE_DB)
-    expect(db.startsWith('/'), 'EVENTLINE_DB is an absolute path in the container').toBe(true)
-    const mount = (eventline.volumes ?? []).map(volumeMount).find(({ target }) => db.startsWith(`${target}/`))
-    expect(mount, `a volume is mounted above ${db}`).toBeDefined()
+  it('stores in the postgres service of this file, started and healthy before Eventline', () => {
+    const db = new URL(String(environment.EVENTLINE_DB))
+    expect(db.protocol).toMatch(/^postgres(ql)?:$/)
+    const postgres = compose.services[db.hostname]
+    expect(postgres, `${db.hostname} is a service of this file`).toBeDefined()
+    expect(postgres!.image).toMatch(/^postgres:/)
+    const postgresEnv = environmentOf(postgres!)
+    expect(decodeURIComponent(db.username)).toBe(postgresEnv.POSTGRES_USER)
+    expect(decodeURIComponent(db.password)).toBe(postgresEnv.POSTGRES_PASSWORD)
+    expect(db.pathname.slice(1)).toBe(postgresEnv.POSTGRES_DB)
+    expect(postgres!.healthcheck?.test, 'the postgres service has a health check').toBeDefined()
+    expect(eventline.depends_on?.[db.hostname]).toEqual({ condition: 'service_healthy' })
+  })
+
+  it('keeps a named volume for the SQLite alternative', () => {
+    const mount = (eventline.volumes ?? []).map(volumeMount).find(({ target }) => target === '/data')
+    expect(mount, 'a volume is mounted at /data').toBeDefined()
     expect(Object.keys(compose.volumes ?? {})).toContain(mount!.source)
   })
 

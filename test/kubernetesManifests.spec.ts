@@ -1,7 +1,8 @@
 /**
  * deploy/kubernetes/ holds a working installation: the RBAC the Kubernetes source needs, probes on
  * the server's health endpoints, the SQLite file on a persistent volume, a Service that selects
- * the pod. No cluster runs here, so the manifests are parsed and cross-checked.
+ * the pod; deploy/kubernetes/postgresql/ the same on PostgreSQL with the URL from a Secret. No
+ * cluster runs here, so the manifests are parsed and cross-checked.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, posix, resolve } from 'node:path'
@@ -20,14 +21,17 @@ type Manifest = { kind: string; metadata: { name: string; namespace?: string; la
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed YAML, checked field by field below
 type Loose = any
 
-const manifests: Manifest[] = readdirSync(DEPLOY_DIR)
-  .filter((file) => file.endsWith('.yaml'))
-  .flatMap((file) => parseAllDocuments(readFileSync(join(DEPLOY_DIR, file), 'utf8')).map((document) => document.toJS() as Manifest))
-const only = (kind: string): Loose => {
-  const found = manifests.filter((manifest) => manifest.kind === kind)
+const load = (dir: string): Manifest[] =>
+  readdirSync(dir)
+    .filter((file) => file.endsWith('.yaml'))
+    .flatMap((file) => parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((document) => document.toJS() as Manifest))
+const manifests = load(DEPLOY_DIR)
+const onlyIn = (set: Manifest[], kind: string): Loose => {
+  const found = set.filter((manifest) => manifest.kind === kind)
   expect(found, kind).toHaveLength(1)
   return found[0]
 }
+const only = (kind: string): Loose => onlyIn(manifests, kind)
 
 describe('deploy/kubernetes', () => {
   const serviceAccount = only('ServiceAccount')
@@ -130,5 +134,38 @@ describe('deploy/kubernetes', () => {
     expect(deployment.spec.selector.matchLabels).toEqual(service.spec.selector)
     const containerPorts = container.ports.map((entry: Loose) => entry.name)
     for (const port of service.spec.ports) expect(containerPorts).toContain(port.targetPort)
+  })
+})
+
+describe('deploy/kubernetes/postgresql', () => {
+  // Applied with ../rbac.yaml instead of ../eventline.yaml: the same pod on PostgreSQL.
+  const variant = load(join(DEPLOY_DIR, 'postgresql'))
+  const deployment = onlyIn(variant, 'Deployment')
+  const service = onlyIn(variant, 'Service')
+  const sqliteDeployment = only('Deployment')
+  const pod = deployment.spec.template.spec
+  const container = pod.containers[0]
+  const env = new Map<string, Loose>(container.env.map((entry: Loose) => [entry.name, entry]))
+
+  it('reads EVENTLINE_DB from a Secret, never a literal in the manifest', () => {
+    const db = env.get('EVENTLINE_DB')
+    expect(db.value).toBeUndefined()
+    expect(db.valueFrom.secretKeyRef).toMatchObject({ name: 'eventline-postgres', key: 'url' })
+    expect(db.valueFrom.secretKeyRef.optional).not.toBe(true)
+    expect(variant.filter((manifest) => manifest.kind === 'PersistentVolumeClaim')).toEqual([])
+    expect(pod.volumes.every((volume: Loose) => volume.persistentVolumeClaim === undefined)).toBe(true)
+  })
+
+  it('is the SQLite deployment in every other respect: account, probes, security, contract variables', () => {
+    expect(pod.serviceAccountName).toBe(sqliteDeployment.spec.template.spec.serviceAccountName)
+    expect(pod.serviceAccountName).toBe(only('ServiceAccount').metadata.name)
+    const sqliteContainer = sqliteDeployment.spec.template.spec.containers[0]
+    for (const field of ['readinessProbe', 'livenessProbe', 'securityContext', 'ports', 'image']) expect(container[field], field).toEqual(sqliteContainer[field])
+    expect(pod.securityContext).toEqual(sqliteDeployment.spec.template.spec.securityContext)
+    for (const name of env.keys()) expect(CONTRACT_VARIABLES.includes(name), name).toBe(true)
+    expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels)
+    // Until leader election, one pod at a time runs the sources and sinks.
+    expect(deployment.spec.replicas).toBe(1)
+    expect(deployment.spec.strategy.type).toBe('Recreate')
   })
 })

@@ -15,6 +15,10 @@
  *    memory while it streams (constant memory: it must not grow with the rows).
  *
  * Prints a table and writes `bench-results.json` at the repository root. Not part of CI.
+ *
+ * With `BENCH_DB=postgres://...` the same ingest and timeline shapes run on PostgreSQL too (in a
+ * database the benchmark creates and drops), with the bytes per event and a raw-insert anchor
+ * (timelinePostgres.ts); `BENCH_SQLITE=0` skips the SQLite run.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { Agent, get as httpGet } from 'node:http'
@@ -34,6 +38,7 @@ import type { GenerateOptions, Random, World } from './generate.ts'
 import { RawInserter } from './rawInsert.ts'
 import { mergeResults, percentile, printTable, RESULTS_FILE, round } from './results.ts'
 import { seedApplicationPage } from './seedTimeline.ts'
+import { benchPostgres } from './timelinePostgres.ts'
 
 const DAY_MS = 86_400_000
 const WORLD_SEED = 20_240_601
@@ -60,7 +65,7 @@ interface Target {
   met: boolean
 }
 
-interface IngestFigures {
+export interface IngestFigures {
   events: number
   seconds: number
   /** Event generation time, excluded from `seconds` (it is the benchmark's, not the store's). */
@@ -68,7 +73,7 @@ interface IngestFigures {
   eventsPerSecond: number
 }
 
-interface ShapeFigures {
+export interface ShapeFigures {
   url: string
   viewEvents: number
   walkedEvents: number
@@ -81,7 +86,7 @@ interface ShapeFigures {
   storeP99Ms: number
 }
 
-interface Shape {
+export interface Shape {
   name: string
   /** Path and query without limit and cursor. */
   path: string
@@ -333,6 +338,35 @@ function measureExport(url: string, format: 'csv' | 'ndjson'): Promise<{ rows: n
   })
 }
 
+/** The PostgreSQL run: the same events, ingest path and page sampling (see timelinePostgres.ts). */
+async function mainPostgres(url: string): Promise<void> {
+  const count = eventCount()
+  const world = createWorld(WORLD_SEED)
+  const options: GenerateOptions = { count, seed: EVENT_SEED, end: Date.now(), spanMs: 7 * DAY_MS }
+  await benchPostgres(url, count, {
+    ingest: (bus) => ingestOurs(bus, world, options, { messageChars: 0, warnings: 0 }),
+    measureShape: async (base, shape, store) => {
+      const random = createRandom(SAMPLE_SEED)
+      const { positions, walked } = await walk(base, shape)
+      await samplePages(base, shape, positions, random, WARMUP_REQUESTS)
+      const times = await samplePages(base, shape, positions, random, SAMPLES_PER_SHAPE)
+      const storeTimes = await sampleStorePages(store, shape, positions, random, SAMPLES_PER_SHAPE)
+      return {
+        url: shape.path,
+        viewEvents: shape.viewEvents,
+        walkedEvents: walked,
+        samples: times.length,
+        p50Ms: round(percentile(times, 0.5)),
+        p99Ms: round(percentile(times, 0.99)),
+        maxMs: round(Math.max(...times)),
+        storeP50Ms: round(percentile(storeTimes, 0.5)),
+        storeP99Ms: round(percentile(storeTimes, 0.99)),
+      }
+    },
+  })
+  agent.destroy()
+}
+
 async function main(): Promise<void> {
   const count = eventCount()
   const dir = mkdtempSync(join(tmpdir(), 'eventline-bench-'))
@@ -575,4 +609,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main()
+if (process.env.BENCH_SQLITE !== '0') await main()
+if (process.env.BENCH_DB) await mainPostgres(process.env.BENCH_DB)

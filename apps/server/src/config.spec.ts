@@ -42,6 +42,11 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ port: 9100, host: '0.0.0.0', demo: true, retentionMs: 12 * 3_600_000, token: 'from-flag-token', db: ':memory:' })
   })
 
+  it('takes a postgres:// or postgresql:// URL as the database', () => {
+    expect(load([], { EVENTLINE_DB: 'postgres://eventline:secret@db:5432/eventline' }).db).toBe('postgres://eventline:secret@db:5432/eventline')
+    expect(load(['--db', 'postgresql://db/eventline?sslmode=require']).db).toBe('postgresql://db/eventline?sslmode=require')
+  })
+
   it('takes --demo without a value and skips the `--` that pnpm forwards', () => {
     expect(load(['--', '--demo']).demo).toBe(true)
   })
@@ -123,7 +128,8 @@ describe('loadConfig', () => {
     [[], { EVENTLINE_LOG_LEVEL: 'verbose' }, 'EVENTLINE_LOG_LEVEL'],
     [[], { EVENTLINE_TOKEN: 'short' }, 'EVENTLINE_TOKEN'],
     [[], { EVENTLINE_DB: 'mysql://db/x' }, 'EVENTLINE_DB'],
-    [[], { EVENTLINE_DB: 'postgres://u@h/db' }, 'EVENTLINE_DB'],
+    [[], { EVENTLINE_DB: 'postgres://u@h' }, 'EVENTLINE_DB'],
+    [[], { EVENTLINE_DB: 'postgresql:///db' }, 'EVENTLINE_DB'],
     [[], { EVENTLINE_KUBERNETES: '/nonexistent/kubeconfig' }, 'EVENTLINE_KUBERNETES'],
     [[], { EVENTLINE_CLUSTER: 'bad name' }, 'EVENTLINE_CLUSTER'],
     [[], { EVENTLINE_REGISTRIES: 'etcd://e:2379' }, 'EVENTLINE_REGISTRIES'],

@@ -42,7 +42,7 @@ export interface RegistryConfig {
 export interface Config {
   port: number
   host: string
-  /** SQLite file path or `:memory:`. */
+  /** SQLite file path or `:memory:`, or a `postgres://` (`postgresql://`) URL selecting PostgreSQL. */
   db: string
   kubernetes: KubernetesSetting
   cluster?: string
@@ -263,10 +263,26 @@ function parseHost(text: string, label: string): string {
 }
 
 function parseDb(text: string, label: string): string {
-  if (/^postgres(ql)?:\/\//.test(text)) {
-    throw new ConfigError(label, 'the PostgreSQL backend is not available in this version; use a SQLite file path or :memory:')
+  if (/^postgres(ql)?:\/\//i.test(text)) return parsePostgresUrl(text, label)
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    throw new ConfigError(label, `unsupported database URL "${text.split('://')[0]}://"; use a SQLite file path, :memory: or a postgres:// URL`)
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new ConfigError(label, `unsupported database URL "${text.split('://')[0]}://"; use a SQLite file path or :memory:`)
+  return text
+}
+
+/** A PostgreSQL URL: `postgres://user[:password]@host[:port]/database[?sslmode=...]`. The password is never echoed. */
+function parsePostgresUrl(text: string, label: string): string {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new ConfigError(label, 'is not a valid PostgreSQL URL (expected postgres://user:password@host:5432/database)')
+  }
+  if (!url.hostname) throw new ConfigError(label, 'PostgreSQL URL names no host (expected postgres://user:password@host:5432/database)')
+  if (url.port && !(Number(url.port) >= 1 && Number(url.port) <= 65535)) throw new ConfigError(label, `PostgreSQL URL port must be 1-65535, got "${url.port}"`)
+  if (url.pathname.replace(/^\//, '') === '') throw new ConfigError(label, 'PostgreSQL URL names no database (expected postgres://user:password@host:5432/database)')
+  const schema = url.searchParams.get('schema')
+  if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new ConfigError(label, `PostgreSQL URL schema must be a lower-case identifier, got "${schema}"`)
   return text
 }
 

@@ -33,7 +33,7 @@ import { compileRules } from './rules/rules.ts'
 import { createRegistrySource } from './sources/registry/createRegistrySource.ts'
 import type { RegistryTuning } from './sources/registry/createRegistrySource.ts'
 import type { Source, SourceContext } from './sources/source.ts'
-import { openStore } from './store/sqlite/threadedStore.ts'
+import { openStore, redactDbUrl } from './store/openStore.ts'
 import type { EventStore, IngestEvent } from './store/types.ts'
 
 export interface Eventline {
@@ -173,7 +173,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   const server = await listen(app, config.port, config.host)
   const { port } = server.address() as AddressInfo
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
-  log.info('listening', { url, port, db: config.db, sources: sources.map((source) => source.mesh) })
+  log.info('listening', { url, port, db: redactDbUrl(config.db), sources: sources.map((source) => source.mesh) })
 
   let stopping: Promise<void> | undefined
   const stop = () =>

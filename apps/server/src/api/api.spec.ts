@@ -1,7 +1,25 @@
 import type { ErrorBody, EventItem, EventPage, Mesh, Page, ApplicationSummary, Instance, ServiceSummary, DubboAdminResponse, DubboAdminEventList } from '@eventline/shared'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dropSchema, skipWithoutPostgres, TEST_PG_URL, testSchema } from '../testing/postgres.ts'
 import { startTestServer, tempDir, TEST_TOKEN } from '../testing/testServer.ts'
 import type { TestServer } from '../testing/testServer.ts'
+
+/** A database for one server of a test, on one engine; `cleanup` removes it. */
+interface TestDatabase {
+  db: string
+  cleanup(): Promise<void>
+}
+const sqliteDatabase = (): TestDatabase => {
+  const tmp = tempDir()
+  return { db: `${tmp.dir}/nested/eventline.db`, cleanup: async () => tmp.cleanup() }
+}
+const postgresDatabase = (): TestDatabase => {
+  const schema = testSchema()
+  return { db: `${TEST_PG_URL}?schema=${schema}`, cleanup: () => dropSchema(schema) }
+}
+// The same API tests on every engine: nothing about the API may differ between them.
+const ENGINES: Array<[string, () => TestDatabase]> = [['SQLite', sqliteDatabase]]
+if (!(await skipWithoutPostgres())) ENGINES.push(['PostgreSQL', postgresDatabase])
 
 // Recent enough to stay inside the default 14-day retention, whole seconds for readable ids.
 const BASE = Math.floor((Date.now() - 2 * 86_400_000) / 1000) * 1000
@@ -59,12 +77,12 @@ function expectNewestFirst(items: EventItem[]) {
   }
 }
 
-describe('timeline API', () => {
-  const tmp = tempDir()
+describe.each(ENGINES)('timeline API (%s)', (_engine, database) => {
+  const tmp = database()
   let server: TestServer
 
   beforeAll(async () => {
-    server = await startTestServer({ db: `${tmp.dir}/eventline.db` })
+    server = await startTestServer({ db: tmp.db })
     for (let i = 0; i < events.length; i += 1000) {
       const { status, body } = await server.post('/api/v1/events', events.slice(i, i + 1000))
       expect(status).toBe(202)
@@ -73,7 +91,7 @@ describe('timeline API', () => {
   })
   afterAll(async () => {
     await server.stop()
-    tmp.cleanup()
+    await tmp.cleanup()
   })
 
   it('walks nextCursor over every event exactly once, newest first', async () => {
@@ -210,15 +228,15 @@ describe('timeline API', () => {
   })
 })
 
-describe('POST /events', () => {
-  const tmp = tempDir()
+describe.each(ENGINES)('POST /events (%s)', (_engine, database) => {
+  const tmp = database()
   let server: TestServer
   beforeAll(async () => {
-    server = await startTestServer({ db: `${tmp.dir}/eventline.db` })
+    server = await startTestServer({ db: tmp.db })
   })
   afterAll(async () => {
     await server.stop()
-    tmp.cleanup()
+    await tmp.cleanup()
   })
 
   it('stores nothing when any item is invalid, naming its index and field', async () => {
@@ -280,15 +298,15 @@ describe('POST /events', () => {
   })
 })
 
-describe('without a configured token', () => {
-  const tmp = tempDir()
+describe.each(ENGINES)('without a configured token (%s)', (_engine, database) => {
+  const tmp = database()
   let server: TestServer
   beforeAll(async () => {
-    server = await startTestServer({ db: `${tmp.dir}/eventline.db`, token: undefined })
+    server = await startTestServer({ db: tmp.db, token: undefined })
   })
   afterAll(async () => {
     await server.stop()
-    tmp.cleanup()
+    await tmp.cleanup()
   })
 
   it('refuses posted events with 403 and still serves reads', async () => {
@@ -299,10 +317,10 @@ describe('without a configured token', () => {
   })
 })
 
-describe('persistence', () => {
+describe.each(ENGINES)('persistence (%s)', (_engine, database) => {
   it('keeps events, counts and the catalog across a restart', async () => {
-    const tmp = tempDir()
-    const db = `${tmp.dir}/nested/eventline.db`
+    const tmp = database()
+    const db = tmp.db
     let server = await startTestServer({ db })
     await server.post('/api/v1/events', [
       { id: 'p-1', time: recent(0), type: 'normal', reason: 'Started', message: 'started', mesh: 'prod', application: 'a', instance: 'a-1' },
@@ -320,14 +338,14 @@ describe('persistence', () => {
     const instance = await server.get<Instance>('/api/v1/instances/a-1?mesh=prod')
     expect(instance.body).toMatchObject({ name: 'a-1', application: 'a', registered: false, sources: ['api'] })
     await server.stop()
-    tmp.cleanup()
+    await tmp.cleanup()
   })
 })
 
-describe('probes and metrics', () => {
+describe.each(ENGINES)('probes and metrics (%s)', (_engine, database) => {
   it('answers /healthz, /readyz and /metrics without a token', async () => {
-    const tmp = tempDir()
-    const server = await startTestServer({ db: ':memory:' })
+    const tmp = database()
+    const server = await startTestServer({ db: tmp.db })
     await server.post('/api/v1/events', { type: 'normal', reason: 'R', message: 'm' })
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
@@ -336,6 +354,6 @@ describe('probes and metrics', () => {
     expect(metrics).toMatch(/eventline_batch_write_seconds_count \d+/)
     expect(metrics).toMatch(/eventline_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/events",status="202"\} 1/)
     await server.stop()
-    tmp.cleanup()
+    await tmp.cleanup()
   })
 })

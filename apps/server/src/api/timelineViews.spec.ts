@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseRegistries } from '../config.ts'
 import { eventually } from '../testing/eventually.ts'
 import { startNacosServer } from '../testing/nacosServer.ts'
+import { dropSchema, skipWithoutPostgres, TEST_PG_URL, testSchema } from '../testing/postgres.ts'
 import { startTestServer, tempDir, TEST_TOKEN } from '../testing/testServer.ts'
 import type { TestServer } from '../testing/testServer.ts'
 
@@ -85,18 +86,35 @@ function parseCsv(text: string): string[][] {
   return rows
 }
 
-describe('timeline views: histogram, facets, export', () => {
+/** A database for the views' server on one engine; `cleanup` removes it. */
+interface TestDatabase {
+  db: string
+  cleanup(): Promise<void>
+}
+const sqliteDatabase = (): TestDatabase => {
+  const tmp = tempDir()
+  return { db: `${tmp.dir}/views.db`, cleanup: async () => tmp.cleanup() }
+}
+const postgresDatabase = (): TestDatabase => {
+  const schema = testSchema()
+  return { db: `${TEST_PG_URL}?schema=${schema}`, cleanup: () => dropSchema(schema) }
+}
+// The same views on every engine: histogram, facets and export may not differ between them.
+const ENGINES: Array<[string, () => TestDatabase]> = [['SQLite', sqliteDatabase]]
+if (!(await skipWithoutPostgres())) ENGINES.push(['PostgreSQL', postgresDatabase])
+
+describe.each(ENGINES)('timeline views: histogram, facets, export (%s)', (_engine, database) => {
   let server: TestServer
-  let tmp: ReturnType<typeof tempDir>
+  let tmp: TestDatabase
 
   beforeAll(async () => {
-    tmp = tempDir()
-    server = await startTestServer({ db: `${tmp.dir}/views.db` })
+    tmp = database()
+    server = await startTestServer({ db: tmp.db })
     for (let i = 0; i < events.length; i += 1000) expect((await server.post('/api/v1/events', events.slice(i, i + 1000))).status).toBe(202)
   }, 60_000)
   afterAll(async () => {
     await server?.stop()
-    tmp?.cleanup()
+    await tmp?.cleanup()
   })
 
   const PATHS: Array<[string, string, Parameters<typeof matches>[0]]> = [
@@ -227,12 +245,12 @@ describe('timeline views: histogram, facets, export', () => {
   })
 })
 
-describe('gaps in ingestion', () => {
+describe.each(ENGINES)('gaps in ingestion (%s)', (_engine, database) => {
   const ACTIVITY = { heartbeatMs: 20, gapThresholdMs: 150 }
 
   it('a restart after a pause is a gap of Eventline not running, shown in /gaps and in histograms', async () => {
-    const tmp = tempDir()
-    const db = `${tmp.dir}/gaps.db`
+    const tmp = database()
+    const db = tmp.db
     try {
       let server = await startTestServer({ db, demo: true, activity: ACTIVITY })
       await eventually(async () => expect((await server.get<{ items: Array<{ name: string; status: string }> }>('/api/v1/meshes')).body.items).toContainEqual(expect.objectContaining({ name: 'demo', status: 'connected' })))
@@ -261,16 +279,16 @@ describe('gaps in ingestion', () => {
         await server.stop()
       }
     } finally {
-      tmp.cleanup()
+      await tmp.cleanup()
     }
   }, 30_000)
 
   it('a registry that fails is an ongoing gap while it fails, closed when it recovers, events possibly lost', async () => {
-    const tmp = tempDir()
+    const tmp = database()
     const nacos = await startNacosServer({ cacheMillis: 30 })
     nacos.register('providers:org.example.Api:1.0.0:', { ip: '10.0.0.7', port: 20880, metadata: { application: 'demo-provider' } })
     const server = await startTestServer({
-      db: `${tmp.dir}/gaps.db`,
+      db: tmp.db,
       registries: parseRegistries(`nacos://${nacos.address}?name=nacos-test`),
       registryTuning: { nacos: { requestTimeoutMs: 2_000, minPollMs: 20, serviceListIntervalMs: 100, backoff: { initialMs: 20, maxMs: 100 } } },
       activity: ACTIVITY,
@@ -299,7 +317,7 @@ describe('gaps in ingestion', () => {
     } finally {
       await server.stop()
       await nacos.close()
-      tmp.cleanup()
+      await tmp.cleanup()
     }
   }, 30_000)
 })

@@ -1,7 +1,8 @@
 /**
  * The store interface: the only way the rest of the server reaches persisted data. SQLite
- * implements it today; a PostgreSQL implementation follows the same contract. Methods are async
- * so either backend fits, even where SQLite answers synchronously.
+ * (store/sqlite) and PostgreSQL (store/postgres) implement it, held to the same behaviour by
+ * store/storeConformance.ts. Methods are async so either backend fits, even where SQLite answers
+ * synchronously.
  */
 import type {
   ApplicationDetail,
