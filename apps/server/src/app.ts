@@ -27,6 +27,8 @@ export interface AppDependencies {
   ingest: IngestService
   stream: StreamService
   meshStatus: MeshStatusBoard
+  /** Whether this replica is the leader (`/readyz`); default always (one process). */
+  isLeader?: () => boolean
   metrics: Metrics
   log: Logger
   token?: string
@@ -40,7 +42,7 @@ export function createApp(deps: AppDependencies): Express {
   app.set('etag', false)
   app.use(httpMetrics(deps.metrics))
   app.use(securityHeaders)
-  app.use(healthRouter(deps.store, deps.metrics))
+  app.use(healthRouter(deps.store, deps.metrics, deps.isLeader))
 
   const api = express.Router()
   api.use(requireToken(deps.token))

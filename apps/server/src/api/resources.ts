@@ -28,7 +28,7 @@ export function resourcesRouter(store: EventStore, meshStatus: MeshStatusBoard):
   const router = Router()
 
   router.get('/meshes', async (_req, res) => {
-    const body: ListResponse<Mesh> = { items: meshStatus.describe(await store.meshes()) }
+    const body: ListResponse<Mesh> = { items: await meshStatus.describe(await store.meshes()) }
     res.json(body)
   })
 

@@ -52,7 +52,7 @@ export class Alerting {
     if (notices.length === 0) return
     for (const notice of notices) this.metrics.alertNotices.inc({ rule: notice.rule, kind: notice.kind })
     const published = this.bus
-      .publish({ outbox: notices.map((notice) => ({ sink: notice.sink, alert: notice })) })
+      .publish({ outbox: notices.map((notice) => ({ sink: notice.sink, alert: notice })), fenced: true })
       .catch((error: unknown) => this.log.error('queueing alert notices failed', { notices: notices.length, error }))
       .finally(() => this.publishing.delete(published))
     this.publishing.add(published)

@@ -16,10 +16,19 @@
  * Reads: one query (or two, page and capped count, in parallel) on the pool; every connection
  * has a `statement_timeout`, and a query over it is a 503 (`UnavailableError`).
  *
- * Known limits: `seq` is taken from a sequence before commit, so with several concurrent writers
- * a reader of `eventsAfter` may see a higher seq commit before a lower one (the replicas issue
- * closes that gap); `isOpen` reports whether the store was closed or its pool failed, not a
- * round trip.
+ * Commit order: a transaction takes its `seq` values under a transaction-scoped advisory lock
+ * held until it commits, so sequences become visible in the order they were taken and a reader
+ * of `eventsAfter` never sees a higher seq commit before a lower one (a live stream resuming from
+ * `Last-Event-ID` cannot skip one). The cost: writers serialise from their seq assignment to
+ * their commit (the tail of a batch: links, outbox, checkpoints), which one leader plus occasional
+ * `POST /events` writers hardly notice. A committed batch sends a `NOTIFY` (delivered on commit)
+ * that wakes every replica's live feed.
+ *
+ * Replicas (`replicas`): the leader lease and fencing (lease.ts), the listening client of the live
+ * feed, and the mesh states the leader reports.
+ *
+ * Known limits: `isOpen` reports whether the store was closed or its pool failed, not a round
+ * trip; named prepared statements need PgBouncer >= 1.21 in transaction pooling mode.
  */
 import type { EventItem, EventSource, MeshKind } from '@eventline/shared'
 import { TOTAL_COUNT_CAP } from '@eventline/shared'
@@ -40,6 +49,8 @@ import type {
   TimelineResult,
   WriteBatch,
 } from '../types.ts'
+import type { MeshStatusRecord, ReplicaStore } from '../types.ts'
+import { acquireLease, fenceCheck, releaseLease, renewLease } from './lease.ts'
 import { migrate } from './migrations.ts'
 import { CatalogReader, CatalogWriter } from './pgCatalog.ts'
 import { execute, hasCode, query, translateError } from './query.ts'
@@ -68,6 +79,13 @@ const types = {
 }
 
 const RETRYABLE = ['23505', '40001', '40P01']
+/** Transaction-scoped advisory lock that orders seq assignment by commit (see the header). */
+const SEQ_LOCK = 0x4576_5371 // "EvSq"
+/**
+ * The channel committed batches notify, with the batch's highest seq as payload. Channels are per
+ * database, so a schema other than `public` gets its own (stores in other schemas never wake it).
+ */
+const eventsChannel = (schema: string) => (schema === 'public' ? 'eventline_events' : `eventline_events_${schema}`.slice(0, 63))
 const MAX_ATTEMPTS = 5
 
 type StoredRow = EventRow & { rid: number; views: number[] }
@@ -94,6 +112,9 @@ export class PgStore implements EventStore {
     /** Connections for timeline pages and counts, planned to walk an index in order (see `open`). */
     private readonly ordered: pg.Pool,
     private readonly options: Required<Omit<PgStoreOptions, 'schema' | 'maxConnections'>>,
+    /** How the live feed's dedicated client connects (the pool's settings, one connection). */
+    private readonly listenConfig: pg.ClientConfig,
+    private readonly channel: string,
   ) {
     this.catalog = new CatalogReader(pool)
     // An idle connection that breaks must not crash the process; the next query reconnects.
@@ -148,7 +169,9 @@ export class PgStore implements EventStore {
     } finally {
       client?.release()
     }
-    return new PgStore(pool, ordered, { queryTimeoutMs, writeTimeoutMs })
+    // The pool's connection settings; a client ignores the pool-only ones.
+    const listenConfig: pg.ClientConfig = { ...poolConfig([]) }
+    return new PgStore(pool, ordered, { queryTimeoutMs, writeTimeoutMs }, listenConfig, eventsChannel(schema))
   }
 
   /** The pool, for tests and benchmarks that inspect sizes. */
@@ -196,6 +219,7 @@ export class PgStore implements EventStore {
   }
 
   private async write(client: PoolClient, batch: WriteBatch, onCommit: Array<() => void>): Promise<StoredEvent[]> {
+    if (batch.fence !== undefined) await fenceCheck(client, batch.fence)
     const tx = new WriteTransaction(client, this.viewIds, this.viewsById, this.catalogWritten, onCommit)
     for (const change of batch.catalog) {
       if ((await tx.catalog.apply(change)) && change.op === 'instance') await tx.correlateIp(change.instance.ip!)
@@ -206,6 +230,7 @@ export class PgStore implements EventStore {
     await tx.applyMeshDeltas()
     await writeOutbox(client, batch, stored)
     await writeCheckpoints(client, batch)
+    if (stored.length > 0) await query(client, 'SELECT pg_notify($1, $2)', [this.channel, String(stored.at(-1)!.seq)])
     onCommit.push(() => tx.catalog.committed())
     return stored
   }
@@ -269,8 +294,9 @@ export class PgStore implements EventStore {
     return new Map(rows.filter(({ key }) => key.startsWith(prefix)).map(({ key, value }) => [key.slice(prefix.length), value]))
   }
 
-  async purgeBefore(cutoff: number, batchSize: number): Promise<number> {
+  async purgeBefore(cutoff: number, batchSize: number, fence?: number): Promise<number> {
     return this.transaction(async (client) => {
+      if (fence !== undefined) await fenceCheck(client, fence)
       const rows = await query<{ mesh: string; n: number }>(
         client,
         `WITH doomed AS (SELECT rid FROM events WHERE time < $1 ORDER BY time LIMIT $2 FOR UPDATE SKIP LOCKED),
@@ -298,9 +324,19 @@ export class PgStore implements EventStore {
     })
   }
 
-  async deleteOutbox(sink: string, seqs: readonly number[]): Promise<void> {
+  async deleteOutbox(sink: string, seqs: readonly number[], fence?: number): Promise<void> {
     if (seqs.length === 0) return
-    await execute(this.pool, 'DELETE FROM outbox WHERE sink = $1 AND seq = ANY($2::bigint[])', [sink, seqs])
+    const sql = 'DELETE FROM outbox WHERE sink = $1 AND seq = ANY($2::bigint[])'
+    if (fence === undefined) await execute(this.pool, sql, [sink, seqs])
+    else await this.fenced(fence, (client) => execute(client, sql, [sink, seqs]))
+  }
+
+  /** `work` in a transaction that first checks (and holds) the lease at `fence`. */
+  private fenced<T>(fence: number, work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return this.transaction(async (client) => {
+      await fenceCheck(client, fence)
+      return work(client)
+    })
   }
 
   async outboxCounts(): Promise<Map<string, number>> {
@@ -308,8 +344,10 @@ export class PgStore implements EventStore {
     return new Map(rows.map(({ sink, n }) => [sink, n]))
   }
 
-  async discardOutbox(sink: string, createdBefore: number): Promise<number> {
-    return execute(this.pool, 'DELETE FROM outbox WHERE sink = $1 AND created_at < $2', [sink, createdBefore])
+  async discardOutbox(sink: string, createdBefore: number, fence?: number): Promise<number> {
+    const sql = 'DELETE FROM outbox WHERE sink = $1 AND created_at < $2'
+    if (fence === undefined) return execute(this.pool, sql, [sink, createdBefore])
+    return this.fenced(fence, (client) => execute(client, sql, [sink, createdBefore]))
   }
 
   meshes(): Promise<MeshRecord[]> {
@@ -338,6 +376,69 @@ export class PgStore implements EventStore {
 
   service(name: string, mesh?: string) {
     return this.catalog.service(name, mesh)
+  }
+
+  readonly replicas: ReplicaStore = {
+    acquireLease: (holder, durationMs) => acquireLease(this.pool, holder, durationMs),
+    renewLease: (holder, epoch, durationMs) => renewLease(this.pool, holder, epoch, durationMs),
+    releaseLease: (holder, epoch) => releaseLease(this.pool, holder, epoch),
+    listen: (wake) => this.listen(wake),
+    lastSeq: async () => (await query<{ seq: number | null }>(this.pool, 'SELECT max(seq) AS seq FROM events'))[0]?.seq ?? 0,
+    writeMeshStatus: (states, fence) =>
+      this.fenced(fence, async (client) => {
+        await execute(client, 'DELETE FROM mesh_status WHERE NOT (mesh = ANY($1::text[]))', [states.map(({ mesh }) => mesh)])
+        await execute(
+          client,
+          `INSERT INTO mesh_status (mesh, status, error, updated_at) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+           ON CONFLICT (mesh) DO UPDATE SET status = excluded.status, error = excluded.error, updated_at = excluded.updated_at`,
+          [states.map(({ mesh }) => mesh), states.map(({ status }) => status), states.map(({ error }) => error ?? null), states.map(() => Date.now())],
+        )
+      }),
+    readMeshStatus: async () =>
+      (await query<{ mesh: string; status: string; error: string | null }>(this.pool, 'SELECT mesh, status, error FROM mesh_status')).map(
+        ({ mesh, status, error }): MeshStatusRecord => (error === null ? { mesh, status } : { mesh, status, error }),
+      ),
+  }
+
+  /**
+   * A dedicated client LISTENs (a pooled connection would be handed to queries). When it breaks it
+   * reconnects with a growing delay, and wakes the listener after each connection, since notices
+   * sent meanwhile are lost (the reader catches up from the seq index).
+   */
+  private async listen(wake: () => void): Promise<() => Promise<void>> {
+    let stopped = false
+    let client: pg.Client | undefined
+    let retry: NodeJS.Timeout | undefined
+    let failures = 0
+    const connect = async (): Promise<void> => {
+      const next = new pg.Client(this.listenConfig)
+      client = next
+      const reconnect = () => {
+        if (stopped || client !== next) return
+        client = undefined
+        next.end().catch(() => undefined)
+        failures++
+        retry = setTimeout(() => void connect().catch(() => undefined), Math.min(5_000, 100 * 2 ** Math.min(failures, 6)))
+      }
+      next.on('error', reconnect)
+      next.on('end', reconnect)
+      next.on('notification', () => wake())
+      try {
+        await next.connect()
+        await next.query(`LISTEN ${this.channel}`)
+      } catch (error) {
+        reconnect()
+        throw translateError(error)
+      }
+      failures = 0
+      wake()
+    }
+    await connect()
+    return async () => {
+      stopped = true
+      clearTimeout(retry)
+      await client?.end().catch(() => undefined)
+    }
   }
 
   isOpen(): boolean {
@@ -418,6 +519,8 @@ class WriteTransaction {
     if (events.length === 0) return []
     await this.load(events.map(({ id }) => id))
     await this.prefetch(events)
+    // Held to commit: seqs become visible in the order they are taken (see the header).
+    await query(this.db, 'SELECT pg_advisory_xact_lock($1)', [SEQ_LOCK])
     const seqs = (await query<{ seq: number }>(this.db, "SELECT nextval('event_seq') AS seq FROM generate_series(1, $1)", [events.length])).map(({ seq }) => seq)
     const stored: StoredEvent[] = []
     for (const [index, event] of events.entries()) {
