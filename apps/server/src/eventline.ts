@@ -132,6 +132,8 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     })
     const retention = new Retention(leaderStore, log.child({ component: 'retention' }), metrics, { retentionMs: config.retentionMs })
     term = { sources: [], deliveries, retention }
+    // The open alert groups the previous leader (or the last run) persisted.
+    await alerting.resume(store)
     await deliveries.start()
     retention.start()
     for (const source of sources) {
@@ -166,6 +168,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     term = undefined
     // Sources first (nothing more is published), then what delivers and purges.
     await Promise.all(ending.sources.map((source) => source.stop()))
+    if (!stopping) alerting.suspend()
     for (const source of ending.sources) meshStatus.delete(source.mesh)
     await ending.retention.stop()
     await ending.deliveries.stop()
