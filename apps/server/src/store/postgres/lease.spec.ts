@@ -5,6 +5,9 @@
  * store sequences that become visible in commit order with concurrent writers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EventBus } from '../../bus.ts'
+import { BatchWriter } from '../../ingest/batchWriter.ts'
+import { createMetrics } from '../../metrics.ts'
 import { Leadership } from '../../replica/leadership.ts'
 import { FencedError } from '../../replica/fencing.ts'
 import { createLogger } from '../../log.ts'
@@ -115,6 +118,35 @@ describe.skipIf(skip)('PostgreSQL leader lease and fencing', () => {
     for (const { seq } of final) if (!read.has(seq)) gaps.push(String(seq))
     expect(final).toHaveLength(40 * 25)
     expect(gaps).toEqual([])
+  })
+
+  it("the writer never mixes a refused leader write with a POST's events: the posted ones are stored", async () => {
+    const stale = await eventually(async () => {
+      const epoch = await one.replicas.acquireLease('a', 200)
+      expect(epoch).toBeDefined()
+      return epoch!
+    })
+    const current = await eventually(async () => {
+      const epoch = await two.replicas.acquireLease('b', 60_000)
+      expect(epoch).toBeDefined()
+      return epoch!
+    })
+    const start = await two.replicas.lastSeq()
+    const refused: Array<number | undefined> = []
+    const bus = new EventBus()
+    // This replica still believes it leads at the stale epoch: the database decides.
+    const writer = new BatchWriter(one, bus, log, createMetrics(), { flushIntervalMs: 50, fence: { epoch: () => stale, refused: (epoch) => refused.push(epoch) } })
+    const fromSource = bus.publish({ events: [event('source-after-takeover')], checkpoints: [{ key: 'zk:rv', value: 'stale' }], fenced: true })
+    const posted = bus.publish({ events: [event('posted-meanwhile')] })
+    await expect(fromSource).rejects.toBeInstanceOf(FencedError)
+    await posted
+    await writer.close()
+    const ids = (await two.eventsAfter(start, 1000)).map(({ item }) => item.id)
+    expect(ids).toEqual(['posted-meanwhile'])
+    expect(ids).not.toContain('source-after-takeover')
+    expect(await two.readCheckpoint('zk:rv')).not.toBe('stale')
+    expect(refused).toEqual([stale])
+    await two.replicas.releaseLease('b', current)
   })
 
   it('Leadership: one leader among candidates; a stopped leader releases and another takes over with the next epoch', async () => {

@@ -115,6 +115,11 @@ export class PgStore implements EventStore {
     /** How the live feed's dedicated client connects (the pool's settings, one connection). */
     private readonly listenConfig: pg.ClientConfig,
     private readonly channel: string,
+    /**
+     * One connection of its own for the lease: a renewal must not queue behind a pool busy with
+     * timeline reads, or a leader under read load would miss its renew deadline.
+     */
+    private readonly leasePool: pg.Pool,
   ) {
     this.catalog = new CatalogReader(pool)
     // An idle connection that breaks must not crash the process; the next query reconnects.
@@ -171,7 +176,9 @@ export class PgStore implements EventStore {
     }
     // The pool's connection settings; a client ignores the pool-only ones.
     const listenConfig: pg.ClientConfig = { ...poolConfig([]) }
-    return new PgStore(pool, ordered, { queryTimeoutMs, writeTimeoutMs }, listenConfig, eventsChannel(schema))
+    const leasePool = new pg.Pool({ ...poolConfig([]), max: 1 })
+    leasePool.on('error', () => undefined) // a broken idle connection: the next renewal reconnects
+    return new PgStore(pool, ordered, { queryTimeoutMs, writeTimeoutMs }, listenConfig, eventsChannel(schema), leasePool)
   }
 
   /** The pool, for tests and benchmarks that inspect sizes. */
@@ -379,9 +386,9 @@ export class PgStore implements EventStore {
   }
 
   readonly replicas: ReplicaStore = {
-    acquireLease: (holder, durationMs) => acquireLease(this.pool, holder, durationMs),
-    renewLease: (holder, epoch, durationMs) => renewLease(this.pool, holder, epoch, durationMs),
-    releaseLease: (holder, epoch) => releaseLease(this.pool, holder, epoch),
+    acquireLease: (holder, durationMs) => acquireLease(this.leasePool, holder, durationMs),
+    renewLease: (holder, epoch, durationMs) => renewLease(this.leasePool, holder, epoch, durationMs),
+    releaseLease: (holder, epoch) => releaseLease(this.leasePool, holder, epoch),
     listen: (wake) => this.listen(wake),
     lastSeq: async () => (await query<{ seq: number | null }>(this.pool, 'SELECT max(seq) AS seq FROM events'))[0]?.seq ?? 0,
     writeMeshStatus: (states, fence) =>
@@ -449,7 +456,7 @@ export class PgStore implements EventStore {
     if (!this.open) return
     this.open = false
     await this.writing
-    await Promise.all([this.pool.end(), this.ordered.end()])
+    await Promise.all([this.pool.end(), this.ordered.end(), this.leasePool.end()])
   }
 }
 
