@@ -180,9 +180,26 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     roles = roles.then(work).catch((error: unknown) => log.error('changing role failed', { error }))
     return roles
   }
+  // A term that fails to start (the database unreachable mid-way) is ended and the lease given up,
+  // so this or another replica campaigns again instead of leading without sources.
+  let startFailure: unknown
+  const startTermOrStepDown = async (): Promise<void> => {
+    try {
+      await startTerm()
+    } catch (error) {
+      // One process on SQLite: a start-up failure fails the start, as it always did.
+      if (!store.replicas) {
+        startFailure = error
+        return
+      }
+      log.error('starting the leader term failed; stepping down', { error })
+      await stopTerm()
+      leadership.refused(leadership.epoch())
+    }
+  }
   leadership.onChange((leader) => {
     metrics.leader.set(leader ? 1 : 0)
-    void changeRole(leader ? startTerm : stopTerm)
+    void changeRole(leader ? startTermOrStepDown : stopTerm)
   })
   metrics.leader.set(0)
 
@@ -235,6 +252,10 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
       await store.close()
       log.info('stopped')
     })())
+  if (startFailure !== undefined) {
+    await stop()
+    throw startFailure
+  }
   return { port, url, store, bus, leadership, stop }
 }
 
