@@ -25,6 +25,7 @@ interface ComposeService {
   volumes?: Array<string | { type?: string; source?: string; target?: string }>
   healthcheck?: { test?: string | string[]; disable?: boolean }
   depends_on?: Record<string, { condition?: string }>
+  deploy?: { replicas?: number }
 }
 
 interface ComposeFile {
@@ -113,6 +114,19 @@ describe('docker-compose.yml', () => {
     const test = healthcheckCommand(eventline.healthcheck?.test)
     const port = String(environment.EVENTLINE_PORT ?? DEFAULT_PORT)
     expect(HEALTH_PATHS.some((path) => test.includes(`:${port}${path}`)), test).toBe(true)
+  })
+
+  it('runs two replicas behind one published port (the lb service proxies to the eventline service)', () => {
+    expect(eventline.deploy?.replicas).toBeGreaterThanOrEqual(2)
+    // Replicas cannot share a fixed host port: the eventline service publishes none.
+    for (const entry of eventline.ports ?? []) expect(String(entry)).toMatch(/^(127\.0\.0\.1::)?\d+$/)
+    const lb = compose.services.lb!
+    expect((lb.ports ?? []).map(String)).toContain(`${DEFAULT_PORT}:${DEFAULT_PORT}`)
+    expect(lb.depends_on?.eventline).toEqual({ condition: 'service_healthy' })
+    const mount = (lb.volumes ?? []).map(volumeMount).find(({ target }) => target?.startsWith('/etc/nginx/'))
+    const conf = readFileSync(join(REPO_ROOT, mount!.source!), 'utf8')
+    expect(conf).toContain(`http://eventline:${environment.EVENTLINE_PORT ?? DEFAULT_PORT}`)
+    expect(conf).toMatch(/proxy_buffering off/)
   })
 
   it('runs the ZooKeeper 3.9, PostgreSQL 16 and NATS JetStream services', () => {

@@ -164,8 +164,8 @@ describe('deploy/kubernetes/postgresql', () => {
     expect(pod.securityContext).toEqual(sqliteDeployment.spec.template.spec.securityContext)
     for (const name of env.keys()) expect(CONTRACT_VARIABLES.includes(name), name).toBe(true)
     expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels)
-    // Until leader election, one pod at a time runs the sources and sinks.
-    expect(deployment.spec.replicas).toBe(1)
-    expect(deployment.spec.strategy.type).toBe('Recreate')
+    // Leader election (a lease in the database): several pods, one ingesting; rolled, never all down.
+    expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2)
+    expect(deployment.spec.strategy).toMatchObject({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0 } })
   })
 })

@@ -36,6 +36,8 @@ export interface AppDependencies {
   timelineViews?: TimelineViewsService
   /** When sources were ingesting: the gaps of `/gaps` and of histograms. */
   activity?: IngestActivity
+  /** Whether this replica is the leader (`/readyz`); default always (one process). */
+  isLeader?: () => boolean
   metrics: Metrics
   log: Logger
   token?: string
@@ -49,7 +51,7 @@ export function createApp(deps: AppDependencies): Express {
   app.set('etag', false)
   app.use(httpMetrics(deps.metrics))
   app.use(securityHeaders)
-  app.use(healthRouter(deps.store, deps.metrics))
+  app.use(healthRouter(deps.store, deps.metrics, deps.isLeader))
 
   const api = express.Router()
   api.use(requireToken(deps.token))

@@ -20,6 +20,11 @@ export interface Publication {
    * routing; a publisher adds them only to forward an event the routing would not.
    */
   outbox?: OutboxEntry[]
+  /**
+   * A write of the leader's role (sources, alert notices): it carries the lease epoch and is
+   * refused once this replica no longer leads. Unset for writes any replica makes (`POST /events`).
+   */
+  fenced?: boolean
 }
 
 /** Resolves once the publication is durably stored; rejects if the write failed. */

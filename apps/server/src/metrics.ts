@@ -38,6 +38,10 @@ export interface Metrics {
   sinkFailed: Counter<'sink'>
   sinkDropped: Counter<'sink' | 'reason'>
   sinkPending: Gauge<'sink'>
+  /** 1 while this replica holds the leader lease (always 1 on SQLite), else 0. */
+  leader: Gauge
+  /** Leader writes refused because this replica no longer held the lease (fencing). */
+  fencedWrites: Counter
   /**
    * Where `eventline_sink_pending` reads the outbox on each scrape: the configured sinks and their
    * pending entries. Set when the delivery loops start; unset, the gauge reports nothing.
@@ -176,6 +180,16 @@ export function createMetrics(): Metrics {
           // The store is closing: keep the last figures rather than fail the whole scrape.
         }
       },
+    }),
+    leader: new Gauge({
+      name: 'eventline_leader',
+      help: 'Whether this replica is the leader (runs the sources, retention, sink deliveries and alerting): 1 or 0',
+      registers: [registry],
+    }),
+    fencedWrites: new Counter({
+      name: 'eventline_fenced_writes_total',
+      help: 'Leader writes refused because this replica no longer held the lease',
+      registers: [registry],
     }),
   }
   metrics.buildInfo.set({ version: VERSION, node_version: process.version }, 1)

@@ -8,14 +8,14 @@ import { RETRY_AFTER_SECONDS } from '../errors.ts'
 import type { Metrics } from '../metrics.ts'
 import type { EventStore } from '../store/types.ts'
 
-export function healthRouter(store: EventStore, metrics: Metrics): Router {
+/** `isLeader`: whether this replica leads (contract §6); one process on SQLite always does. */
+export function healthRouter(store: EventStore, metrics: Metrics, isLeader: () => boolean = () => true): Router {
   const router = Router()
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
   })
   router.get('/readyz', (_req, res) => {
-    // One SQLite process is its own leader (CONTRACT section 6: several replicas need PostgreSQL).
-    const leader = true
+    const leader = isLeader()
     if (!store.isOpen()) return void res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json({ status: 'unavailable', reason: 'store closed', leader })
     const failure = store.writeFailure()
     if (failure !== undefined) return void res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json({ status: 'unavailable', reason: failure, leader })

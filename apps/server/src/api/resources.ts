@@ -29,7 +29,7 @@ export function resourcesRouter(store: EventStore, meshStatus: MeshStatusBoard):
 
   router.get('/meshes', async (req, res) => {
     parse(noQuerySchema, req.query)
-    const body: ListResponse<Mesh> = { items: meshStatus.describe(await store.meshes()) }
+    const body: ListResponse<Mesh> = { items: await meshStatus.describe(await store.meshes()) }
     res.json(body)
   })
 

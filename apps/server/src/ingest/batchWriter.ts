@@ -12,6 +12,8 @@ import { UnavailableError } from '../errors.ts'
 import type { EventBus } from '../bus.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
+import type { Fence } from '../replica/fencing.ts'
+import { FencedError, isFenced } from '../replica/fencing.ts'
 import type { EventStore, IngestEvent, StoredEvent, WriteBatch } from '../store/types.ts'
 
 export interface BatchWriterOptions {
@@ -34,6 +36,12 @@ export interface BatchWriterOptions {
    * does not keep, such as pod labels. A throwing callback is logged, never fails the write.
    */
   onCommitted?: (stored: readonly StoredEvent[], published: ReadonlyMap<string, IngestEvent>) => void
+  /**
+   * Leadership: a batch of `fenced` publications carries the current epoch, or is refused without
+   * a write when this replica does not lead. Fenced and unfenced publications never share a batch,
+   * so a refused leader write never costs a `POST /events`. Default: always the leader.
+   */
+  fence?: Fence
 }
 
 interface Pending {
@@ -49,6 +57,7 @@ export class BatchWriter {
   private readonly routeEvent: ((event: IngestEvent) => string[]) | undefined
   private readonly keep: ((event: IngestEvent) => boolean) | undefined
   private readonly onCommitted: BatchWriterOptions['onCommitted']
+  private readonly fence: Fence | undefined
   private queue: Pending[] = []
   private queuedEvents = 0
   private timer: NodeJS.Timeout | undefined
@@ -67,6 +76,7 @@ export class BatchWriter {
     this.routeEvent = options.routeEvent
     this.keep = options.keep
     this.onCommitted = options.onCommitted
+    this.fence = options.fence
     bus.attachWriter((publication) => this.enqueue(publication))
   }
 
@@ -121,6 +131,15 @@ export class BatchWriter {
         if (publication.outbox) batch.outbox.push(...publication.outbox)
       }
       batch.checkpoints = [...checkpoints].map(([key, value]) => ({ key, value }))
+      if (taken[0]!.publication.fenced && this.fence) {
+        const epoch = this.fence.epoch()
+        if (epoch === undefined) {
+          const error = new FencedError(undefined)
+          for (const pending of taken) pending.reject(error)
+          continue
+        }
+        batch.fence = epoch
+      }
       const stopTimer = this.metrics.batchWriteSeconds.startTimer()
       try {
         const stored = await this.store.writeBatch(batch)
@@ -133,7 +152,10 @@ export class BatchWriter {
         if (batch.outbox.length > 0) this.bus.emitOutbox(new Set(batch.outbox.map(({ sink }) => sink)))
       } catch (error) {
         stopTimer()
-        this.log.error('batch write failed', { events: batch.events.length, error })
+        if (isFenced(error)) {
+          this.log.warn('a leader write was refused: this replica no longer leads', { events: batch.events.length, epoch: batch.fence })
+          this.fence?.refused(batch.fence)
+        } else this.log.error('batch write failed', { events: batch.events.length, error })
         for (const pending of taken) pending.reject(error)
       }
       // SQLite writes synchronously: let waiting HTTP requests run between two transactions.
@@ -196,11 +218,15 @@ export class BatchWriter {
     }
   }
 
-  /** Takes whole publications up to `maxBatchEvents` events (at least one publication). */
+  /** Takes whole publications up to `maxBatchEvents` events (at least one publication), all fenced or none. */
   private take(): Pending[] {
     let count = 0
     let end = 0
-    while (end < this.queue.length && (end === 0 || count + this.queue[end]!.size <= this.maxBatchEvents)) {
+    const fenced = this.queue[0]?.publication.fenced === true
+    while (
+      end < this.queue.length &&
+      (end === 0 || (count + this.queue[end]!.size <= this.maxBatchEvents && (this.queue[end]!.publication.fenced === true) === fenced))
+    ) {
       count += this.queue[end]!.size
       end++
     }

@@ -6,9 +6,11 @@
  * Windows run on the caller's clock (`now`, when the event is processed), not on event times,
  * which come from other machines and arrive late on a re-list.
  *
- * Known limitation: groups live in memory, so a restart forgets them; an event seen before the
- * restart can open a group again. Events whose last occurrence is older than the rule's window
- * are ignored, which keeps a re-list of old history from alerting.
+ * Groups live in memory; every change to a group is also reported by `takeChanges` (the group
+ * serialised, or null once closed) so the caller can persist them, and `restore` rebuilds them on
+ * another replica or after a restart: a failover neither alerts a group again nor forgets its
+ * window. Events whose last occurrence is older than the rule's window are ignored, which keeps a
+ * re-list of old history from alerting.
  */
 import { toIso } from '@eventline/shared'
 import type { EventItem, EventObject } from '@eventline/shared'
@@ -50,6 +52,8 @@ interface Group {
 export class AlertGrouper {
   private readonly rules: CompiledRule[]
   private readonly groups = new Map<string, Group>()
+  /** Keys of groups opened, counted or closed since the last `takeChanges`. */
+  private readonly changed = new Set<string>()
 
   constructor(
     rules: readonly AlertRule[],
@@ -91,12 +95,14 @@ export class AlertGrouper {
         if (added > 0) {
           group.count += added
           group.item = item
+          this.changed.add(group.key)
         }
         continue
       }
       notices.push(...this.makeRoom(now))
       group = { rule, key, windowStart: now, windowEnd: now + rule.windowMs, count: 1, item, counts: new Map([[item.id, item.count]]) }
       this.groups.set(key, group)
+      this.changed.add(key)
       notices.push(notice(group, 'first', group.windowEnd))
     }
     return notices
@@ -111,7 +117,43 @@ export class AlertGrouper {
 
   private close(group: Group, end: number): AlertNotice[] {
     this.groups.delete(group.key)
+    this.changed.add(group.key)
     return group.count > 1 ? [notice(group, 'summary', end)] : []
+  }
+
+  /** The groups changed since the last call: each serialised, or null when it closed. */
+  takeChanges(): Array<{ key: string; value: string | null }> {
+    const changes = [...this.changed].map((key) => {
+      const group = this.groups.get(key)
+      if (!group) return { key, value: null }
+      const stored: StoredGroup = { rule: group.rule.name, windowStart: group.windowStart, windowEnd: group.windowEnd, count: group.count, item: group.item, counts: [...group.counts] }
+      return { key, value: JSON.stringify(stored) }
+    })
+    this.changed.clear()
+    return changes
+  }
+
+  /** Replaces the open groups with persisted ones (groups of rules no longer configured are dropped). */
+  restore(stored: ReadonlyMap<string, string>): void {
+    this.forget()
+    const rules = new Map(this.rules.map((rule) => [rule.name, rule]))
+    for (const [key, value] of stored) {
+      let parsed: StoredGroup
+      try {
+        parsed = JSON.parse(value) as StoredGroup
+      } catch {
+        continue
+      }
+      const rule = rules.get(parsed.rule)
+      if (!rule || !key.startsWith(`${rule.name}\0`)) continue
+      this.groups.set(key, { rule, key, windowStart: parsed.windowStart, windowEnd: parsed.windowEnd, count: parsed.count, item: parsed.item, counts: new Map(parsed.counts) })
+    }
+  }
+
+  /** Drops every open group without notices (this replica no longer alerts; another one holds them). */
+  forget(): void {
+    this.groups.clear()
+    this.changed.clear()
   }
 
   private makeRoom(now: number): AlertNotice[] {
@@ -122,6 +164,16 @@ export class AlertGrouper {
     if (this.groups.size >= this.maxGroups && !oldest.done) notices.push(...this.close(oldest.value, now))
     return notices
   }
+}
+
+/** A group as persisted. */
+interface StoredGroup {
+  rule: string
+  windowStart: number
+  windowEnd: number
+  count: number
+  item: EventItem
+  counts: Array<[string, number]>
 }
 
 /** `rule \0 object \0 reason`; the object includes its mesh, so two clusters' `node-1` stay apart. */

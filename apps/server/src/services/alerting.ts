@@ -3,17 +3,25 @@
  * it gives (a group's first occurrence at once, its summary when the window closes) are published
  * into the outbox, from where the sink's delivery loop sends them at least once.
  *
- * Known limitation: a notice is queued in the batch after the one that stored its event, and open
- * groups live in memory. A crash in the ~100 ms between the two loses that notice, and a restart
- * forgets open groups (the next occurrence after it opens a new group and alerts again): a
- * duplicate page is preferred to a lost one.
+ * Open groups are persisted as checkpoints (`#alerts:group:<key>`), written in the same fenced
+ * transaction as the notices they cause, and restored when a replica starts leading (`resume`):
+ * a failover or restart neither pages a group twice nor forgets its window. Only the leader
+ * alerts; a replica that stops leading forgets its groups (`suspend`), the next leader has them.
+ *
+ * Known limitation: notices and group states are queued in the batch after the one that stored
+ * their events. A crash in the ~100 ms between the two loses that notice and that group change
+ * (the next occurrence may then open the group again and alert again): a duplicate page is
+ * preferred to a lost one.
  */
 import type { EventBus } from '../bus.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { AlertGrouper } from '../rules/alertGrouper.ts'
 import type { AlertNotice } from '../sinks/types.ts'
-import type { IngestEvent, StoredEvent } from '../store/types.ts'
+import type { EventStore, IngestEvent, StoredEvent } from '../store/types.ts'
+
+/** Checkpoint keys of persisted groups (no mesh is named with `#`, so no source's keys collide). */
+const GROUP_PREFIX = '#alerts:group:'
 
 export interface AlertingOptions {
   /** How often closed windows are looked for, to send their summaries (default 5 s). */
@@ -52,11 +60,25 @@ export class Alerting {
     this.queue(notices)
   }
 
+  /** Restores the persisted open groups: this replica starts alerting (it leads). */
+  async resume(store: Pick<EventStore, 'readCheckpoints'>): Promise<void> {
+    if (this.grouper.ruleCount === 0) return
+    const stored = await store.readCheckpoints(GROUP_PREFIX)
+    this.grouper.restore(new Map([...stored].map(([key, value]) => [decodeURIComponent(key), value])))
+  }
+
+  /** Forgets the open groups without notices: another replica leads and alerts from the persisted ones. */
+  suspend(): void {
+    this.grouper.forget()
+  }
+
   private queue(notices: readonly AlertNotice[]): void {
-    if (notices.length === 0) return
+    // Group keys hold NUL separators, which PostgreSQL text cannot: the checkpoint key is escaped.
+    const checkpoints = this.grouper.takeChanges().map(({ key, value }) => ({ key: `${GROUP_PREFIX}${encodeURIComponent(key)}`, value }))
+    if (notices.length === 0 && checkpoints.length === 0) return
     for (const notice of notices) this.metrics.alertNotices.inc({ rule: notice.rule, kind: notice.kind })
     const published = this.bus
-      .publish({ outbox: notices.map((notice) => ({ sink: notice.sink, alert: notice })) })
+      .publish({ outbox: notices.map((notice) => ({ sink: notice.sink, alert: notice })), checkpoints, fenced: true })
       .catch((error: unknown) => this.log.error('queueing alert notices failed', { notices: notices.length, error }))
       .finally(() => this.publishing.delete(published))
     this.publishing.add(published)
@@ -64,7 +86,7 @@ export class Alerting {
 
   /**
    * Stops the timer and queues the summaries of windows that have closed; call before the writer's
-   * last flush. Groups still open are forgotten (see the module comment).
+   * last flush. Groups still open stay persisted for the next leader (see the module comment).
    */
   async stop(): Promise<void> {
     clearInterval(this.timer)

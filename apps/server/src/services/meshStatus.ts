@@ -1,19 +1,40 @@
-/** Live connection state of each mesh a running source owns (the store knows only what persisted). */
+/**
+ * Live connection state of each mesh a running source owns (the store knows only what persisted).
+ *
+ * With replicas (PostgreSQL) only the leader runs sources: it writes its states to the database
+ * (fenced by its lease epoch, one write at a time, the latest states winning), and every replica
+ * answers `/meshes` from there, so a follower shows the leader's view. Known limit: after the
+ * leader dies, its last states stay shown until the next leader's sources report theirs.
+ */
 import type { Mesh, MeshKind, MeshStatus } from '@eventline/shared'
-import type { MeshRecord } from '../store/types.ts'
+import type { Logger } from '../log.ts'
+import type { Fence } from '../replica/fencing.ts'
+import { isFenced } from '../replica/fencing.ts'
+import type { MeshRecord, MeshStatusRecord, ReplicaStore } from '../store/types.ts'
 
 interface LiveState {
   status: MeshStatus
   error?: string
 }
 
+export interface SharedMeshStatus {
+  replicas: ReplicaStore
+  fence: Fence
+  log: Logger
+}
+
 export class MeshStatusBoard {
   private readonly live = new Map<string, LiveState>()
   /** The kind of each mesh a running source owns, for `eventline_source_up{mesh,kind}`. */
   private readonly kinds = new Map<string, MeshKind>()
+  private writing: Promise<void> | undefined
+  private dirty = false
+
+  constructor(private readonly shared?: SharedMeshStatus) {}
 
   set(mesh: string, status: MeshStatus, error?: string): void {
     this.live.set(mesh, error === undefined ? { status } : { status, error })
+    this.publish()
   }
 
   /** Registers the source owning `mesh` (before its first status), so it is reported while connecting. */
@@ -24,6 +45,7 @@ export class MeshStatusBoard {
   delete(mesh: string): void {
     this.live.delete(mesh)
     this.kinds.delete(mesh)
+    this.publish()
   }
 
   /** Each tracked source and whether it is connected (what `/metrics` reports). */
@@ -31,18 +53,50 @@ export class MeshStatusBoard {
     return [...this.kinds].map(([mesh, kind]) => ({ mesh, kind, up: this.live.get(mesh)?.status === 'connected' }))
   }
 
+  /** Writes the leader's states to the database; a change during a write triggers one more. */
+  private publish(): void {
+    if (!this.shared) return
+    if (this.writing) {
+      this.dirty = true
+      return
+    }
+    const { replicas, fence, log } = this.shared
+    const epoch = fence.epoch()
+    if (epoch === undefined) return // a follower (or a stopped leader) reports nothing
+    const states = [...this.live].map(([mesh, state]): MeshStatusRecord => ({ mesh, ...state }))
+    this.writing = replicas
+      .writeMeshStatus(states, epoch)
+      .catch((error: unknown) => {
+        if (isFenced(error)) fence.refused(epoch)
+        else log.warn('writing mesh states failed', { error })
+      })
+      .finally(() => {
+        this.writing = undefined
+        if (this.dirty) {
+          this.dirty = false
+          this.publish()
+        }
+      })
+  }
+
   /**
    * Joins stored meshes with live state. Meshes that only receive posted events are always
    * connected; a stored mesh no running source owns (a removed registry, demo switched off) is
    * `disabled`: its history stays browsable.
    */
-  describe(records: MeshRecord[]): Mesh[] {
+  async describe(records: MeshRecord[]): Promise<Mesh[]> {
+    const live = this.shared ? await this.readShared() : this.live
     return records.map((record) => {
-      const live = this.live.get(record.name) ?? { status: record.kind === 'api' ? 'connected' : 'disabled' }
-      const mesh: Mesh = { name: record.name, kind: record.kind as MeshKind, address: record.address, status: live.status, counts: record.counts }
-      if (live.error !== undefined) mesh.error = live.error
+      const state = live.get(record.name) ?? { status: record.kind === 'api' ? 'connected' : 'disabled' }
+      const mesh: Mesh = { name: record.name, kind: record.kind as MeshKind, address: record.address, status: state.status, counts: record.counts }
+      if (state.error !== undefined) mesh.error = state.error
       if (record.lastSyncAt !== undefined) mesh.lastSyncAt = new Date(record.lastSyncAt).toISOString()
       return mesh
     })
+  }
+
+  private async readShared(): Promise<Map<string, LiveState>> {
+    const rows = await this.shared!.replicas.readMeshStatus()
+    return new Map(rows.map(({ mesh, status, error }) => [mesh, error === undefined ? { status: status as MeshStatus } : { status: status as MeshStatus, error }]))
   }
 }

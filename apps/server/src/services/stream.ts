@@ -166,7 +166,8 @@ export class StreamService {
 
   constructor(
     private readonly store: EventStore,
-    bus: EventBus,
+    /** Where committed events come from: the in-process bus, or the database's live feed (replicas). */
+    bus: Pick<EventBus, 'onStored'>,
     private readonly log: Logger,
     private readonly metrics: Pick<Metrics, 'liveStreams' | 'liveStreamsCutOff'>,
     options: StreamOptions = {},

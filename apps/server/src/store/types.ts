@@ -118,6 +118,12 @@ export interface WriteBatch {
    * already pending for the same sink keeps one entry, moved to the end of the sink's queue.
    */
   outbox: OutboxEntry[]
+  /**
+   * The lease epoch of a leader write (sources' batches, alert notices): the store refuses the
+   * whole batch, in its transaction, when the epoch is no longer current (`FencedError`).
+   * Absent for writes any replica may make (`POST /events`). SQLite ignores it.
+   */
+  fence?: number
 }
 
 /**
@@ -279,7 +285,7 @@ export interface EventStore {
   /** Every checkpoint whose key starts with `prefix`, keyed by the rest of the key. */
   readCheckpoints(prefix: string): Promise<Map<string, string>>
   /** Deletes up to `batchSize` events whose last occurrence is before `cutoff`; resolves with how many. */
-  purgeBefore(cutoff: number, batchSize: number): Promise<number>
+  purgeBefore(cutoff: number, batchSize: number, fence?: number): Promise<number>
 
   /** Up to `limit` pending outbox entries of `sink`, oldest first, with their events joined. */
   pendingOutbox(sink: string, limit: number): Promise<PendingEntry[]>
@@ -287,11 +293,11 @@ export interface EventStore {
    * Deletes entries of `sink` by `seq` (delivered, or dropped). An event updated since it was read
    * has moved to a new `seq`, so its entry stays and the newer state is delivered too.
    */
-  deleteOutbox(sink: string, seqs: readonly number[]): Promise<void>
+  deleteOutbox(sink: string, seqs: readonly number[], fence?: number): Promise<void>
   /** Pending entries per sink (sinks with none are absent). */
   outboxCounts(): Promise<Map<string, number>>
   /** Deletes the entries of `sink` written before `createdBefore` (epoch ms); resolves with how many. */
-  discardOutbox(sink: string, createdBefore: number): Promise<number>
+  discardOutbox(sink: string, createdBefore: number, fence?: number): Promise<number>
 
   meshes(): Promise<MeshRecord[]>
   applications(filter: ResourceListFilter, now: number): Promise<ResourceListResult<ApplicationSummary>>
@@ -301,6 +307,9 @@ export interface EventStore {
   services(filter: ResourceListFilter): Promise<ResourceListResult<ServiceSummary>>
   service(name: string, mesh?: string): Promise<ServiceDetail | undefined>
 
+  /** What replicas share through the database; absent on SQLite (one process, always the leader). */
+  readonly replicas?: ReplicaStore
+
   /** True while the store can serve queries (`/readyz`). */
   isOpen(): boolean
   /**
@@ -309,4 +318,35 @@ export interface EventStore {
    */
   writeFailure(): string | undefined
   close(): Promise<void>
+}
+
+/** A mesh's connection state as the leader's source reports it (`/meshes` on every replica). */
+export interface MeshStatusRecord {
+  mesh: string
+  status: string
+  error?: string
+}
+
+/**
+ * Leadership and the shared live feed (PostgreSQL). The `fence` arguments of `EventStore` are
+ * the epochs `acquireLease` hands out.
+ */
+export interface ReplicaStore {
+  /** Takes the lease if it is free or expired; resolves with the new epoch, or undefined. */
+  acquireLease(holder: string, durationMs: number): Promise<number | undefined>
+  /** Extends the lease held at `epoch`; false when another replica took it. */
+  renewLease(holder: string, epoch: number, durationMs: number): Promise<boolean>
+  /** Ends the term at once (graceful shutdown). */
+  releaseLease(holder: string, epoch: number): Promise<void>
+  /**
+   * Calls `wake` after any replica commits events (a hint: read `eventsAfter` to learn what), and
+   * once after every (re)connection of the listening client, since notices may have been missed.
+   * Resolves with a function that stops listening.
+   */
+  listen(wake: () => void): Promise<() => Promise<void>>
+  /** The highest committed store sequence (where a live feed starts). */
+  lastSeq(): Promise<number>
+  /** Replaces the stored mesh states with the leader's (fenced). */
+  writeMeshStatus(states: readonly MeshStatusRecord[], fence: number): Promise<void>
+  readMeshStatus(): Promise<MeshStatusRecord[]>
 }

@@ -174,6 +174,25 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX ingest_activity_by_last_seen ON ingest_activity (last_seen);
   `,
+  // 3: replicas: the leader lease (holder, fencing epoch, expiry on the database clock) and the
+  // mesh connection states the leader's sources report, read by every replica.
+  `
+  CREATE TABLE leader_lease (
+    name        text COLLATE "C" PRIMARY KEY,
+    holder      text NOT NULL,
+    epoch       bigint NOT NULL CHECK (epoch >= 1),
+    acquired_at timestamptz NOT NULL,
+    renewed_at  timestamptz NOT NULL,
+    expires_at  timestamptz NOT NULL
+  );
+
+  CREATE TABLE mesh_status (
+    mesh       text COLLATE "C" PRIMARY KEY,
+    status     text NOT NULL,
+    error      text,
+    updated_at bigint NOT NULL
+  );
+  `,
 ]
 
 /** Any fixed key: every Eventline of a database (or schema) migrates under the same lock. */

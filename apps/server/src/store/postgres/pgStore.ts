@@ -26,10 +26,19 @@
  * facets of a search are not scan-budgeted as SQLite's `set`/`probe` plans are (a page is never
  * short); `q` there is a row filter checked on the index walk, or the GIN index's bitmap scan.
  *
- * Known limits: `seq` is taken from a sequence before commit, so with several concurrent writers
- * a reader of `eventsAfter` may see a higher seq commit before a lower one (the replicas issue
- * closes that gap); `isOpen` reports whether the store was closed or its pool failed, not a
- * round trip.
+ * Commit order: a transaction takes its `seq` values under a transaction-scoped advisory lock
+ * held until it commits, so sequences become visible in the order they were taken and a reader
+ * of `eventsAfter` never sees a higher seq commit before a lower one (a live stream resuming from
+ * `Last-Event-ID` cannot skip one). The cost: writers serialise from their seq assignment to
+ * their commit (the tail of a batch: links, outbox, checkpoints), which one leader plus occasional
+ * `POST /events` writers hardly notice. A committed batch sends a `NOTIFY` (delivered on commit)
+ * that wakes every replica's live feed.
+ *
+ * Replicas (`replicas`): the leader lease and fencing (lease.ts), the listening client of the live
+ * feed, and the mesh states the leader reports.
+ *
+ * Known limits: `isOpen` reports whether the store was closed or its pool failed, not a round
+ * trip; named prepared statements need PgBouncer >= 1.21 in transaction pooling mode.
  */
 import type { EventItem, EventSource, MeshKind } from '@eventline/shared'
 import { TOTAL_COUNT_CAP } from '@eventline/shared'
@@ -56,6 +65,8 @@ import type {
   TimelineResult,
   WriteBatch,
 } from '../types.ts'
+import type { MeshStatusRecord, ReplicaStore } from '../types.ts'
+import { acquireLease, fenceCheck, releaseLease, renewLease } from './lease.ts'
 import { migrate } from './migrations.ts'
 import { CatalogReader, CatalogWriter } from './pgCatalog.ts'
 import { execute, hasCode, query, translateError } from './query.ts'
@@ -118,6 +129,13 @@ const FACET_COLUMNS = { reason: 'reason', namespace: 'obj_namespace', kind: 'obj
 function mayUpdate(stored: EventRow, incoming: EventRow): boolean {
   return incoming.source !== 'api' || (stored.source === 'api' && stored.mesh === incoming.mesh)
 }
+/** Transaction-scoped advisory lock that orders seq assignment by commit (see the header). */
+const SEQ_LOCK = 0x4576_5371 // "EvSq"
+/**
+ * The channel committed batches notify, with the batch's highest seq as payload. Channels are per
+ * database, so a schema other than `public` gets its own (stores in other schemas never wake it).
+ */
+const eventsChannel = (schema: string) => (schema === 'public' ? 'eventline_events' : `eventline_events_${schema}`.slice(0, 63))
 const MAX_ATTEMPTS = 5
 
 type StoredRow = EventRow & { rid: number; views: number[] }
@@ -146,6 +164,14 @@ export class PgStore implements EventStore {
     /** Connections for timeline pages and counts, planned to walk an index in order (see `open`). */
     private readonly ordered: pg.Pool,
     private readonly options: Required<Omit<PgStoreOptions, 'schema' | 'maxConnections'>>,
+    /** How the live feed's dedicated client connects (the pool's settings, one connection). */
+    private readonly listenConfig: pg.ClientConfig,
+    private readonly channel: string,
+    /**
+     * One connection of its own for the lease: a renewal must not queue behind a pool busy with
+     * timeline reads, or a leader under read load would miss its renew deadline.
+     */
+    private readonly leasePool: pg.Pool,
   ) {
     this.catalog = new CatalogReader(pool)
     // An idle connection that breaks must not crash the process; the next query reconnects.
@@ -202,7 +228,11 @@ export class PgStore implements EventStore {
     } finally {
       client?.release()
     }
-    return new PgStore(pool, ordered, { queryTimeoutMs, writeTimeoutMs, histogramRowBudget: options.histogramRowBudget ?? HISTOGRAM_ROW_BUDGET })
+    // The pool's connection settings; a client ignores the pool-only ones.
+    const listenConfig: pg.ClientConfig = { ...poolConfig([]) }
+    const leasePool = new pg.Pool({ ...poolConfig([]), max: 1 })
+    leasePool.on('error', () => undefined) // a broken idle connection: the next renewal reconnects
+    return new PgStore(pool, ordered, { queryTimeoutMs, writeTimeoutMs, histogramRowBudget: options.histogramRowBudget ?? HISTOGRAM_ROW_BUDGET }, listenConfig, eventsChannel(schema), leasePool)
   }
 
   /** The pool, for tests and benchmarks that inspect sizes. */
@@ -255,6 +285,7 @@ export class PgStore implements EventStore {
   }
 
   private async write(client: PoolClient, batch: WriteBatch, onCommit: Array<() => void>): Promise<StoredEvent[]> {
+    if (batch.fence !== undefined) await fenceCheck(client, batch.fence)
     const tx = new WriteTransaction(client, this.viewIds, this.viewsById, this.catalogWritten, onCommit)
     for (const change of batch.catalog) {
       const correlation = await tx.catalog.apply(change)
@@ -266,6 +297,7 @@ export class PgStore implements EventStore {
     await tx.applyMeshDeltas()
     await writeOutbox(client, batch, stored)
     await writeCheckpoints(client, batch)
+    if (stored.length > 0) await query(client, 'SELECT pg_notify($1, $2)', [this.channel, String(stored.at(-1)!.seq)])
     onCommit.push(() => tx.catalog.committed())
     return stored
   }
@@ -473,8 +505,9 @@ export class PgStore implements EventStore {
     return new Map(rows.filter(({ key }) => key.startsWith(prefix)).map(({ key, value }) => [key.slice(prefix.length), value]))
   }
 
-  async purgeBefore(cutoff: number, batchSize: number): Promise<number> {
+  async purgeBefore(cutoff: number, batchSize: number, fence?: number): Promise<number> {
     return this.transaction(async (client) => {
+      if (fence !== undefined) await fenceCheck(client, fence)
       const rows = await query<{ mesh: string; n: number }>(
         client,
         `WITH doomed AS (SELECT rid FROM events WHERE time < $1 ORDER BY time LIMIT $2 FOR UPDATE SKIP LOCKED),
@@ -507,9 +540,19 @@ export class PgStore implements EventStore {
     })
   }
 
-  async deleteOutbox(sink: string, seqs: readonly number[]): Promise<void> {
+  async deleteOutbox(sink: string, seqs: readonly number[], fence?: number): Promise<void> {
     if (seqs.length === 0) return
-    await execute(this.pool, 'DELETE FROM outbox WHERE sink = $1 AND seq = ANY($2::bigint[])', [sink, seqs])
+    const sql = 'DELETE FROM outbox WHERE sink = $1 AND seq = ANY($2::bigint[])'
+    if (fence === undefined) await execute(this.pool, sql, [sink, seqs])
+    else await this.fenced(fence, (client) => execute(client, sql, [sink, seqs]))
+  }
+
+  /** `work` in a transaction that first checks (and holds) the lease at `fence`. */
+  private fenced<T>(fence: number, work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return this.transaction(async (client) => {
+      await fenceCheck(client, fence)
+      return work(client)
+    })
   }
 
   async outboxCounts(): Promise<Map<string, number>> {
@@ -517,8 +560,10 @@ export class PgStore implements EventStore {
     return new Map(rows.map(({ sink, n }) => [sink, n]))
   }
 
-  async discardOutbox(sink: string, createdBefore: number): Promise<number> {
-    return execute(this.pool, 'DELETE FROM outbox WHERE sink = $1 AND created_at < $2', [sink, createdBefore])
+  async discardOutbox(sink: string, createdBefore: number, fence?: number): Promise<number> {
+    const sql = 'DELETE FROM outbox WHERE sink = $1 AND created_at < $2'
+    if (fence === undefined) return execute(this.pool, sql, [sink, createdBefore])
+    return this.fenced(fence, (client) => execute(client, sql, [sink, createdBefore]))
   }
 
   meshes(): Promise<MeshRecord[]> {
@@ -549,6 +594,69 @@ export class PgStore implements EventStore {
     return this.catalog.service(name, mesh)
   }
 
+  readonly replicas: ReplicaStore = {
+    acquireLease: (holder, durationMs) => acquireLease(this.leasePool, holder, durationMs),
+    renewLease: (holder, epoch, durationMs) => renewLease(this.leasePool, holder, epoch, durationMs),
+    releaseLease: (holder, epoch) => releaseLease(this.leasePool, holder, epoch),
+    listen: (wake) => this.listen(wake),
+    lastSeq: async () => (await query<{ seq: number | null }>(this.pool, 'SELECT max(seq) AS seq FROM events'))[0]?.seq ?? 0,
+    writeMeshStatus: (states, fence) =>
+      this.fenced(fence, async (client) => {
+        await execute(client, 'DELETE FROM mesh_status WHERE NOT (mesh = ANY($1::text[]))', [states.map(({ mesh }) => mesh)])
+        await execute(
+          client,
+          `INSERT INTO mesh_status (mesh, status, error, updated_at) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+           ON CONFLICT (mesh) DO UPDATE SET status = excluded.status, error = excluded.error, updated_at = excluded.updated_at`,
+          [states.map(({ mesh }) => mesh), states.map(({ status }) => status), states.map(({ error }) => error ?? null), states.map(() => Date.now())],
+        )
+      }),
+    readMeshStatus: async () =>
+      (await query<{ mesh: string; status: string; error: string | null }>(this.pool, 'SELECT mesh, status, error FROM mesh_status')).map(
+        ({ mesh, status, error }): MeshStatusRecord => (error === null ? { mesh, status } : { mesh, status, error }),
+      ),
+  }
+
+  /**
+   * A dedicated client LISTENs (a pooled connection would be handed to queries). When it breaks it
+   * reconnects with a growing delay, and wakes the listener after each connection, since notices
+   * sent meanwhile are lost (the reader catches up from the seq index).
+   */
+  private async listen(wake: () => void): Promise<() => Promise<void>> {
+    let stopped = false
+    let client: pg.Client | undefined
+    let retry: NodeJS.Timeout | undefined
+    let failures = 0
+    const connect = async (): Promise<void> => {
+      const next = new pg.Client(this.listenConfig)
+      client = next
+      const reconnect = () => {
+        if (stopped || client !== next) return
+        client = undefined
+        next.end().catch(() => undefined)
+        failures++
+        retry = setTimeout(() => void connect().catch(() => undefined), Math.min(5_000, 100 * 2 ** Math.min(failures, 6)))
+      }
+      next.on('error', reconnect)
+      next.on('end', reconnect)
+      next.on('notification', () => wake())
+      try {
+        await next.connect()
+        await next.query(`LISTEN ${this.channel}`)
+      } catch (error) {
+        reconnect()
+        throw translateError(error)
+      }
+      failures = 0
+      wake()
+    }
+    await connect()
+    return async () => {
+      stopped = true
+      clearTimeout(retry)
+      await client?.end().catch(() => undefined)
+    }
+  }
+
   isOpen(): boolean {
     return this.open && this.failure === undefined
   }
@@ -557,7 +665,7 @@ export class PgStore implements EventStore {
     if (!this.open) return
     this.open = false
     await this.writing
-    await Promise.all([this.pool.end(), this.ordered.end()])
+    await Promise.all([this.pool.end(), this.ordered.end(), this.leasePool.end()])
   }
 }
 
@@ -627,6 +735,8 @@ class WriteTransaction {
     if (events.length === 0) return []
     await this.load(events.map(({ id }) => id))
     await this.prefetch(events)
+    // Held to commit: seqs become visible in the order they are taken (see the header).
+    await query(this.db, 'SELECT pg_advisory_xact_lock($1)', [SEQ_LOCK])
     const seqs = (await query<{ seq: number }>(this.db, "SELECT nextval('event_seq') AS seq FROM generate_series(1, $1)", [events.length])).map(({ seq }) => seq)
     const stored: StoredEvent[] = []
     for (const [index, event] of events.entries()) {

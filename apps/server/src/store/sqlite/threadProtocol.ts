@@ -39,8 +39,8 @@ export const WRITE_METHODS = ['writeBatch', 'purgeBefore', 'deleteOutbox', 'disc
 export type ReadMethod = (typeof READ_METHODS)[number]
 export type WriteMethod = (typeof WRITE_METHODS)[number]
 
-/** `EventStore` methods the threaded store implements itself rather than on a thread. */
-type LocalMethod = 'isOpen' | 'writeFailure' | 'close'
+/** `EventStore` members the threaded store answers itself rather than on a thread (`replicas` is absent on SQLite). */
+type LocalMethod = 'isOpen' | 'writeFailure' | 'close' | 'replicas'
 // Compile-time check: every EventStore method is routed somewhere.
 const everyMethodRouted: [Exclude<keyof EventStore, ReadMethod | WriteMethod | LocalMethod>] extends [never] ? true : never = true
 void everyMethodRouted
