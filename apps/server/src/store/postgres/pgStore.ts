@@ -71,8 +71,8 @@ import { migrate } from './migrations.ts'
 import { CatalogReader, CatalogWriter } from './pgCatalog.ts'
 import { execute, hasCode, query, translateError } from './query.ts'
 import type { Queryable } from './query.ts'
-import { merge, pickRow, ROW_COLUMNS, ROW_TYPES, rowToItem, sameRow, toRow } from './rows.ts'
-import type { EventRow } from './rows.ts'
+import { mayUpdate, merge, pickRow, ROW_COLUMNS, ROW_TYPES, rowToItem, sameRow, toRow } from '../eventRows.ts'
+import type { EventRow } from '../eventRows.ts'
 import {
   bucketCountSql,
   budgetEdgeSql,
@@ -122,13 +122,6 @@ const FACET_SAMPLE = 10_000
 const HISTOGRAM_ROW_BUDGET = 30_000
 const FACET_COLUMNS = { reason: 'reason', namespace: 'obj_namespace', kind: 'obj_kind', application: 'application', source: 'source', type: 'type' } as const
 
-/**
- * A posted event (`api`) may only update a posted event of the same mesh (see the SQLite store's
- * `mayUpdate`): the API refuses the others with a 409; this holds the line inside the transaction.
- */
-function mayUpdate(stored: EventRow, incoming: EventRow): boolean {
-  return incoming.source !== 'api' || (stored.source === 'api' && stored.mesh === incoming.mesh)
-}
 /** Transaction-scoped advisory lock that orders seq assignment by commit (see the header). */
 const SEQ_LOCK = 0x4576_5371 // "EvSq"
 /**

@@ -12,6 +12,8 @@
 import type { EventItem, EventSource, MeshKind } from '@eventline/shared'
 import { TOTAL_COUNT_CAP } from '@eventline/shared'
 import type { AlertNotice, OutboxEntry } from '../../sinks/types.ts'
+import { mayUpdate, merge, rowToItem, sameRow, toRow } from '../eventRows.ts'
+import type { EventRow } from '../eventRows.ts'
 import { eventViews, LINK_KIND } from '../eventViews.ts'
 import type { View } from '../eventViews.ts'
 import type {
@@ -55,116 +57,11 @@ import {
 } from './timelineSql.ts'
 import type { SearchPlan } from './timelineSql.ts'
 
-interface EventRow {
-  id: string
-  time: number
-  first_time: number
-  count: number
-  type: 'normal' | 'warning'
-  reason: string
-  message: string
-  source: EventSource
-  component: string
-  host: string | null
-  mesh: string
-  obj_kind: string
-  obj_name: string
-  obj_namespace: string | null
-  obj_uid: string | null
-  obj_field_path: string | null
-  application: string | null
-  instance: string | null
-  ip: string | null
-  service: string | null
-  category: string | null
-  action: string | null
-}
-
-const OPTIONAL_COLUMNS = ['host', 'application', 'instance', 'ip', 'service', 'category', 'action'] as const
 const MESH_KIND_OF_SOURCE: Record<EventSource, MeshKind> = { kubernetes: 'kubernetes', zookeeper: 'zookeeper', nacos: 'nacos', api: 'api', demo: 'demo' }
-
-export function rowToItem(row: EventRow): EventItem {
-  const item: EventItem = {
-    id: row.id,
-    time: new Date(row.time).toISOString(),
-    firstTime: new Date(row.first_time).toISOString(),
-    count: row.count,
-    type: row.type,
-    reason: row.reason,
-    message: row.message,
-    source: row.source,
-    component: row.component,
-    mesh: row.mesh,
-    object: { kind: row.obj_kind, name: row.obj_name },
-  }
-  if (row.obj_namespace !== null) item.object.namespace = row.obj_namespace
-  if (row.obj_uid !== null) item.object.uid = row.obj_uid
-  if (row.obj_field_path !== null) item.object.fieldPath = row.obj_field_path
-  for (const column of OPTIONAL_COLUMNS) {
-    const value = row[column]
-    if (value !== null) item[column] = value
-  }
-  return item
-}
-
-/** The stored row an ingest event becomes (before merging with a known row). */
-function toRow(event: IngestEvent): EventRow {
-  return {
-    id: event.id,
-    time: Math.trunc(event.time),
-    first_time: Math.trunc(Math.min(event.firstTime ?? event.time, event.time)),
-    count: Math.max(1, Math.trunc(event.count ?? 1)),
-    type: event.type,
-    reason: event.reason,
-    message: event.message,
-    source: event.source,
-    component: event.component,
-    host: event.host ?? null,
-    mesh: event.mesh,
-    obj_kind: event.object.kind,
-    obj_name: event.object.name,
-    obj_namespace: event.object.namespace ?? null,
-    obj_uid: event.object.uid ?? null,
-    obj_field_path: event.object.fieldPath ?? null,
-    application: event.application ?? null,
-    instance: event.instance ?? null,
-    ip: event.ip ?? null,
-    service: event.service ?? null,
-    category: event.category ?? null,
-    action: event.action ?? null,
-  }
-}
-
-/**
- * Merges a repeat into the stored row. An explicit count (Kubernetes) is taken as is; without one,
- * a later time is one more occurrence and the same time an idempotent retry. The newest time wins,
- * so an out-of-order older copy never moves an event back.
- */
-function merge(stored: EventRow, incoming: EventRow, explicitCount: boolean): EventRow {
-  if (incoming.time < stored.time) return { ...stored, first_time: Math.min(stored.first_time, incoming.first_time) }
-  const newer = incoming.time > stored.time
-  let count: number
-  if (explicitCount) count = newer ? incoming.count : Math.max(stored.count, incoming.count)
-  else count = newer ? stored.count + 1 : stored.count
-  return { ...incoming, first_time: Math.min(stored.first_time, incoming.first_time), count }
-}
 
 /** Adds `delta` to the count kept under `key`. */
 function add(counts: Map<string, number>, key: string, delta: number): void {
   counts.set(key, (counts.get(key) ?? 0) + delta)
-}
-
-/**
- * A posted event (`api`) may only update a posted event of the same mesh. The API refuses the
- * others with a 409 before publishing; this holds the line inside the transaction too, so a race
- * (the id stored by a source between the check and the write) never rewrites a source's event.
- */
-function mayUpdate(stored: EventRow, incoming: EventRow): boolean {
-  return incoming.source !== 'api' || (stored.source === 'api' && stored.mesh === incoming.mesh)
-}
-
-function sameRow(a: EventRow, b: EventRow): boolean {
-  return (Object.keys(a) as Array<keyof EventRow>).every((key) => a[key] === b[key])
 }
 
 const INSERT_EVENT = `INSERT INTO events (id, time, first_time, count, type, reason, message, source, component, host, mesh,

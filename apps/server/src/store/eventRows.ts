@@ -1,11 +1,11 @@
 /**
- * Event rows of the PostgreSQL store and the merge rules of a repeat. The rules are the SQLite
- * store's (store/sqlite/sqliteStore.ts), kept beside this backend so it loads without
- * better-sqlite3; the conformance suite (store/storeConformance.ts) holds both to the same
- * behaviour. When the ingest model gets its own module, both stores should import one copy.
+ * An event as both stores keep it (one row, snake_case columns), how a row is served, and the
+ * rules by which a repeat merges into a stored event. One copy for SQLite and PostgreSQL, with no
+ * engine imported, so either store loads without the other's driver; the conformance suite
+ * (store/storeConformance.ts) holds both stores to the same behaviour.
  */
 import type { EventItem, EventSource } from '@eventline/shared'
-import type { IngestEvent } from '../types.ts'
+import type { IngestEvent } from './types.ts'
 
 export interface EventRow {
   id: string
@@ -152,6 +152,16 @@ export function merge(stored: EventRow, incoming: EventRow, explicitCount: boole
   return { ...incoming, first_time: Math.min(stored.first_time, incoming.first_time), count }
 }
 
+/**
+ * A posted event (`api`) may only update a posted event of the same mesh. The API refuses the
+ * others with a 409 before publishing; this holds the line inside the transaction too, so a race
+ * (the id stored by a source between the check and the write) never rewrites a source's event.
+ */
+export function mayUpdate(stored: EventRow, incoming: EventRow): boolean {
+  return incoming.source !== 'api' || (stored.source === 'api' && stored.mesh === incoming.mesh)
+}
+
+/** Whether a merge changed nothing: a retry or re-list of what is stored. */
 export function sameRow(a: EventRow, b: EventRow): boolean {
   return ROW_COLUMNS.every((key) => a[key] === b[key])
 }
