@@ -29,8 +29,20 @@ const here = dirname(fileURLToPath(import.meta.url))
 const webDir = [resolve(here, '../../web/dist'), resolve(here, '../../../web/dist')].find((dir) => existsSync(dir))
 const log = createLogger(config.logLevel)
 
+// The server answers (and logs "listening") before start-up ends: the leader's sources still start
+// after it. A signal in that window must not kill the process with its default action; it is
+// held and acted on once Eventline can stop cleanly.
+let earlySignal: NodeJS.Signals | undefined
+const holdSignal = (signal: NodeJS.Signals) => {
+  earlySignal ??= signal
+}
+process.on('SIGTERM', holdSignal)
+process.on('SIGINT', holdSignal)
+
 try {
   const eventline = await startEventline({ ...config, ...(webDir ? { webDir } : {}) }, log)
+  process.off('SIGTERM', holdSignal)
+  process.off('SIGINT', holdSignal)
   let signalled = false
   const exit = (code: number) => {
     // process.exit() joins every worker thread; a reader cut off at its query budget may still be
@@ -67,6 +79,7 @@ try {
   }
   process.on('SIGTERM', shutdown)
   process.on('SIGINT', shutdown)
+  if (earlySignal) shutdown(earlySignal)
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`eventline: invalid configuration: ${error.message}\n`)
