@@ -8,8 +8,8 @@ import type { EventlineConfig } from '../eventline.ts'
 import { writeKubeconfig } from './kubeconfig.ts'
 import { startKubernetesApiServer } from './kubernetesApiServer.ts'
 import type { KubernetesApiServer } from './kubernetesApiServer.ts'
-import { startTestServer, tempDir } from './testServer.ts'
-import type { TestServer } from './testServer.ts'
+import { restartableTestServer } from './testServer.ts'
+import type { RestartableTestServer, TestServer } from './testServer.ts'
 
 /** The Kubernetes source's tuning, as Eventline takes it. */
 export type KubernetesTuning = NonNullable<EventlineConfig['kubernetesTuning']>
@@ -40,23 +40,20 @@ export interface KubernetesHarness {
 export function useKubernetesHarness(options: KubernetesHarnessOptions): KubernetesHarness {
   let api: KubernetesApiServer | undefined
   let kubeconfig: ReturnType<typeof writeKubeconfig> | undefined
-  let tmp: ReturnType<typeof tempDir> | undefined
-  let eventline: TestServer | undefined
+  let eventline: RestartableTestServer | undefined
 
   beforeEach(async () => {
     api = await startKubernetesApiServer()
     kubeconfig = writeKubeconfig({ server: api.url, token: api.token, cluster: options.cluster })
-    tmp = tempDir()
+    eventline = restartableTestServer()
   })
   afterEach(async () => {
-    await eventline?.stop()
+    await eventline?.close()
     eventline = undefined
     await api?.close()
     api = undefined
     kubeconfig?.cleanup()
     kubeconfig = undefined
-    tmp?.cleanup()
-    tmp = undefined
   })
 
   const harness: KubernetesHarness = {
@@ -65,21 +62,10 @@ export function useKubernetesHarness(options: KubernetesHarnessOptions): Kuberne
       return api
     },
     get eventline() {
-      if (!eventline) throw new Error('Eventline is not running: call start() first')
-      return eventline
+      return eventline!.current
     },
-    async start(tuning = options.tuning) {
-      eventline = await startTestServer({
-        db: `${tmp!.dir}/eventline.db`,
-        kubernetes: { mode: 'kubeconfig', path: kubeconfig!.path },
-        kubernetesTuning: tuning,
-      })
-      return eventline
-    },
-    async stop() {
-      await harness.eventline.stop()
-      eventline = undefined
-    },
+    start: (tuning = options.tuning) => eventline!.start({ kubernetes: { mode: 'kubeconfig', path: kubeconfig!.path }, kubernetesTuning: tuning }),
+    stop: () => eventline!.stop(),
   }
   return harness
 }

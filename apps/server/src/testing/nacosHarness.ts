@@ -10,8 +10,8 @@ import { parseRegistries } from '../config.ts'
 import type { NacosTuning } from '../sources/nacos/nacosSource.ts'
 import { startNacosServer } from './nacosServer.ts'
 import type { NacosHost, NacosServer, NacosServerOptions } from './nacosServer.ts'
-import { startTestServer, tempDir } from './testServer.ts'
-import type { TestServer } from './testServer.ts'
+import { restartableTestServer } from './testServer.ts'
+import type { RestartableTestServer, TestServer } from './testServer.ts'
 
 export interface NacosHarnessOptions {
   /** Name of the mesh, and so of the `nacos://` URL's `name`. */
@@ -54,19 +54,16 @@ export interface NacosHarness {
  */
 export function useNacosHarness(options: NacosHarnessOptions): NacosHarness {
   let nacos: NacosServer | undefined
-  let eventline: TestServer | undefined
-  let tmp: ReturnType<typeof tempDir> | undefined
+  let eventline: RestartableTestServer | undefined
 
   const stopAll = async () => {
-    await eventline?.stop()
+    await eventline?.close()
     eventline = undefined
     await nacos?.close()
     nacos = undefined
-    tmp?.cleanup()
-    tmp = undefined
   }
   beforeEach(() => {
-    tmp = tempDir()
+    eventline = restartableTestServer()
   })
   afterEach(stopAll)
 
@@ -76,28 +73,18 @@ export function useNacosHarness(options: NacosHarnessOptions): NacosHarness {
       return nacos
     },
     get eventline() {
-      if (!eventline) throw new Error('Eventline is not running: call start() first')
-      return eventline
+      return eventline!.current
     },
     async startNacos(serverOptions = {}) {
       nacos = await startNacosServer({ ...options.server, ...serverOptions })
       return nacos
     },
-    async start(query = '', tuning = options.tuning, address = harness.nacos.address) {
-      eventline = await startTestServer({
-        db: `${tmp!.dir}/eventline.db`,
-        registries: parseRegistries(`nacos://${address}?name=${options.mesh}${query}`),
-        registryTuning: { nacos: tuning },
-      })
-      return eventline
-    },
-    async stop() {
-      await harness.eventline.stop()
-      eventline = undefined
-    },
+    start: (query = '', tuning = options.tuning, address = harness.nacos.address) =>
+      eventline!.start({ registries: parseRegistries(`nacos://${address}?name=${options.mesh}${query}`), registryTuning: { nacos: tuning } }),
+    stop: () => eventline!.stop(),
     async reset() {
       await stopAll()
-      tmp = tempDir()
+      eventline = restartableTestServer()
     },
     events: async (query = '') => (await harness.eventline.get<EventPage>(`/api/v1/events?mesh=${options.mesh}&limit=200${query}`)).body,
     mesh: async () => (await harness.eventline.get<{ items: Mesh[] }>('/api/v1/meshes')).body.items.find((item) => item.name === options.mesh),
