@@ -102,12 +102,14 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   }
   const bus = new EventBus()
   const alerting = new Alerting(rules.alerts, bus, log.child({ component: 'alerts' }), metrics, config.alerting)
+  if (store.replicas) alerting.followStore(store)
   const writer = new BatchWriter(store, bus, log.child({ component: 'writer' }), metrics, {
     keep: rules.keep,
     routeEvent: config.routeEvent ?? rules.sinksFor,
-    // Only the leader alerts: it sees the sources' events; a follower's posted events are not alerted on.
+    // Only the leader alerts. One process: on what it commits. Replicas: on what every replica
+    // commits, read from the store (see Alerting); its own commits only lend their pod labels.
     onCommitted: (stored, published) => {
-      if (leadership.isLeader) alerting.observe(stored, published)
+      if (leadership.isLeader || store.replicas) alerting.observe(stored, published)
     },
     fence,
   })
@@ -223,6 +225,8 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   if (store.replicas) {
     feed = new LiveFeed(store, store.replicas, log.child({ component: 'feed' }), config.liveFeed)
     await feed.start()
+    // The leader's alerting reads on whenever any replica committed events.
+    feed.onStored(() => alerting.wake())
   }
   // eventline_source_up reads the board on each scrape.
   metrics.readSources = () => meshStatus.sources()
