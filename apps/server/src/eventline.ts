@@ -142,6 +142,8 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     })
     const retention = new Retention(leaderStore, log.child({ component: 'retention' }), metrics, { retentionMs: config.retentionMs })
     term = { sources: [], deliveries, retention }
+    // What the previous leader reported is replaced at once: these sources, connecting.
+    meshStatus.beginTerm(sources.map((source) => ({ mesh: source.mesh, kind: source.kind })))
     // The open alert groups the previous leader (or the last run) persisted.
     await alerting.resume(store)
     await activity.start()
@@ -185,7 +187,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     // Sources first (nothing more is published), then what delivers and purges.
     await Promise.all(ending.sources.map((source) => source.stop()))
     if (!stopping) alerting.suspend()
-    for (const source of ending.sources) meshStatus.delete(source.mesh)
+    meshStatus.endTerm()
     await activity.stop()
     await ending.retention.stop()
     await ending.deliveries.stop()
