@@ -72,7 +72,7 @@ export class Alerting {
   private again = false
   private retry: NodeJS.Timeout | undefined
   /** Pod labels of events this leader's sources wrote, by id, until read back (with their seq). */
-  private readonly labels = new Map<string, { seq: number; labels: Record<string, string> }>()
+  private readonly labels = new Map<string, { seq: number; labels?: Record<string, string> }>()
 
   constructor(
     private readonly grouper: AlertGrouper,
@@ -103,11 +103,14 @@ export class Alerting {
   readonly observe = (stored: readonly StoredEvent[], published: ReadonlyMap<string, IngestEvent>): void => {
     if (this.grouper.ruleCount === 0) return
     if (this.follow) {
-      if (!this.leading || !this.grouper.usesLabels) return
-      for (const { seq, item } of stored) {
-        const labels = published.get(item.id)?.labels
-        if (labels && seq > this.position) this.labels.set(item.id, { seq, labels })
+      if (!this.leading) return
+      if (this.grouper.usesLabels) {
+        for (const { seq, item } of stored) {
+          const event = published.get(item.id)
+          if (event && seq > this.position) this.labels.set(item.id, event.labels ? { seq, labels: event.labels } : { seq })
+        }
       }
+      // Its own commits wake it at once, without waiting for the NOTIFY to come back.
       this.wake()
       return
     }
@@ -238,7 +241,7 @@ export class Alerting {
     if (!this.grouper.usesLabels || item.source !== 'kubernetes' || item.object.kind !== 'Pod') return event
     const remembered = this.labels.get(item.id)
     if (remembered && remembered.seq >= seq) {
-      event.labels = remembered.labels
+      if (remembered.labels) event.labels = remembered.labels
       return event
     }
     const labels = (await this.follow!.instance(item.object.name, item.mesh))?.labels
@@ -256,14 +259,18 @@ export class Alerting {
     const term = this.term
     void this.step(term, async () => {
       const notices = this.grouper.flush(this.now())
-      await this.publish(term, notices)
+      await this.publish(term, notices, false)
     })
   }
 
-  /** Following the store: writes notices, group changes and the position in one fenced transaction, and waits for it. */
-  private async publish(term: number, notices: readonly AlertNotice[]): Promise<void> {
-    const checkpoints = [...this.groupChanges(), { key: ALERT_POSITION, value: String(this.position) }]
-    if (term !== this.term) return
+  /**
+   * Following the store: writes notices, group changes and the position in one fenced transaction,
+   * and waits for it. Without `always`, nothing is written when there are neither notices nor changes.
+   */
+  private async publish(term: number, notices: readonly AlertNotice[], always = true): Promise<void> {
+    const changes = this.groupChanges()
+    if (term !== this.term || (!always && notices.length === 0 && changes.length === 0)) return
+    const checkpoints = [...changes, { key: ALERT_POSITION, value: String(this.position) }]
     for (const notice of notices) this.metrics.alertNotices.inc({ rule: notice.rule, kind: notice.kind })
     await this.bus.publish({ outbox: notices.map((notice) => ({ sink: notice.sink, alert: notice })), checkpoints, fenced: true })
   }

@@ -96,7 +96,7 @@ export async function readMeshStatus(db: Queryable): Promise<MeshStatusSnapshot>
   )
   const first = rows[0]
   const snapshot: MeshStatusSnapshot = { states: [] }
-  if (first?.holder != null) snapshot.lease = { holder: first.holder, epoch: first.lease_epoch!, expiresAt: Math.round(first.expires_at!), expired: first.expired! }
+  if (first !== undefined && first.holder !== null) snapshot.lease = { holder: first.holder, epoch: first.lease_epoch!, expiresAt: Math.round(first.expires_at!), expired: first.expired! }
   for (const { mesh, status, error, epoch } of rows) {
     if (mesh === null) continue
     snapshot.states.push(error === null ? { mesh, status: status!, epoch: epoch! } : { mesh, status: status!, error, epoch: epoch! })
