@@ -140,8 +140,11 @@ describe.skipIf(skip)('failover between Eventline processes on PostgreSQL', () =
     await eventually(async () => expect(tally(await events(second))).toEqual(expected), 30_000)
     await eventually(async () => expect(await stored(second)).toEqual(produced(k8s.values())), 30_000)
     // The new term's sources report their own states.
-    expect(await meshStatus(second, CLUSTER)).toMatchObject({ status: 'connected' })
-    expect((await meshStatus(second, CLUSTER))?.error).toBeUndefined()
+    await eventually(async () => {
+      const mesh = await meshStatus(second, CLUSTER)
+      expect(mesh).toMatchObject({ status: 'connected' })
+      expect(mesh?.error).toBeUndefined()
+    }, 30_000)
     console.info(`[failover] takeover ${Math.round(tookOverMs)} ms after kill -9 (lease ${LEASE.leaseMs} ms)`)
   }, 180_000)
 
