@@ -159,8 +159,10 @@ export interface TimelineFilter {
   instance?: string
   ip?: string
   service?: string
-  namespace?: string
-  kind?: string
+  /** Any of these object namespaces. */
+  namespaces?: string[]
+  /** Any of these object kinds. */
+  kinds?: string[]
   name?: string
   type?: EventType
   sources?: EventSource[]

@@ -29,7 +29,7 @@ const extras: Array<[string, TimelineFilter]> = [
   [' + type', { type: 'warning' }],
   [' + source', { sources: ['kubernetes', 'zookeeper'] }],
   [' + type + source + since/until', { type: 'normal', sources: ['api'], since: 1, until: 2 }],
-  [' + reason + namespace', { reasons: ['BackOff'], namespace: 'prod' }],
+  [' + reason + namespace', { reasons: ['BackOff'], namespaces: ['prod'] }],
 ]
 const shapes = entities.flatMap(([name, filter]) => extras.map(([extra, more]) => [`${name}${extra}`, { ...filter, ...more }] as const))
 

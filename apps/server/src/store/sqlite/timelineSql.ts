@@ -152,15 +152,11 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
   }
   if (filter.sources?.length) onDriver.push(`${source} IN (${list(params, 'source', filter.sources)})`)
   if (filter.reasons?.length) rowWhere.push(`e.reason IN (${list(params, 'reason', filter.reasons)})`)
-  for (const [column, value] of [
-    ['e.obj_namespace', filter.namespace],
-    ['e.obj_kind', filter.kind],
-    ['e.obj_name', filter.name],
-  ] as const) {
-    if (value === undefined) continue
-    const key = column.slice(2)
-    params[key] = value
-    rowWhere.push(`${column} = @${key}`)
+  if (filter.namespaces?.length) rowWhere.push(`e.obj_namespace IN (${list(params, 'namespace', filter.namespaces)})`)
+  if (filter.kinds?.length) rowWhere.push(`e.obj_kind IN (${list(params, 'kind', filter.kinds)})`)
+  if (filter.name !== undefined) {
+    params.obj_name = filter.name
+    rowWhere.push('e.obj_name = @obj_name')
   }
   if (filter.q !== undefined) {
     params.q = ftsQuery(filter.q)
@@ -184,7 +180,7 @@ function list(params: Params, prefix: string, values: readonly string[]): string
 
 /** Whether the filter needs columns only `events` has (so a link-driven count must join). */
 function needsEventColumns(filter: TimelineFilter): boolean {
-  return Boolean(filter.reasons?.length || filter.namespace || filter.kind || filter.name || filter.q)
+  return Boolean(filter.reasons?.length || filter.namespaces?.length || filter.kinds?.length || filter.name || filter.q)
 }
 
 const whereClause = (where: string[]) => (where.length ? `WHERE ${where.join(' AND ')}` : '')
