@@ -127,7 +127,11 @@ describe('migration 7: links keyed by integers', () => {
     const insertEvent = old.prepare(`INSERT INTO events (${columns.join(', ')}) VALUES (${columns.map((name) => `@${name}`).join(', ')})`)
     const insertLink = old.prepare('INSERT INTO event_links (mesh, kind, entity, time, event_id, type, source) VALUES (?, ?, ?, ?, ?, ?, ?)')
     for (const row of source.prepare('SELECT * FROM events ORDER BY rid').all() as Array<Record<string, string | number> & { views: string }>) {
-      const views = row.views.split(' ').map((id) => viewOf.get(Number(id)) as [string, string, string])
+      // The store's mesh views (kind m) are new with migration 7.
+      const views = row.views
+        .split(' ')
+        .map((id) => viewOf.get(Number(id)) as [string, string, string])
+        .filter(([, kind]) => kind !== 'm')
       insertEvent.run({ ...Object.fromEntries(columns.map((name) => [name, row[name]])), views: JSON.stringify(views) })
       for (const [mesh, kind, entity] of views) insertLink.run(mesh, kind, entity, row.time, row.id, row.type, row.source)
     }

@@ -40,6 +40,7 @@ import { isUnavailableCode } from './db.ts'
 import { UnavailableError } from '../../errors.ts'
 import { Statements } from './statements.ts'
 import {
+  MESH_VIEW,
   SOURCE_CODE,
   bucketCountSql,
   budgetedCountSql,
@@ -264,7 +265,8 @@ export class SqliteStore implements EventStore {
       add(meshDeltas, row.mesh, 1)
     }
     const views = this.views(row, event)
-    const ids = views.map((view) => this.viewId(view))
+    // The views of the event, and the store's own views of its mesh and of every mesh.
+    const ids = [...views, MESH_VIEW(row.mesh), MESH_VIEW('')].map((view) => this.viewId(view))
     const written = this.statements.get(stored ? UPDATE_EVENT : INSERT_EVENT).run({ ...row, seq: ++this.seq, views: ids.join(' ') })
     this.link(stored ? stored.rid : Number(written.lastInsertRowid), row, ids)
     this.fillCatalog(row)
@@ -321,17 +323,19 @@ export class SqliteStore implements EventStore {
     return id
   }
 
-  /** The views of stored view ids (`events.views`), read once per process and kept. */
+  /** The views of stored view ids (`events.views`) but the mesh views, read once per process and kept. */
   private viewsOf(views: string): View[] {
     const read = this.statements.get('SELECT mesh, kind, entity FROM views WHERE id = ?').raw()
-    return viewIds(views).map((id) => {
-      let view = this.viewById.get(id)
-      if (!view) {
-        view = read.get(id) as View
-        this.viewById.set(id, view)
-      }
-      return view
-    })
+    return viewIds(views)
+      .map((id) => {
+        let view = this.viewById.get(id)
+        if (!view) {
+          view = read.get(id) as View
+          this.viewById.set(id, view)
+        }
+        return view
+      })
+      .filter(([, kind]) => kind !== MESH_VIEW('')[1])
   }
 
   private link(rid: number, row: EventRow, views: readonly number[]): void {
@@ -559,8 +563,11 @@ export class SqliteStore implements EventStore {
   async purgeBefore(cutoff: number, batchSize: number): Promise<number> {
     return this.write(this.db.transaction(() => {
       const rows = this.statements
-        .get('SELECT rid, mesh, time, views FROM events INDEXED BY events_by_time WHERE time < ? ORDER BY time LIMIT ?')
-        .all(cutoff, batchSize) as Array<{ rid: number; mesh: string; time: number; views: string }>
+        .get(
+          `SELECT e.rid, e.mesh, e.time, e.views FROM event_links AS l CROSS JOIN events AS e ON e.rid = l.rid
+           WHERE l.view = (SELECT id FROM views WHERE mesh = ? AND kind = ? AND entity = ?) AND l.time < ? ORDER BY l.time LIMIT ?`,
+        )
+        .all(...MESH_VIEW(''), cutoff, batchSize) as Array<{ rid: number; mesh: string; time: number; views: string }>
       const deleteEvent = this.statements.get('DELETE FROM events WHERE rid = ?')
       const meshDeltas = new Map<string, number>()
       for (const { rid, mesh, time, views } of rows) {

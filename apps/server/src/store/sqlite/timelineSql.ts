@@ -1,9 +1,9 @@
 /**
  * Builds timeline SQL. Every shape is driven by one index in time order so a page is one range
- * scan that stops after `limit` rows: an entity view walks `event_links`' primary key (view, time,
- * rid), a mesh-wide view `events_by_mesh_time`, the every-mesh view `events_by_time`. Other filters
- * are checked on the rows the scan meets; there is never an OFFSET on the keyset path. Links are
- * keyed by the event's rid, so within one millisecond they are in rid order: an entity page sorts
+ * scan that stops after `limit` rows: every view (an entity's, a mesh's, every mesh's) walks
+ * `event_links`' primary key (view, time, rid). Other filters are checked on the rows the scan
+ * meets; there is never an OFFSET on the keyset path. Links are keyed by the event's rid, so
+ * within one millisecond they are in rid order: a page sorts
  * the rows of equal time by id (SQLite's sort of the right part of the ORDER BY, one time at a
  * time, stopping with the page) to keep the contract's (time desc, id desc) order exact. A search
  * with few matches (`SearchPlan` `search`) is driven by its FTS result and the survivors, at most
@@ -27,6 +27,12 @@ export const SOURCE_CODE: Record<EventSource, number> = { kubernetes: 1, zookeep
 const SOURCE_NAME = `CASE l.source ${Object.entries(SOURCE_CODE)
   .map(([name, code]) => `WHEN ${code} THEN '${name}'`)
   .join(' ')} END`
+
+/**
+ * The store's own view of every event of a mesh: [mesh, 'm', ''] (mesh '' for every mesh). It
+ * drives the mesh-wide and every-mesh timelines and retention, as an entity's view does.
+ */
+export const MESH_VIEW = (mesh: string): [string, string, string] => [mesh, 'm', '']
 
 /** The interned id of a view, as a scalar subquery evaluated once per statement. */
 const viewId = (mesh: string, kind: string, entity: string) => `(SELECT id FROM views WHERE mesh = @${mesh} AND kind = @${kind} AND entity = @${entity})`
@@ -127,10 +133,11 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
     typeIs = (param) => `e.type = ${param}`
     sourceIn = (list) => `e.source IN (${list})`
     before = '(e.time, e.id) < (@afterTime, @afterId)'
-  } else if (driverKind) {
+  } else {
+    // An entity's view, or with no entity the mesh's own view (every mesh: mesh '').
     params.view = view
-    params.driverKind = LINK_KIND[driverKind]
-    params.driverEntity = filter[driverKind]!
+    params.driverKind = driverKind ? LINK_KIND[driverKind] : 'm'
+    params.driverEntity = driverKind ? filter[driverKind]! : ''
     driverWhere.push(`l.view = ${viewId('view', 'driverKind', 'driverEntity')}`)
     for (const [index, kind] of entities.slice(1).entries()) {
       params[`k${index}`] = LINK_KIND[kind]
@@ -148,20 +155,6 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
     sourceIn = (list) => `l.source IN (${list})`
     // The range on the key first (time <=), then the tie at the cursor's time by id.
     before = 'l.time <= @afterTime AND (l.time < @afterTime OR e.id < @afterId)'
-  } else {
-    if (filter.mesh !== undefined) {
-      params.mesh = filter.mesh
-      driverWhere.push('e.mesh = @mesh')
-      from = 'events AS e INDEXED BY events_by_mesh_time'
-    } else {
-      from = 'events AS e INDEXED BY events_by_time'
-    }
-    ;[time, id, type, source, warning] = ['e.time', 'e.id', 'e.type', 'e.source', "e.type = 'warning'"]
-    order = 'e.time DESC, e.id DESC'
-    driver = { from, index: from, time, id, rid: 'e.rid' }
-    typeIs = (param) => `e.type = ${param}`
-    sourceIn = (list) => `e.source IN (${list})`
-    before = '(e.time, e.id) < (@afterTime, @afterId)'
   }
 
   const onDriver = searchFirst ? rowWhere : driverWhere
@@ -183,7 +176,7 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
     onDriver.push(typeIs('@type'))
   }
   if (filter.sources?.length) {
-    const codes = driverKind && !searchFirst ? filter.sources.map((name) => SOURCE_CODE[name as EventSource] ?? 0) : filter.sources
+    const codes = !searchFirst ? filter.sources.map((name) => SOURCE_CODE[name as EventSource] ?? 0) : filter.sources
     onDriver.push(sourceIn(list(params, 'source', codes)))
   }
   if (filter.reasons?.length) rowWhere.push(`e.reason IN (${list(params, 'reason', filter.reasons)})`)
