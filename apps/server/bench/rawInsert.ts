@@ -44,7 +44,10 @@ export class RawInserter {
     const views = source.prepare('SELECT id, mesh, kind, entity FROM views').all()
     const insertView = this.db.prepare('INSERT INTO views (id, mesh, kind, entity) VALUES (@id, @mesh, @kind, @entity)')
     let insertMs = performance.now()
-    this.db.transaction(() => views.forEach((view) => insertView.run(view)))()
+    this.db.transaction(() => {
+      this.db.exec('DELETE FROM views') // the every-mesh view a fresh database starts with, under ours' id
+      for (const view of views) insertView.run(view)
+    })()
     insertMs = performance.now() - insertMs
     let after = 0
     for (;;) {
