@@ -174,6 +174,11 @@ describe('migration 7: links keyed by integers', () => {
       const expected = await walk(fresh, filter)
       expect(await walk(migrated, filter), JSON.stringify(filter)).toEqual(expected)
       expect(expected.length, JSON.stringify(filter)).toBeGreaterThan(1)
+      // Exactly the contract's order across pages, ties of one millisecond included.
+      const items = (expected as Array<{ items: Array<{ id: string; time: string }> }>).flatMap((page) => page.items)
+      const sorted = [...items].sort((a, b) => (a.time !== b.time ? (a.time < b.time ? 1 : -1) : a.id < b.id ? 1 : -1))
+      expect(items.map((item) => item.id), JSON.stringify(filter)).toEqual(sorted.map((item) => item.id))
+      expect(new Set(items.map((item) => item.id)).size).toBe(items.length)
       const range = { ...filter, since: T0, until: T0 + 40_000 }
       expect(await migrated.histogram(range, 5000, 8), JSON.stringify(filter)).toEqual(await fresh.histogram(range, 5000, 8))
     }
