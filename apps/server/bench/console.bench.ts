@@ -87,7 +87,7 @@ function largestApplication(path: string): { mesh: string; name: string; events:
   const db = openDatabase(path)
   try {
     const row = db
-      .prepare("SELECT mesh, entity AS name, count(*) AS events FROM event_links WHERE kind = 'a' AND mesh <> '' GROUP BY mesh, entity ORDER BY events DESC LIMIT 1")
+      .prepare("SELECT v.mesh, v.entity AS name, count(*) AS events FROM views AS v JOIN event_links AS l ON l.view = v.id WHERE v.kind = 'a' AND v.mesh <> '' GROUP BY v.id ORDER BY events DESC LIMIT 1")
       .get() as { mesh: string; name: string; events: number }
     return row
   } finally {

@@ -192,7 +192,7 @@ interface View {
 
 /** Every view of one entity kind in the named meshes, with its number of events. */
 function views(db: Db, kind: 'application' | 'instance' | 'service'): View[] {
-  const statement = db.prepare('SELECT mesh, entity, count(*) AS n FROM event_links WHERE mesh = ? AND kind = ? GROUP BY entity')
+  const statement = db.prepare('SELECT v.mesh, v.entity, count(*) AS n FROM views AS v JOIN event_links AS l ON l.view = v.id WHERE v.mesh = ? AND v.kind = ? GROUP BY v.id')
   return MESHES.flatMap((mesh) => statement.all(mesh.name, LINK_KIND[kind]) as View[]).sort((a, b) => b.n - a.n)
 }
 
