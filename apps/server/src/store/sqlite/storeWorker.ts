@@ -35,8 +35,10 @@ port.on('message', (request: ThreadRequest) => {
     const method = (store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[request.method]!
     return method.apply(store, request.args)
   }
+  // The time inside the thread, so the caller can tell SQL from the hop (messaging, cloning).
+  const started = performance.now()
   run().then(
-    (result) => respond({ id: request.id, ok: true, result }),
-    (error: unknown) => respond({ id: request.id, ok: false, error: serializeError(error) }),
+    (result) => respond({ id: request.id, ok: true, result, runMs: performance.now() - started }),
+    (error: unknown) => respond({ id: request.id, ok: false, error: serializeError(error), runMs: performance.now() - started }),
   )
 })
