@@ -37,10 +37,20 @@ const APPLICATIONS = Array.from({ length: 50 }, (_, i) => `app-${i}`)
 const SERVICES = Array.from({ length: 20 }, (_, i) => `com.example.mixed.Service${i}`)
 const WORDS = 'timeout refused restarted pulled scheduled evicted backoff unhealthy registered deregistered throttled upgraded degraded recovered'.split(' ')
 
-const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+/**
+ * One connection pool per kind of client, as separate clients would have: with one shared pool of 64
+ * sockets, POSTs answered slowly held every socket and the readers' and the prober's requests queued
+ * in this process for a free one (a run measured `/healthz` at 14.9 s while the server's event loop
+ * was never blocked for more than 0.8 s).
+ */
+const agents = {
+  post: new Agent({ keepAlive: true }),
+  read: new Agent({ keepAlive: true, maxSockets: READERS }),
+  probe: new Agent({ keepAlive: true, maxSockets: 1 }),
+}
 
 /** One HTTP request with the token; resolves with status, body and wall time. */
-function call(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; text: string; ms: number }> {
+function call(base: string, method: 'GET' | 'POST', path: string, body?: unknown, agent: Agent = method === 'POST' ? agents.post : agents.read): Promise<{ status: number; text: string; ms: number }> {
   const started = performance.now()
   const payload = body === undefined ? undefined : JSON.stringify(body)
   return new Promise((resolve, reject) => {
@@ -151,7 +161,7 @@ async function main(): Promise<void> {
     }
     const readers = Array.from({ length: READERS }, (_, index) => reader(index))
     const prober = (async () => {
-      while (running) health.push((await call(server.url, 'GET', '/healthz')).ms)
+      while (running) health.push((await call(server.url, 'GET', '/healthz', undefined, agents.probe)).ms)
     })()
 
     await writer
@@ -223,7 +233,7 @@ async function main(): Promise<void> {
     console.log(`\nwrote ${RESULTS_FILE}`)
   } finally {
     await server.stop()
-    agent.destroy()
+    for (const agent of Object.values(agents)) agent.destroy()
     rmSync(dir, { recursive: true, force: true })
   }
 }
