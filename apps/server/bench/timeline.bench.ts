@@ -5,7 +5,9 @@
  *    writer, SQLite file), then the same rows with raw prepared inserts into a second database of
  *    the same schema; events/s of each and the ratio.
  * 2. Resident memory of this process right after our ingest (the server runs in-process).
- * 3. HTTP timeline pages (limit 20) at random depths for five shapes: p50 and p99.
+ * 3. HTTP timeline pages (limit 20) at random depths for five shapes: p50 and p99. The server reads
+ *    through its reader threads; the same pages are also timed from the store through those threads
+ *    and from a `SqliteStore` on this thread, alternately, to show what the hop costs.
  * 4. The seed design (load the whole mesh, filter, sort, slice) on the same pages: speedup.
  * 5. Searches (`q`: one letter, common, rare, absent words) combined with the largest
  *    application, a mesh and a 24 h range: first page with its total, p50 and p99.
@@ -30,6 +32,7 @@ import type { EventBus } from '../src/bus.ts'
 import { startEventline } from '../src/eventline.ts'
 import { silentLogger } from '../src/log.ts'
 import type { Db } from '../src/store/sqlite/db.ts'
+import { SqliteStore } from '../src/store/sqlite/sqliteStore.ts'
 import { LINK_KIND } from '../src/store/eventViews.ts'
 import { decodeCursor } from '../src/store/cursor.ts'
 import type { EventStore, IngestEvent, TimelineFilter } from '../src/store/types.ts'
@@ -81,9 +84,18 @@ export interface ShapeFigures {
   p50Ms: number
   p99Ms: number
   maxMs: number
-  /** The same kind of pages read from the store in-process: the part of the latency that is SQL. */
+  /**
+   * The same kind of pages read from the store in-process, through its reader threads (the path the
+   * HTTP handlers take): the part of the latency that is the store.
+   */
   storeP50Ms: number
   storeP99Ms: number
+  /**
+   * SQLite only: the same pages from a `SqliteStore` on this thread (no hop), sampled alternately
+   * with the threaded ones, so `store - direct` is what the reader threads cost.
+   */
+  directP50Ms?: number
+  directP99Ms?: number
 }
 
 export interface Shape {
@@ -267,6 +279,25 @@ async function sampleStorePages(store: EventStore, shape: Shape, positions: read
 }
 
 /**
+ * The same pages through the threaded store and straight from a `SqliteStore` on this thread, one
+ * after the other in alternating order (so machine load falls on both alike).
+ */
+async function sampleStorePairs(threaded: EventStore, direct: EventStore, shape: Shape, positions: readonly Position[], random: Random, count: number): Promise<{ threaded: number[]; direct: number[] }> {
+  const times = { threaded: [] as number[], direct: [] as number[] }
+  for (let i = 0; i < count; i++) {
+    const { cursor } = positions[Math.floor(random() * positions.length)]!
+    const after = cursor === undefined ? undefined : (([time, id]) => ({ time, id }))(decodeCursor(cursor, ['n', 's'] as const))
+    const order = i % 2 === 0 ? (['threaded', 'direct'] as const) : (['direct', 'threaded'] as const)
+    for (const which of order) {
+      const started = performance.now()
+      await (which === 'threaded' ? threaded : direct).timeline(shape.filter, PAGE_LIMIT, after)
+      times[which].push(performance.now() - started)
+    }
+  }
+  return times
+}
+
+/**
  * An untimed request after the event loop was blocked for seconds (the seed design's run): the
  * server's keep-alive timer fired meanwhile, so the pooled connection may be reset under the first
  * request. One retry opens a fresh connection.
@@ -407,7 +438,9 @@ async function main(): Promise<void> {
     rmSync(`${rawPath}-shm`, { force: true })
     if (!sameRows) log(`WARNING: the raw baseline wrote different rows (${JSON.stringify(rows)})`)
 
-    // 3. HTTP timeline pages at random depths.
+    // 3. HTTP timeline pages at random depths (the server's reader threads), and the same pages
+    // from the store: through those threads, and from a connection on this thread (the hop's cost).
+    const direct = new SqliteStore(oursPath, { readonly: true })
     const shapes = chooseShapes(db)
     const random = createRandom(SAMPLE_SEED)
     const timeline: Record<string, ShapeFigures> = {}
@@ -419,7 +452,7 @@ async function main(): Promise<void> {
       positionsByShape.set(shape.name, positions)
       await samplePages(server.url, shape, positions, random, WARMUP_REQUESTS)
       const times = await samplePages(server.url, shape, positions, random, SAMPLES_PER_SHAPE)
-      const storeTimes = await sampleStorePages(server.store, shape, positions, random, SAMPLES_PER_SHAPE)
+      const { threaded: storeTimes, direct: directTimes } = await sampleStorePairs(server.store, direct, shape, positions, random, SAMPLES_PER_SHAPE)
       timeline[shape.name] = {
         url: shape.path,
         viewEvents: shape.viewEvents,
@@ -430,8 +463,11 @@ async function main(): Promise<void> {
         maxMs: round(Math.max(...times)),
         storeP50Ms: round(percentile(storeTimes, 0.5)),
         storeP99Ms: round(percentile(storeTimes, 0.99)),
+        directP50Ms: round(percentile(directTimes, 0.5)),
+        directP99Ms: round(percentile(directTimes, 0.99)),
       }
     }
+    await direct.close()
 
     // 4. The seed design on the same pages of the largest application.
     const largest = shapes[0]!
@@ -577,7 +613,7 @@ async function main(): Promise<void> {
           `timeline ${shape.name} p50 / p99 / max`,
           `${figures.p50Ms} / ${figures.p99Ms} / ${figures.maxMs} ms`,
           `${fmt(figures.viewEvents)} events`,
-          `store alone p50 / p99 ${figures.storeP50Ms} / ${figures.storeP99Ms} ms; ${shape.path}`,
+          `store alone p50 / p99 ${figures.storeP50Ms} / ${figures.storeP99Ms} ms (reader threads), ${figures.directP50Ms} / ${figures.directP99Ms} ms (this thread); ${shape.path}`,
         ]
       }),
       ['seed design p50 / ours p50, same pages', `${seed.seedP50Ms} / ${seed.oursP50Ms} ms`, `${seed.speedup}x`, `depths ${seed.depths.join(', ')}`],

@@ -89,6 +89,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   const metrics = createMetrics()
   const store = await openStore(config.db, {
     log: log.child({ component: 'store' }),
+    timings: (role, stage, seconds) => metrics.storeCallSeconds.observe({ role, stage }, seconds),
     ...(config.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: config.queryTimeoutMs }),
   })
   const leadership = new Leadership(store.replicas, log.child({ component: 'leadership' }), config.leadership)

@@ -27,6 +27,10 @@ export interface Metrics {
   eventsIngested: Counter<'source'>
   eventsRejected: Counter<'source' | 'reason'>
   batchWriteSeconds: Histogram
+  /** SQLite store thread calls: wait for a reader, run in the thread, hop between threads. */
+  storeCallSeconds: Histogram<'role' | 'stage'>
+  /** A publication's wait in the batched writer before its batch is written. */
+  writeWaitSeconds: Histogram
   writeQueueDepth: Gauge
   httpRequestSeconds: Histogram<'method' | 'route' | 'status'>
   eventsPurged: Counter
@@ -105,6 +109,19 @@ export function createMetrics(): Metrics {
       name: 'eventline_batch_write_seconds',
       help: 'Latency of one batched store write (one transaction)',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    storeCallSeconds: new Histogram({
+      name: 'eventline_store_call_seconds',
+      help: 'Store calls on the SQLite threads by role (reader, writer) and stage: wait for a free reader, run inside the thread, hop between threads',
+      labelNames: ['role', 'stage'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    writeWaitSeconds: new Histogram({
+      name: 'eventline_write_wait_seconds',
+      help: 'Time a publication waits in the batched writer before its batch goes to the store',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
     writeQueueDepth: new Gauge({

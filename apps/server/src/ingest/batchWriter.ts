@@ -47,6 +47,8 @@ export interface BatchWriterOptions {
 interface Pending {
   publication: Publication
   size: number
+  /** `performance.now()` when it was queued. */
+  queuedAt: number
   resolve: () => void
   reject: (error: unknown) => void
 }
@@ -87,7 +89,7 @@ export class BatchWriter {
     if (this.closed && !this.flushing) return Promise.reject(new UnavailableError('the server is shutting down; the writer is closed'))
     return new Promise<void>((resolve, reject) => {
       const size = publication.events?.length ?? 0
-      this.queue.push({ publication, size, resolve, reject })
+      this.queue.push({ publication, size, resolve, reject, queuedAt: performance.now() })
       this.queuedEvents += size
       this.metrics.writeQueueDepth.set(this.queuedEvents)
       if (this.queuedEvents >= this.maxBatchEvents) this.schedule(0)
@@ -232,6 +234,8 @@ export class BatchWriter {
     }
     const taken = this.queue.slice(0, end)
     this.queue = this.queue.slice(end)
+    const now = performance.now()
+    for (const pending of taken) this.metrics.writeWaitSeconds.observe((now - pending.queuedAt) / 1000)
     this.queuedEvents -= count
     this.metrics.writeQueueDepth.set(this.queuedEvents)
     return taken

@@ -19,7 +19,7 @@ export type OpenStoreOptions = PgStoreOptions & ThreadedStoreOptions
 
 export async function openStore(db: string, options: OpenStoreOptions = {}): Promise<EventStore> {
   if (isPostgresUrl(db)) {
-    const { log: _log, readers: _readers, maxAbandoned: _abandoned, ...pg } = options
+    const { log: _log, readers: _readers, maxAbandoned: _abandoned, timings: _timings, ...pg } = options
     return PgStore.open(db, pg)
   }
   const { schema: _schema, writeTimeoutMs: _write, maxConnections: _connections, histogramRowBudget: _budget, ...sqlite } = options

@@ -33,6 +33,56 @@ export const READ_METHODS = [
   'activityPeriods',
 ] as const satisfies ReadonlyArray<keyof EventStore>
 
+/**
+ * Reads that look up a few rows by key (an id, a sequence, a checkpoint, a catalog entry): they go
+ * ahead of timeline pages in the reader pool's queue, so a POST's id check or a live stream's
+ * catch-up never waits behind a queue of pages.
+ */
+export const QUICK_READ_METHODS = [
+  'eventsAfter',
+  'readCheckpoint',
+  'readCheckpoints',
+  'outboxCounts',
+  'meshes',
+  'application',
+  'instance',
+  'service',
+  'latestSeq',
+  'event',
+  'eventOrigins',
+] as const satisfies ReadonlyArray<ReadMethod>
+
+/**
+ * The reader pool's lanes: `quick` (keyed lookups, first), `page` (timelines, histograms, facets and
+ * lists without `q`) and `search` (any read whose filter has `q`, the only kind that can take
+ * seconds: it may hold all readers but one, so a page never waits behind searches).
+ */
+export type ReadLane = 'quick' | 'page' | 'search'
+
+const quickMethods = new Set<string>(QUICK_READ_METHODS)
+
+export function readLane(method: ReadMethod, args: readonly unknown[]): ReadLane {
+  if (quickMethods.has(method)) return 'quick'
+  const filter = args[0]
+  return typeof filter === 'object' && filter !== null && (filter as { q?: unknown }).q !== undefined ? 'search' : 'page'
+}
+
+/** The reader pool's waiting calls by lane, each queue oldest first. */
+export type LaneQueues<T extends { calledAt: number }> = Record<ReadLane, T[]>
+
+/**
+ * Which lane the next free reader serves, or undefined to leave it idle: quick lookups first; then
+ * the older of the first page and the first search, searches only while fewer than all readers but
+ * one run them (at least one: a pool down to one reader still answers searches).
+ */
+export function nextLane<T extends { calledAt: number }>(queues: LaneQueues<T>, searching: number, readers: number): ReadLane | undefined {
+  const { quick, page, search } = queues
+  if (quick.length > 0) return 'quick'
+  const searchAllowed = search.length > 0 && searching < Math.max(1, readers - 1)
+  if (searchAllowed && (page.length === 0 || search[0]!.calledAt < page[0]!.calledAt)) return 'search'
+  return page.length > 0 ? 'page' : undefined
+}
+
 /** Methods that write: run on the one writer thread, in order. */
 export const WRITE_METHODS = ['writeBatch', 'purgeBefore', 'deleteOutbox', 'discardOutbox', 'recordActivity'] as const satisfies ReadonlyArray<keyof EventStore>
 
@@ -66,8 +116,8 @@ export interface SerializedError {
 export type ThreadResponse =
   | { ready: true }
   | { ready: false; error: SerializedError }
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: SerializedError }
+  | { id: number; ok: true; result: unknown; runMs: number }
+  | { id: number; ok: false; error: SerializedError; runMs: number }
 
 export function serializeError(error: unknown): SerializedError {
   const message = error instanceof Error ? error.message : String(error)
