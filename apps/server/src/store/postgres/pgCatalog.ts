@@ -245,17 +245,20 @@ export class CatalogWriter {
   }
 
   /**
-   * The pods that had `ip` at `time`: those whose interval holds it, else the next pod to get the
-   * IP after it (an IP belongs to its next pod from the moment the previous one left it).
+   * The pod-to-IP intervals of each IP that may hold a time from its `from` on (open, or ended
+   * after it), oldest first: `podsAt` answers "which pods had the IP at t" from them for any
+   * t >= from, so a batch asks once per IP instead of once per event.
    */
-  async podsAtIp(ip: string, time: number): Promise<Array<{ mesh: string; name: string }>> {
-    const rows = await query<{ mesh: string; name: string; since: number }>(
+  async podIntervals(ips: readonly string[], froms: readonly number[]): Promise<Map<string, PodInterval[]>> {
+    const rows = await query<PodInterval & { ip: string }>(
       this.db,
-      'SELECT mesh, pod AS name, since FROM pod_ips WHERE ip = $1 AND (until IS NULL OR until > $2) ORDER BY since LIMIT 50',
-      [ip, time],
+      `SELECT p.ip, p.mesh, p.pod AS name, p.since, p.until FROM unnest($1::text[], $2::bigint[]) AS u (ip, since)
+       JOIN pod_ips AS p ON p.ip = u.ip AND (p.until IS NULL OR p.until > u.since) ORDER BY p.ip, p.since`,
+      [ips, froms],
     )
-    const holding = rows.filter((row) => row.since <= time)
-    return (holding.length > 0 ? holding : rows.slice(0, 1)).map(({ mesh, name }) => ({ mesh, name }))
+    const byIp = new Map(ips.map((ip) => [ip, [] as PodInterval[]]))
+    for (const { ip, ...interval } of rows) byIp.get(ip)!.push(interval)
+    return byIp
   }
 
   /** Meshes that know an application of this name. */
@@ -268,6 +271,25 @@ export class CatalogWriter {
     const rows = await query<{ service: string }>(this.db, 'SELECT DISTINCT service FROM service_instances WHERE mesh = $1 AND instance = $2', [mesh, instance])
     return rows.map(({ service }) => service)
   }
+}
+
+/** One interval of the pod-to-IP history. */
+export interface PodInterval {
+  mesh: string
+  name: string
+  since: number
+  until: number | null
+}
+
+/**
+ * The pods that had the IP at `time`, from its intervals (oldest first, as `podIntervals` reads
+ * them): those whose interval holds it, else the next pod to get the IP after it (an IP belongs
+ * to its next pod from the moment the previous one left it). At most 50, as SQLite's look-up.
+ */
+export function podsAt(intervals: readonly PodInterval[], time: number): Array<{ mesh: string; name: string }> {
+  const rows = intervals.filter(({ until }) => until === null || until > time).slice(0, 50)
+  const holding = rows.filter((row) => row.since <= time)
+  return (holding.length > 0 ? holding : rows.slice(0, 1)).map(({ mesh, name }) => ({ mesh, name }))
 }
 
 /** Catalog reads, each one or a few queries on the pool. */

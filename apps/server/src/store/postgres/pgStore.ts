@@ -68,7 +68,8 @@ import type {
 import type { MeshStatusRecord, ReplicaStore } from '../types.ts'
 import { acquireLease, fenceCheck, releaseLease, renewLease } from './lease.ts'
 import { migrate } from './migrations.ts'
-import { CatalogReader, CatalogWriter } from './pgCatalog.ts'
+import { CatalogReader, CatalogWriter, podsAt } from './pgCatalog.ts'
+import type { PodInterval } from './pgCatalog.ts'
 import { execute, hasCode, query, translateError } from './query.ts'
 import type { Queryable } from './query.ts'
 import { mayUpdate, merge, pickRow, ROW_COLUMNS, ROW_TYPES, rowToItem, sameRow, toRow } from '../eventRows.ts'
@@ -688,6 +689,12 @@ interface EventState {
   pending: { views: View[]; seq: number } | undefined
 }
 
+/** The pod-to-IP intervals of an IP that can hold times from `from` on. */
+interface PodHistory {
+  from: number
+  intervals: PodInterval[]
+}
+
 /** The state of one write transaction: events by id, look-up cache, views interned in it. */
 class WriteTransaction {
   readonly catalog: CatalogWriter
@@ -801,12 +808,27 @@ class WriteTransaction {
         for (const [key, list] of byInstance) this.lookups.set(key, list)
       }
     }
+    // Registrations at an IP: the pod-to-IP history of each IP from the batch's oldest event there.
+    const from = new Map<string, number>()
+    for (const event of events) {
+      if (!event.ip || !event.instance || event.source === 'kubernetes' || isPodEvent({ source: event.source, objectKind: event.object.kind })) continue
+      const known = this.lookups.get(`pod\u0000${event.ip}`) as PodHistory | undefined
+      if (known && known.from <= event.time) continue
+      from.set(event.ip, Math.min(event.time, from.get(event.ip) ?? event.time, known?.from ?? event.time))
+    }
+    if (from.size > 0) await this.loadPodHistory([...from.keys()], [...from.values()])
     if (applications.length > 0) {
       const rows = await query<{ name: string; mesh: string }>(this.db, 'SELECT name, mesh FROM applications WHERE name = ANY($1::text[])', [applications])
       const byName = new Map(applications.map((name) => [name, [] as string[]]))
       for (const { name, mesh } of rows) byName.get(name)!.push(mesh)
       for (const [name, meshes] of byName) this.lookups.set(`app\u0000${name}`, meshes)
     }
+  }
+
+  /** Caches the pod-to-IP history of these IPs from these times on (a catalog write of pod_ips drops it). */
+  private async loadPodHistory(ips: readonly string[], froms: readonly number[]): Promise<void> {
+    const intervals = await this.catalog.podIntervals(ips, froms)
+    ips.forEach((ip, index) => this.lookups.set(`pod\u0000${ip}`, { from: froms[index]!, intervals: intervals.get(ip)! } satisfies PodHistory))
   }
 
   /** `eventViews` with its catalog look-ups answered by queries in this transaction. */
@@ -820,7 +842,12 @@ class WriteTransaction {
       }
       const lookup: ViewLookup = {
         instancesByIp: (ip) => cached(`ip\u0000${ip}`, () => this.catalog.instancesByIp(ip), []),
-        podsAtIp: (ip, time) => cached(`pod\u0000${ip}\u0000${time}`, () => this.catalog.podsAtIp(ip, time), []),
+        podsAtIp: (ip, time) => {
+          const known = this.lookups.get(`pod\u0000${ip}`) as PodHistory | undefined
+          if (known && known.from <= time) return podsAt(known.intervals, time)
+          misses.push(() => this.loadPodHistory([ip], [Math.min(time, known?.from ?? time)]))
+          return []
+        },
         servicesOfInstance: (mesh, instance) => cached(`si\u0000${mesh}\u0000${instance}`, () => this.catalog.servicesOfInstance(mesh, instance), []),
         meshesWithApplication: (name) => cached(`app\u0000${name}`, () => this.catalog.meshesWithApplication(name), []),
       }
