@@ -257,8 +257,8 @@ export class PgStore implements EventStore {
       const onCommit: Array<() => void> = []
       let broken = false
       try {
-        await client.query('BEGIN')
-        await client.query('SELECT set_config($1, $2, true)', ['statement_timeout', String(this.options.writeTimeoutMs)])
+        // One round trip: the budget is an integer of our own configuration (see `open`), not input.
+        await client.query(`BEGIN; SET LOCAL statement_timeout = ${this.options.writeTimeoutMs}`)
         const result = await work(client, onCommit)
         await client.query('COMMIT')
         this.writeFailed = undefined
@@ -736,8 +736,13 @@ class WriteTransaction {
     await this.load(events.map(({ id }) => id))
     await this.prefetch(events)
     // Held to commit: seqs become visible in the order they are taken (see the header).
-    await query(this.db, 'SELECT pg_advisory_xact_lock($1)', [SEQ_LOCK])
-    const seqs = (await query<{ seq: number }>(this.db, "SELECT nextval('event_seq') AS seq FROM generate_series(1, $1)", [events.length])).map(({ seq }) => seq)
+    // The lock is an InitPlan the gating filter runs once, before the first nextval.
+    const seqs = (
+      await query<{ seq: number }>(this.db, "SELECT nextval('event_seq') AS seq FROM generate_series(1, $2) WHERE (SELECT pg_advisory_xact_lock($1)) IS NOT NULL", [
+        SEQ_LOCK,
+        events.length,
+      ])
+    ).map(({ seq }) => seq)
     const stored: StoredEvent[] = []
     for (const [index, event] of events.entries()) {
       const incoming = toRow(event)
@@ -1006,7 +1011,8 @@ class WriteTransaction {
       const keep = new Set(unchanged ? linked.ids : [])
       const now = new Set(viewIds)
       if (state.linked) for (const view of state.linked.ids) if (!(now.has(view) && keep.has(view))) removed.push({ view, time: state.linked.time, rid: state.rid!, source: 0, warning: false })
-      for (const view of now) if (!keep.has(view)) added.push(linkRow(view, state.row, state.rid!))
+      // A new event's links were written with it (INSERT_EVENTS).
+      if (state.linked) for (const view of now) if (!keep.has(view)) added.push(linkRow(view, state.row, state.rid!))
       state.linked = { time: state.row.time, ids: [...now], type: state.row.type, source: state.row.source }
       state.pending = undefined
     }
@@ -1054,9 +1060,22 @@ function eventUnnest(extra: ReadonlyArray<[name: string, type: string]>): string
   const columns: Array<[string, string]> = [...ROW_COLUMNS.map((column): [string, string] => [column, ROW_TYPES[column]]), ['seq', 'bigint'], ['views', 'text'], ['search', 'text'], ...extra]
   return `unnest(${columns.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ')}) AS u (${columns.map(([name]) => name).join(', ')})`
 }
-const INSERT_EVENTS = `INSERT INTO events (${ROW_COLUMNS.join(', ')}, seq, views, search)
-  SELECT ${ROW_COLUMNS.map((column) => `u.${column}`).join(', ')}, u.seq, u.views::int[], to_tsvector('simple', u.search) FROM ${eventUnnest([])}
-  RETURNING id, rid`
+/** A link row's source code, from the event's source (fixed SQL from SOURCE_CODE). */
+const SOURCE_CODE_SQL = `CASE source ${Object.entries(SOURCE_CODE)
+  .map(([source, code]) => `WHEN '${source}' THEN ${code}`)
+  .join(' ')} END`
+/**
+ * New events and their links in one statement: the links come from the inserted rows' own
+ * `views`, so the batch's largest write is one round trip and the row ids never travel.
+ */
+const INSERT_EVENTS = `WITH inserted AS (
+    INSERT INTO events (${ROW_COLUMNS.join(', ')}, seq, views, search)
+    SELECT ${ROW_COLUMNS.map((column) => `u.${column}`).join(', ')}, u.seq, u.views::int[], to_tsvector('simple', u.search) FROM ${eventUnnest([])}
+    RETURNING id, rid, time, type, source, views),
+  linked AS (
+    INSERT INTO event_links (view, time, rid, source, warning)
+    SELECT unnest(views), time, rid, ${SOURCE_CODE_SQL}, type = 'warning' FROM inserted)
+  SELECT id, rid FROM inserted`
 const UPDATE_EVENTS = `UPDATE events AS e SET ${ROW_COLUMNS.filter((column) => column !== 'id')
   .map((column) => `${column} = u.${column}`)
   .join(', ')}, seq = u.seq, views = u.views::int[], search = to_tsvector('simple', u.search)
