@@ -54,8 +54,13 @@ function contains(q: string): string {
  */
 export class CatalogWriter {
   private readonly staged = new Set<string>()
+  /** (mesh, name) of applications and services to write before commit (see `ensureApplication`). */
+  private readonly pendingApplications: Array<[mesh: string, name: string]> = []
+  private readonly pendingServices: Array<[mesh: string, name: string]> = []
   /** Called with the kind of look-up a catalog write may have changed (and the key, when known). */
   onWrite: (lookup: 'ip' | 'si' | 'app' | 'pod', key?: string) => void = () => undefined
+  /** Called when a mesh now has an application of this name (the only change `ensureApplication` makes). */
+  onApplication: (name: string, mesh: string) => void = () => undefined
 
   constructor(
     private readonly db: Queryable,
@@ -153,32 +158,48 @@ export class CatalogWriter {
     await this.run('INSERT INTO meshes (name, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING', [name, kind])
   }
 
+  /**
+   * An application or service an event names is written with the batch's others by the batch's
+   * closing statement (`takeNamed`): no look-up of the transaction reads services, and the one
+   * that reads applications (`meshesWithApplications`) adds the pending ones.
+   */
   async ensureApplication(mesh: string, name: string): Promise<void> {
     if (!this.firstTime('application', mesh, name)) return
-    this.onWrite('app', name)
-    await this.run('INSERT INTO applications (mesh, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [mesh, name])
+    this.pendingApplications.push([mesh, name])
+    this.onApplication(name, mesh)
   }
 
   async ensureService(mesh: string, name: string): Promise<void> {
     if (!this.firstTime('service', mesh, name)) return
-    await this.run('INSERT INTO services (mesh, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [mesh, name])
+    this.pendingServices.push([mesh, name])
+  }
+
+  /**
+   * The applications and services `ensure*` collected, sorted (so concurrent writers queue rather
+   * than deadlock), for the batch's closing statement to insert; none are pending after.
+   */
+  takeNamed(): { applications: Array<[mesh: string, name: string]>; services: Array<[mesh: string, name: string]> } {
+    const sorted = (pending: Array<[string, string]>) => pending.splice(0).sort(([m1, n1], [m2, n2]) => (m1 < m2 ? -1 : m1 > m2 ? 1 : n1 < n2 ? -1 : n1 > n2 ? 1 : 0))
+    return { applications: sorted(this.pendingApplications), services: sorted(this.pendingServices) }
   }
 
   /** Records an instance an event names; true when it gained an IP (see SqliteCatalog.ensureInstance). */
   async ensureInstance(mesh: string, name: string, source: string, ip?: string, application?: string): Promise<boolean> {
     if (!this.firstTime('instance', mesh, name, ip, application)) return false
     // The row as written tells which IP's look-up it changed (its own, new or kept).
-    const changed = await query<{ ip: string | null }>(
+    const changed = await query<{ ip: string | null; registry: boolean }>(
       this.db,
       `INSERT INTO instances AS i (mesh, name, ip, application, registered, sources, updated_at)
        VALUES ($1, $2, $3, $4, false, ARRAY[$5::text], $6)
        ON CONFLICT (mesh, name) DO UPDATE SET ip = coalesce(i.ip, excluded.ip), application = coalesce(i.application, excluded.application)
        WHERE (i.ip IS NULL AND excluded.ip IS NOT NULL) OR (i.application IS NULL AND excluded.application IS NOT NULL)
-       RETURNING i.ip`,
+       RETURNING i.ip, i.namespace IS NULL AND NOT ('kubernetes' = ANY(i.sources)) AS registry`,
       [mesh, name, ip ?? null, application ?? null, source, Date.now()],
     )
-    for (const row of changed) if (row.ip !== null) this.onWrite('ip', row.ip)
-    return ip !== undefined && changed.length > 0
+    // Only a registry instance is in the IP look-up (`instancesByIp`): a pod's row changes nothing there.
+    const registry = changed.filter((row) => row.registry)
+    for (const row of registry) if (row.ip !== null) this.onWrite('ip', row.ip)
+    return ip !== undefined && registry.length > 0
   }
 
   private async upsertInstance(instance: InstanceRecord): Promise<Correlation | undefined> {
@@ -261,9 +282,15 @@ export class CatalogWriter {
     return byIp
   }
 
-  /** Meshes that know an application of this name. */
-  async meshesWithApplication(name: string): Promise<string[]> {
-    return (await query<{ mesh: string }>(this.db, 'SELECT mesh FROM applications WHERE name = $1', [name])).map(({ mesh }) => mesh)
+  /** Meshes that know an application of each name (the ones this transaction has yet to write included). */
+  async meshesWithApplications(names: readonly string[]): Promise<Map<string, string[]>> {
+    const rows = await query<{ name: string; mesh: string }>(this.db, 'SELECT name, mesh FROM applications WHERE name = ANY($1::text[])', [names])
+    const byName = new Map(names.map((name) => [name, [] as string[]]))
+    for (const { name, mesh } of [...rows, ...this.pendingApplications.map(([mesh, name]) => ({ name, mesh }))]) {
+      const meshes = byName.get(name)
+      if (meshes && !meshes.includes(mesh)) meshes.push(mesh)
+    }
+    return byName
   }
 
   /** Services an instance provides or consumes in its mesh. */

@@ -288,10 +288,9 @@ export class PgStore implements EventStore {
     const stored = await tx.upsertEvents(batch.events)
     await tx.correlateAppeared()
     await tx.flush()
-    await tx.applyMeshDeltas()
     await writeOutbox(client, batch, stored)
     await writeCheckpoints(client, batch)
-    if (stored.length > 0) await query(client, 'SELECT pg_notify($1, $2)', [this.channel, String(stored.at(-1)!.seq)])
+    await tx.close(this.channel, stored.at(-1)?.seq)
     onCommit.push(() => tx.catalog.committed())
     return stored
   }
@@ -722,6 +721,11 @@ class WriteTransaction {
       if (key !== undefined) this.lookups.delete(`${lookup}\u0000${key}`)
       else for (const cached of this.lookups.keys()) if (cached.startsWith(`${lookup}\u0000`)) this.lookups.delete(cached)
     }
+    // The meshes of an application name only grow: a cached answer gains the mesh, no query again.
+    this.catalog.onApplication = (name, mesh) => {
+      const meshes = this.lookups.get(`app\u0000${name}`) as string[] | undefined
+      if (meshes && !meshes.includes(mesh)) this.lookups.set(`app\u0000${name}`, [...meshes, mesh])
+    }
     onCommit.push(() => {
       for (const [key, id] of this.stagedViews) {
         this.viewIds.set(key, id)
@@ -823,10 +827,7 @@ class WriteTransaction {
     }
     if (from.size > 0) await this.loadPodHistory([...from.keys()], [...from.values()])
     if (applications.length > 0) {
-      const rows = await query<{ name: string; mesh: string }>(this.db, 'SELECT name, mesh FROM applications WHERE name = ANY($1::text[])', [applications])
-      const byName = new Map(applications.map((name) => [name, [] as string[]]))
-      for (const { name, mesh } of rows) byName.get(name)!.push(mesh)
-      for (const [name, meshes] of byName) this.lookups.set(`app\u0000${name}`, meshes)
+      for (const [name, meshes] of await this.catalog.meshesWithApplications(applications)) this.lookups.set(`app\u0000${name}`, meshes)
     }
   }
 
@@ -854,7 +855,7 @@ class WriteTransaction {
           return []
         },
         servicesOfInstance: (mesh, instance) => cached(`si\u0000${mesh}\u0000${instance}`, () => this.catalog.servicesOfInstance(mesh, instance), []),
-        meshesWithApplication: (name) => cached(`app\u0000${name}`, () => this.catalog.meshesWithApplication(name), []),
+        meshesWithApplication: (name) => cached(`app\u0000${name}`, async () => (await this.catalog.meshesWithApplications([name])).get(name)!, []),
       }
       const views = eventViews({ ...row, time: row.time, objectKind: row.obj_kind, services }, lookup)
       if (misses.length === 0) return views
@@ -1028,8 +1029,35 @@ class WriteTransaction {
     await insertLinks(this.db, added)
   }
 
-  applyMeshDeltas(): Promise<void> {
-    return applyMeshDeltas(this.db, this.meshDeltas)
+  /**
+   * One closing statement: the applications and services the events named, the mesh event counts,
+   * and the notice that wakes every replica's live feed (delivered on commit) when `seq` is given.
+   */
+  async close(channel: string, seq: number | undefined): Promise<void> {
+    const { applications, services } = this.catalog.takeNamed()
+    const counts = changedCounts(this.meshDeltas)
+    if (applications.length === 0 && services.length === 0 && counts.length === 0 && seq === undefined) return
+    await execute(
+      this.db,
+      `WITH named_applications AS (
+         INSERT INTO applications (mesh, name) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING),
+       named_services AS (
+         INSERT INTO services (mesh, name) SELECT * FROM unnest($3::text[], $4::text[]) ON CONFLICT DO NOTHING),
+       counts AS (
+         INSERT INTO mesh_event_counts AS c (mesh, events) SELECT * FROM unnest($5::text[], $6::bigint[])
+         ON CONFLICT (mesh) DO UPDATE SET events = c.events + excluded.events)
+       SELECT pg_notify($7, $8) WHERE $8::text IS NOT NULL`,
+      [
+        applications.map(([mesh]) => mesh),
+        applications.map(([, name]) => name),
+        services.map(([mesh]) => mesh),
+        services.map(([, name]) => name),
+        counts.map(([mesh]) => mesh),
+        counts.map(([, delta]) => delta),
+        channel,
+        seq === undefined ? null : String(seq),
+      ],
+    )
   }
 }
 
@@ -1095,8 +1123,13 @@ function add(counts: Map<string, number>, key: string, delta: number): void {
   counts.set(key, (counts.get(key) ?? 0) + delta)
 }
 
+/** The meshes whose event count changed, sorted (so concurrent writers queue rather than deadlock). */
+function changedCounts(deltas: Map<string, number>): Array<[mesh: string, delta: number]> {
+  return [...deltas].filter(([, delta]) => delta !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
 async function applyMeshDeltas(db: Queryable, deltas: Map<string, number>): Promise<void> {
-  const changed = [...deltas].filter(([, delta]) => delta !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const changed = changedCounts(deltas)
   if (changed.length === 0) return
   await execute(
     db,
