@@ -1,3 +1,4 @@
+import type { Page } from '@playwright/test'
 import { getEvents, postEvents } from '../support/api.ts'
 import { consoleEvents, COUNTS, XSS_ID, XSS_MESSAGE } from '../support/consoleData.ts'
 import { TimelinePage } from '../support/consolePage.ts'
@@ -6,6 +7,12 @@ import { expect, test } from '../support/fixtures.ts'
 const PROD = 'console-prod'
 const STAGING = 'console-staging'
 const APP = 'order-service'
+/** A timeline's filter bar and the header's selects come just after its first rows: a screenshot waits for them. */
+async function chromeVisible(page: Page): Promise<void> {
+  await expect(page.getByTestId('mesh-selector')).toBeVisible()
+  await expect(page.getByTestId('event-search')).toBeVisible()
+}
+
 // The README's screenshots are refreshed on request (UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean.
 const SCREENSHOTS = new URL(process.env.UPDATE_SCREENSHOTS === '1' ? '../../docs/screenshots/' : '../test-results/screenshots/', import.meta.url).pathname
 
@@ -27,6 +34,7 @@ test('a deep link to an application Events tab shows its events newest first', a
   expect(await timeline.ids()).toEqual(expected.items.map((item) => item.id))
   await expect(timeline.tab('events')).toHaveAttribute('aria-current', 'page')
   await expect(page.getByText(`Showing 50 of ${expected.total}`)).toBeVisible()
+  await chromeVisible(page)
   await page.screenshot({ path: `${SCREENSHOTS}application-events.png` })
 })
 
@@ -58,6 +66,7 @@ test('the mesh selector changes the timeline and the URL, and keeps the page', a
   const timeline = new TimelinePage(page)
   await page.goto(`/events?mesh=${PROD}`)
   await expect(timeline.items.first()).toBeVisible()
+  await chromeVisible(page)
   await page.screenshot({ path: `${SCREENSHOTS}events.png` })
 
   await timeline.selectMesh(STAGING)
@@ -193,5 +202,6 @@ test('the console speaks Chinese when asked, and remembers it', async ({ page })
   await page.reload()
   await expect(page.getByRole('heading', { name: '事件' })).toBeVisible()
   await expect(page.locator('html')).toHaveAttribute('lang', 'zh-CN')
+  await chromeVisible(page)
   await page.screenshot({ path: `${SCREENSHOTS}events-zh-CN.png` })
 })

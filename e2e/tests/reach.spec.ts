@@ -2,6 +2,7 @@
  * Reach (issue 13): a 390 px phone, dark mode and its toggle, the skip link, and zero critical or
  * serious axe-core findings on every route in both themes; the first start that teaches.
  */
+import type { Page } from '@playwright/test'
 import { postEvents } from '../support/api.ts'
 import { seriousAxeFindings } from '../support/axe.ts'
 import { expect, test } from '../support/fixtures.ts'
@@ -32,6 +33,15 @@ test.beforeAll(async ({ playwright, server }) => {
   await api.dispose()
 })
 
+/**
+ * A timeline mounts its filter bar, and the header its selects, just after the first rows: audits
+ * and measurements wait for them, so they cover the whole page.
+ */
+async function chromeMounted(page: Page): Promise<void> {
+  await expect(page.getByTestId('mesh-selector')).toBeAttached()
+  if ((await page.getByTestId('event-timeline').count()) > 0) await expect(page.getByTestId('event-search')).toBeAttached()
+}
+
 for (const colorScheme of ['light', 'dark'] as const) {
   test.describe(`axe-core, ${colorScheme} theme`, () => {
     test.use({ colorScheme, viewport: { width: 1280, height: 800 } })
@@ -44,6 +54,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
         await expect(page.locator('html')).toHaveAttribute('data-theme', colorScheme)
         // Loaded: a timeline's first row, a list's table, or an overview's content.
         await expect(page.locator('[data-testid="event-item"], .ant-table-row, .overview, [data-testid="event-empty"]').first()).toBeAttached()
+        await chromeMounted(page)
         const found = await seriousAxeFindings(page)
         if (found.length > 0) findings[route] = found
       }
@@ -59,6 +70,7 @@ test.describe('on a 390 px phone', () => {
     for (const route of ROUTES.slice(0, 4)) {
       await page.goto(route)
       await expect(page.locator('[data-testid="event-item"], .ant-table-row, .overview').first()).toBeAttached()
+      await chromeMounted(page)
       const width = await page.locator('html').evaluate((element) => element.scrollWidth)
       expect(width, `page width of ${route}`).toBeLessThanOrEqual(390)
     }

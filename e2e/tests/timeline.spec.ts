@@ -108,7 +108,7 @@ test('an absolute from / to range goes into the URL and narrows the timeline', a
   }
 })
 
-test('reason, namespace and kind filters list facet counts, narrow the timeline and live in the URL', async ({ page, request }) => {
+test('the reason filter lists facet counts, narrows the timeline and lives in the URL', async ({ page, request }) => {
   const timeline = new TimelinePage(page)
   await page.goto(EVENTS_TAB)
   await expect(timeline.items.first()).toBeAttached()
@@ -120,17 +120,34 @@ test('reason, namespace and kind filters list facet counts, narrow the timeline 
   await expect(page).toHaveURL(/[?&]reason=BackOff/)
   await expect(timeline.items).toHaveCount(backOff.count)
   await page.keyboard.press('Escape')
+  await page.reload()
+  await expect(timeline.items).toHaveCount(backOff.count)
+})
 
+test('namespace and kind filters are multi-selects kept in the URL as comma lists', async ({ page, request }) => {
+  const timeline = new TimelinePage(page)
+  await page.goto(EVENTS_TAB)
+  await expect(timeline.items.first()).toBeAttached()
   await page.getByTestId('event-filter-namespace').click()
   await page.locator('.ant-select-item-option').filter({ hasText: /^shop \(\d+\)$/ }).click()
-  await expect(page).toHaveURL(/[?&]namespace=shop/)
+  await expect(page).toHaveURL(/[?&]namespace=shop(&|$)/)
+  await page.locator('.ant-select-item-option').filter({ hasText: /^payments \(\d+\)$/ }).click()
+  await expect(page).toHaveURL(/[?&]namespace=shop(,|%2C)payments(&|$)/)
+  await page.keyboard.press('Escape')
   await page.getByTestId('event-filter-kind').click()
   await page.locator('.ant-select-item-option').filter({ hasText: /^Pod \(\d+\)$/ }).click()
-  await expect(page).toHaveURL(/[?&]kind=Pod/)
-  const narrowed = (await (await request.get(`/api/v1/applications/${TL_APP}/events`, { params: { mesh: TL_MESH, reason: 'BackOff', namespace: 'shop', kind: 'Pod', limit: '50' } })).json()) as EventPage
-  await expect(timeline.items).toHaveCount(narrowed.items.length)
+  await expect(page).toHaveURL(/[?&]kind=Pod(&|$)/)
+  await page.locator('.ant-select-item-option').filter({ hasText: /^Deployment \(\d+\)$/ }).click()
+  await expect(page).toHaveURL(/[?&]kind=Pod(,|%2C)Deployment(&|$)/)
+  const events = async (params: Record<string, string>) =>
+    ((await (await request.get(`/api/v1/applications/${TL_APP}/events`, { params: { mesh: TL_MESH, limit: '50', ...params } })).json()) as EventPage).items
+  const both = await events({ namespace: 'shop,payments', kind: 'Pod,Deployment' })
+  expect(both.length).toBeGreaterThan((await events({ namespace: 'shop', kind: 'Pod' })).length)
+  await expect(timeline.items).toHaveCount(both.length)
   await page.reload()
-  await expect(timeline.items).toHaveCount(narrowed.items.length)
+  await expect(timeline.items).toHaveCount(both.length)
+  await expect(page.getByTestId('event-filter-namespace')).toContainText('shop')
+  await expect(page.getByTestId('event-filter-namespace')).toContainText('payments')
 })
 
 test('search matches are marked in the text', async ({ page }) => {

@@ -1,6 +1,7 @@
 /**
  * `pnpm bench` (alone: `BENCH=console pnpm bench`): the console in headless Chromium on loopback,
- * against Eventline holding 1,000,000 stored events (`BENCH_EVENTS` to change).
+ * against Eventline holding 1,000,000 stored events (`BENCH_EVENTS` to change; `BENCH_WEB_DIR` serves
+ * another build of the console, to compare two builds under the same load).
  *
  * 1. First event: a fresh browser context (empty cache, as a link opened from a chat message)
  *    navigates to the deep-linked Events tab of the application with the most events; the time
@@ -40,7 +41,8 @@ const PAGES = 10
 const PAGE_SIZE = 50
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
+// BENCH_WEB_DIR: another build of the console (a copy of apps/web/dist), to compare two builds in turn.
+const WEB_DIR = process.env.BENCH_WEB_DIR || fileURLToPath(new URL('../../web/dist', import.meta.url))
 
 function eventCount(): number {
   const n = Number(process.env.BENCH_EVENTS ?? 1_000_000)
@@ -85,7 +87,7 @@ function largestApplication(path: string): { mesh: string; name: string; events:
   const db = openDatabase(path)
   try {
     const row = db
-      .prepare("SELECT mesh, entity AS name, count(*) AS events FROM event_links WHERE kind = 'a' AND mesh <> '' GROUP BY mesh, entity ORDER BY events DESC LIMIT 1")
+      .prepare("SELECT v.mesh, v.entity AS name, count(*) AS events FROM views AS v JOIN event_links AS l ON l.view = v.id WHERE v.kind = 'a' AND v.mesh <> '' GROUP BY v.id ORDER BY events DESC LIMIT 1")
       .get() as { mesh: string; name: string; events: number }
     return row
   } finally {

@@ -165,7 +165,7 @@ function sameSampledEvents(ours: Db, raw: Db, events: number): boolean {
 
 /** Every view of one entity kind in the named meshes, with its number of events, largest first. */
 function views(db: Db, kind: 'application' | 'instance' | 'service'): ViewSize[] {
-  const statement = db.prepare('SELECT mesh, entity, count(*) AS n FROM event_links WHERE mesh = ? AND kind = ? GROUP BY entity')
+  const statement = db.prepare('SELECT v.mesh, v.entity, count(*) AS n FROM views AS v JOIN event_links AS l ON l.view = v.id WHERE v.mesh = ? AND v.kind = ? GROUP BY v.id')
   return MESHES.flatMap((mesh) => statement.all(mesh.name, LINK_KIND[kind]) as ViewSize[]).sort((a, b) => b.n - a.n)
 }
 

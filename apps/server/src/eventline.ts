@@ -102,12 +102,14 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   }
   const bus = new EventBus()
   const alerting = new Alerting(rules.alerts, bus, log.child({ component: 'alerts' }), metrics, config.alerting)
+  if (store.replicas) alerting.followStore(store)
   const writer = new BatchWriter(store, bus, log.child({ component: 'writer' }), metrics, {
     keep: rules.keep,
     routeEvent: config.routeEvent ?? rules.sinksFor,
-    // Only the leader alerts: it sees the sources' events; a follower's posted events are not alerted on.
+    // Only the leader alerts. One process: on what it commits. Replicas: on what every replica
+    // commits, read from the store (see Alerting); its own commits only lend their pod labels.
     onCommitted: (stored, published) => {
-      if (leadership.isLeader) alerting.observe(stored, published)
+      if (leadership.isLeader || store.replicas) alerting.observe(stored, published)
     },
     fence,
   })
@@ -140,6 +142,8 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     })
     const retention = new Retention(leaderStore, log.child({ component: 'retention' }), metrics, { retentionMs: config.retentionMs })
     term = { sources: [], deliveries, retention }
+    // What the previous leader reported is replaced at once: these sources, connecting.
+    meshStatus.beginTerm(sources.map((source) => ({ mesh: source.mesh, kind: source.kind })))
     // The open alert groups the previous leader (or the last run) persisted.
     await alerting.resume(store)
     await activity.start()
@@ -183,7 +187,7 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
     // Sources first (nothing more is published), then what delivers and purges.
     await Promise.all(ending.sources.map((source) => source.stop()))
     if (!stopping) alerting.suspend()
-    for (const source of ending.sources) meshStatus.delete(source.mesh)
+    meshStatus.endTerm()
     await activity.stop()
     await ending.retention.stop()
     await ending.deliveries.stop()
@@ -223,6 +227,8 @@ export async function startEventline(config: EventlineConfig, log: Logger): Prom
   if (store.replicas) {
     feed = new LiveFeed(store, store.replicas, log.child({ component: 'feed' }), config.liveFeed)
     await feed.start()
+    // The leader's alerting reads on whenever any replica committed events.
+    feed.onStored(() => alerting.wake())
   }
   // eventline_source_up reads the board on each scrape.
   metrics.readSources = () => meshStatus.sources()

@@ -35,12 +35,21 @@ function plainText(max: number): z.ZodString {
 const name = nameRule(single)
 const meshName = single.regex(MESH_PATTERN, 'must be 1-63 letters, digits, ".", "_" or "-"')
 
-function commaList<T extends string>(allowed: readonly T[] | null, what: string) {
+function commaList<T extends string>(allowed: readonly T[] | null, what: string, item?: z.ZodString) {
   return single.transform((text, ctx) => {
     const parts = text.split(',').map((part) => part.trim()).filter(Boolean)
     if (parts.length === 0) {
       ctx.addIssue({ code: 'custom', message: 'must list at least one value' })
       return z.NEVER
+    }
+    if (item) {
+      for (const part of parts) {
+        const checked = item.safeParse(part)
+        if (!checked.success) {
+          ctx.addIssue({ code: 'custom', message: `${what} "${part.slice(0, 64)}" ${checked.error.issues[0]!.message}` })
+          return z.NEVER
+        }
+      }
     }
     if (allowed) {
       const unknown = parts.find((part) => !allowed.includes(part as T))
@@ -95,8 +104,9 @@ export const timelineQuerySchema = z.strictObject({
   instance: name.optional(),
   ip: name.optional(),
   service: name.optional(),
-  namespace: name.optional(),
-  kind: name.optional(),
+  // Comma lists, as `source` and `reason`: Kubernetes namespaces and kinds never hold a comma.
+  namespace: commaList<string>(null, 'namespace', nameRule(z.string())).optional(),
+  kind: commaList<string>(null, 'kind', nameRule(z.string())).optional(),
   name: name.optional(),
   type: eventType.transform((value) => value as EventType).optional(),
   source: commaList<EventSource>(EVENT_SOURCES, 'source').optional(),

@@ -121,6 +121,15 @@ describe.each(ENGINES)('timeline API (%s)', (_engine, database) => {
     expect(items.map((item) => item.id).sort()).toEqual(expected.map((event) => event.id).sort())
   })
 
+  it('takes namespace and kind as comma lists, as source and reason', async () => {
+    const expected = events.filter((event) => event.application === 'shop-frontend' && ['prod', 'staging'].includes(event.object.namespace) && event.reason !== 'Pulled')
+    const { items, first } = await walk(server, '/api/v1/events?application=shop-frontend&namespace=prod,staging,nowhere&kind=Pod,Deployment&reason=BackOff,Started&limit=200')
+    expect(first.total).toBe(expected.length)
+    expect(items.map((item) => item.id).sort()).toEqual(expected.map((event) => event.id).sort())
+    const none = await server.get<EventPage>('/api/v1/events?namespace=nowhere,elsewhere&limit=1')
+    expect(none.body).toMatchObject({ items: [], total: 0 })
+  })
+
   it('serves instance timelines by pod name and by IP', async () => {
     const byPod = events.filter((event) => event.instance === 'order-service-pod-1')
     const { first } = await server.get<EventPage>('/api/v1/instances/order-service-pod-1/events').then((r) => ({ first: r.body }))
@@ -167,6 +176,9 @@ describe.each(ENGINES)('timeline API (%s)', (_engine, database) => {
     ['since=2026-11-02T00:00:00Z&until=2026-11-01T00:00:00Z', 'until'],
     ['cursor=bm90LWEtY3Vyc29y', 'cursor'],
     ['mesh=a%20b', 'mesh'],
+    ['namespace=,', 'namespace'],
+    ['namespace=prod,a%01b', 'namespace'],
+    ['kind=Pod&kind=Node', 'kind'],
     ['limit=10&limit=20', 'limit'],
   ])('answers 400 naming the field for %s', async (query, field) => {
     const { status, body } = await server.get<ErrorBody>(`/api/v1/events?${query}`)

@@ -40,7 +40,7 @@ const events = Array.from({ length: 3000 }, (_, i) => {
 type Posted = (typeof events)[number]
 
 /** Brute force over what was posted: the matches of a few filters, newest first. */
-function matches(filter: { application?: string; mesh?: string; type?: string; reason?: string; namespace?: string; q?: string; since?: number; until?: number }): Posted[] {
+function matches(filter: { application?: string; mesh?: string; type?: string; reason?: string; namespaces?: string[]; kinds?: string[]; q?: string; since?: number; until?: number }): Posted[] {
   return events
     .filter(
       (event) =>
@@ -48,7 +48,8 @@ function matches(filter: { application?: string; mesh?: string; type?: string; r
         (filter.mesh === undefined || event.mesh === filter.mesh) &&
         (filter.type === undefined || event.type === filter.type) &&
         (filter.reason === undefined || event.reason === filter.reason) &&
-        (filter.namespace === undefined || event.object.namespace === filter.namespace) &&
+        (filter.namespaces === undefined || filter.namespaces.includes(event.object.namespace)) &&
+        (filter.kinds === undefined || filter.kinds.includes(event.object.kind)) &&
         (filter.q === undefined || `${event.reason} ${event.message}`.toLowerCase().includes(filter.q)) &&
         (filter.since === undefined || Date.parse(event.time) >= filter.since) &&
         (filter.until === undefined || Date.parse(event.time) < filter.until),
@@ -121,7 +122,8 @@ describe.each(ENGINES)('timeline views: histogram, facets, export (%s)', (_engin
     ['every event', '/api/v1/events', {}],
     ['an application', '/api/v1/applications/order-service/events', { application: 'order-service' }],
     ['an application in a mesh, warnings', '/api/v1/applications/payment-service/events?mesh=mesh-a&type=warning', { application: 'payment-service', mesh: 'mesh-a', type: 'warning' }],
-    ['a mesh with a reason and a namespace', '/api/v1/events?mesh=mesh-b&reason=Pulled&namespace=prod', { mesh: 'mesh-b', reason: 'Pulled', namespace: 'prod' }],
+    ['a mesh with a reason and a namespace', '/api/v1/events?mesh=mesh-b&reason=Pulled&namespace=prod', { mesh: 'mesh-b', reason: 'Pulled', namespaces: ['prod'] }],
+    ['namespaces and kinds as lists', '/api/v1/events?namespace=prod,staging&kind=Deployment,Node', { namespaces: ['prod', 'staging'], kinds: ['Deployment', 'Node'] }],
     ['a search in an application', '/api/v1/applications/shop-frontend/events?q=timeout', { application: 'shop-frontend', q: 'timeout' }],
   ]
 

@@ -107,11 +107,17 @@ describe('reliability', () => {
     const setup = openDatabase(db)
     const insert = setup.prepare(
       `INSERT INTO events (id, time, first_time, count, type, reason, message, source, component, mesh, obj_kind, obj_name, seq, views)
-       VALUES (?, ?, ?, 1, 'normal', 'Bulk', ?, 'api', 'api', 'api', 'Event', 'bulk', ?, '[]')`,
+       VALUES (?, ?, ?, 1, 'normal', 'Bulk', ?, 'api', 'api', 'api', 'Event', 'bulk', ?, ?)`,
     )
+    // Each event in the every-mesh view (the store's link view of mesh '', kind m), as the store writes it.
+    const everyMesh = setup.prepare("SELECT id FROM views WHERE mesh = '' AND kind = 'm' AND entity = ''").pluck().get() as number
+    const link = setup.prepare('INSERT INTO event_links (view, time, rid, source, warning) VALUES (?, ?, ?, 4, 0)')
     const t0 = Date.now() - 3_600_000
     setup.transaction(() => {
-      for (let i = 0; i < 200_000; i++) insert.run(`bulk:${i}`, t0 + i, t0 + i, `bulk event number ${i}`, i + 1)
+      for (let i = 0; i < 200_000; i++) {
+        const rid = insert.run(`bulk:${i}`, t0 + i, t0 + i, `bulk event number ${i}`, i + 1, String(everyMesh)).lastInsertRowid
+        link.run(everyMesh, t0 + i, rid)
+      }
     })()
     setup.close()
     // A budget far below the scan's time on any machine; the test-only knob is the real setting.

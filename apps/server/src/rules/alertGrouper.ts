@@ -51,6 +51,7 @@ interface Group {
 
 export class AlertGrouper {
   private readonly rules: CompiledRule[]
+  private readonly usesPodLabels: boolean
   private readonly groups = new Map<string, Group>()
   /** Keys of groups opened, counted or closed since the last `takeChanges`. */
   private readonly changed = new Set<string>()
@@ -60,11 +61,17 @@ export class AlertGrouper {
     private readonly maxGroups: number = MAX_OPEN_GROUPS,
   ) {
     this.rules = rules.map((rule) => ({ name: rule.name, sink: rule.sink, windowMs: rule.windowMs, selects: compileSelector(rule) }))
+    this.usesPodLabels = rules.some((rule) => [...rule.match, ...(rule.drop ?? [])].some((spec) => spec.labels !== undefined))
   }
 
   /** Alert rules compiled: zero when the file has none, and there is nothing to observe. */
   get ruleCount(): number {
     return this.rules.length
+  }
+
+  /** Whether a rule selects on pod labels (which the store does not keep: see `Alerting`). */
+  get usesLabels(): boolean {
+    return this.usesPodLabels
   }
 
   /** Open groups, for metrics and tests. */

@@ -2,9 +2,14 @@
  * Live connection state of each mesh a running source owns (the store knows only what persisted).
  *
  * With replicas (PostgreSQL) only the leader runs sources: it writes its states to the database
- * (fenced by its lease epoch, one write at a time, the latest states winning), and every replica
- * answers `/meshes` from there, so a follower shows the leader's view. Known limit: after the
- * leader dies, its last states stay shown until the next leader's sources report theirs.
+ * (fenced by its lease epoch and marked with it, one write at a time, the latest states winning),
+ * and every replica answers `/meshes` from there, so a follower shows the leader's view. States
+ * are only as true as the leader that wrote them is alive: a state written under an epoch that is
+ * not the current lease's (a deposed leader's), or under a lease that has expired (the leader died
+ * or stopped, and no replica took over yet), is shown as `connecting` with an `error` saying why.
+ * A new leader replaces every state at the start of its term (`beginTerm`), before its sources
+ * connect. Known limit: between a leader's death and its lease's expiry (at most the lease
+ * duration, 15 s) its last states are shown as they were: nothing tells a dead leader from a slow one sooner.
  */
 import type { Mesh, MeshKind, MeshStatus } from '@eventline/shared'
 import type { Logger } from '../log.ts'
@@ -29,6 +34,8 @@ export class MeshStatusBoard {
   private readonly kinds = new Map<string, MeshKind>()
   private writing: Promise<void> | undefined
   private dirty = false
+  /** Between `beginTerm` and `endTerm`: only then are states written to the database. */
+  private inTerm = false
 
   constructor(private readonly shared?: SharedMeshStatus) {}
 
@@ -48,6 +55,33 @@ export class MeshStatusBoard {
     this.publish()
   }
 
+  /**
+   * A leader's term starts: its sources' meshes replace whatever the previous leader left, all
+   * `connecting`, in one write, until each source reports.
+   */
+  beginTerm(sources: ReadonlyArray<{ mesh: string; kind: MeshKind }>): void {
+    this.inTerm = true
+    this.live.clear()
+    this.kinds.clear()
+    for (const { mesh, kind } of sources) {
+      this.kinds.set(mesh, kind)
+      this.live.set(mesh, { status: 'connecting' })
+    }
+    this.publish()
+  }
+
+  /**
+   * The term ended: forgets the sources' states here. With replicas, the stored ones stay as they
+   * were: readers show them `connecting` once the lease is released or taken (see the module
+   * comment); deleting them would show the meshes as `disabled`, as if no source were configured.
+   */
+  endTerm(): void {
+    this.inTerm = false
+    this.dirty = false
+    this.live.clear()
+    this.kinds.clear()
+  }
+
   /** Each tracked source and whether it is connected (what `/metrics` reports). */
   sources(): Array<{ mesh: string; kind: MeshKind; up: boolean }> {
     return [...this.kinds].map(([mesh, kind]) => ({ mesh, kind, up: this.live.get(mesh)?.status === 'connected' }))
@@ -55,7 +89,7 @@ export class MeshStatusBoard {
 
   /** Writes the leader's states to the database; a change during a write triggers one more. */
   private publish(): void {
-    if (!this.shared) return
+    if (!this.shared || !this.inTerm) return
     if (this.writing) {
       this.dirty = true
       return
@@ -96,7 +130,18 @@ export class MeshStatusBoard {
   }
 
   private async readShared(): Promise<Map<string, LiveState>> {
-    const rows = await this.shared!.replicas.readMeshStatus()
-    return new Map(rows.map(({ mesh, status, error }) => [mesh, error === undefined ? { status: status as MeshStatus } : { status: status as MeshStatus, error }]))
+    const { states, lease } = await this.shared!.replicas.readMeshStatus()
+    return new Map(
+      states.map(({ mesh, status, error, epoch }): [string, LiveState] => {
+        if (!lease || lease.expired) {
+          const when = lease ? ` at ${new Date(lease.expiresAt).toISOString()}` : ''
+          return [mesh, { status: 'connecting', error: `no leader: the lease${lease ? ` of ${lease.holder}` : ''} expired${when}; no replica runs the sources` }]
+        }
+        if (epoch !== lease.epoch) {
+          return [mesh, { status: 'connecting', error: `the leader changed (${lease.holder} leads term ${lease.epoch}); its sources have not reported yet` }]
+        }
+        return [mesh, error === undefined ? { status: status as MeshStatus } : { status: status as MeshStatus, error }]
+      }),
+    )
   }
 }

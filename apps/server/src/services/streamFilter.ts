@@ -29,6 +29,8 @@ export function streamFilter(filter: TimelineFilter): (event: StoredEvent) => bo
   const entities = ENTITY_FILTERS.filter((kind) => filter[kind] !== undefined).map((kind) => `${view}\u0000${LINK_KIND[kind]}\u0000${filter[kind]}`)
   const sources = filter.sources?.length ? new Set<string>(filter.sources) : undefined
   const reasons = filter.reasons?.length ? new Set(filter.reasons) : undefined
+  const namespaces = filter.namespaces?.length ? new Set(filter.namespaces) : undefined
+  const kinds = filter.kinds?.length ? new Set(filter.kinds) : undefined
 
   return ({ item, views }) => {
     if (entities.length > 0) {
@@ -43,8 +45,8 @@ export function streamFilter(filter: TimelineFilter): (event: StoredEvent) => bo
     if (filter.type !== undefined && item.type !== filter.type) return false
     if (sources && !sources.has(item.source)) return false
     if (reasons && !reasons.has(item.reason)) return false
-    if (filter.namespace !== undefined && item.object.namespace !== filter.namespace) return false
-    if (filter.kind !== undefined && item.object.kind !== filter.kind) return false
+    if (namespaces && (item.object.namespace === undefined || !namespaces.has(item.object.namespace))) return false
+    if (kinds && !kinds.has(item.object.kind)) return false
     if (filter.name !== undefined && item.object.name !== filter.name) return false
     if (filter.q !== undefined && !matchesText(filter.q, item.reason, item.message)) return false
     return true

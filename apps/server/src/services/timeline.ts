@@ -19,10 +19,12 @@ export function toFilter(query: Omit<TimelineQuery, 'limit' | 'cursor'>, scope: 
   if (query.since !== undefined && query.until !== undefined && query.since >= query.until) {
     throw invalidArgument('until', 'must be later than since')
   }
-  const { source, reason, ...rest } = query
+  const { source, reason, namespace, kind, ...rest } = query
   const filter: TimelineFilter = { ...rest, ...scope }
   if (source) filter.sources = source
   if (reason) filter.reasons = reason
+  if (namespace) filter.namespaces = namespace
+  if (kind) filter.kinds = kind
   return filter
 }
 

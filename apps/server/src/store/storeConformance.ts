@@ -464,7 +464,12 @@ export function describeStoreConformance(createHarness: () => Promise<StoreHarne
         source: i % 4 === 0 ? 'api' : 'kubernetes',
         component: 'kubelet',
         mesh: i % 2 === 0 ? 'mesh-a' : 'mesh-b',
-        object: { kind: i % 6 === 0 ? 'Deployment' : 'Pod', name: `${app}-pod-${i % 4}`, namespace: i % 2 === 0 ? 'prod' : 'staging' },
+        // Three namespaces and kinds (one event in 7 has no namespace, as a Node's) so a list of two selects a strict subset.
+        object: {
+          kind: i % 6 === 0 ? 'Deployment' : i % 7 === 0 ? 'Node' : 'Pod',
+          name: `${app}-pod-${i % 4}`,
+          ...(i % 7 === 0 ? {} : { namespace: i % 2 === 0 ? 'prod' : i % 3 === 0 ? 'ops' : 'staging' }),
+        },
         application: app,
         instance: `${app}-pod-${i % 4}`,
         ip: `10.0.${i % 3}.${i % 4}`,
@@ -487,8 +492,13 @@ export function describeStoreConformance(createHarness: () => Promise<StoreHarne
       ['sources', { sources: ['api'] }],
       ['application and sources', { application: 'shop', sources: ['kubernetes', 'zookeeper'] }],
       ['reasons', { reasons: ['Started', 'BackOff'] }],
-      ['namespace', { namespace: 'staging' }],
-      ['kind', { kind: 'Deployment' }],
+      ['namespace', { namespaces: ['staging'] }],
+      ['namespaces, two of three', { namespaces: ['staging', 'ops'] }],
+      ['namespaces, one unknown', { namespaces: ['nowhere', 'ops'] }],
+      ['kind', { kinds: ['Deployment'] }],
+      ['kinds, two of three', { kinds: ['Deployment', 'Node'] }],
+      ['namespaces and kinds with an application', { application: 'orders', namespaces: ['prod', 'ops'], kinds: ['Pod', 'Deployment'] }],
+      ['namespaces and kinds with a mesh, type and search', { mesh: 'mesh-b', type: 'normal', namespaces: ['staging', 'ops'], kinds: ['Pod', 'Node'], q: 'pulled' }],
       ['object name', { name: 'shop-pod-3' }],
       ['since and until', { since: T0 + 5000, until: T0 + 20_000 }],
       ['application, since and until', { application: 'orders', since: T0 + 5000, until: T0 + 20_000 }],
@@ -498,7 +508,7 @@ export function describeStoreConformance(createHarness: () => Promise<StoreHarne
       ['search, Chinese prefix', { q: '服务' }],
       ['search with an entity', { application: 'payments', q: 'pulled' }],
       ['search, no match', { q: 'nothing-like-this' }],
-      ['everything at once', { mesh: 'mesh-a', application: 'orders', type: 'warning', sources: ['kubernetes', 'api'], namespace: 'prod', kind: 'Pod', q: 'back' }],
+      ['everything at once', { mesh: 'mesh-a', application: 'orders', type: 'warning', sources: ['kubernetes', 'api'], namespaces: ['prod'], kinds: ['Pod'], q: 'back' }],
     ]
 
     const expected = (filter: TimelineFilter) => {

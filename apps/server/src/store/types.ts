@@ -159,8 +159,10 @@ export interface TimelineFilter {
   instance?: string
   ip?: string
   service?: string
-  namespace?: string
-  kind?: string
+  /** Any of these object namespaces. */
+  namespaces?: string[]
+  /** Any of these object kinds. */
+  kinds?: string[]
   name?: string
   type?: EventType
   sources?: EventSource[]
@@ -327,6 +329,13 @@ export interface MeshStatusRecord {
   error?: string
 }
 
+/** The stored mesh states with the lease they were written under and the lease as it is now. */
+export interface MeshStatusSnapshot {
+  states: Array<MeshStatusRecord & { epoch: number }>
+  /** The lease when the states were read (absent: no replica ever led). Times by the database clock. */
+  lease?: { holder: string; epoch: number; expiresAt: number; expired: boolean }
+}
+
 /**
  * Leadership and the shared live feed (PostgreSQL). The `fence` arguments of `EventStore` are
  * the epochs `acquireLease` hands out.
@@ -346,7 +355,8 @@ export interface ReplicaStore {
   listen(wake: () => void): Promise<() => Promise<void>>
   /** The highest committed store sequence (where a live feed starts). */
   lastSeq(): Promise<number>
-  /** Replaces the stored mesh states with the leader's (fenced). */
+  /** Replaces the stored mesh states with the leader's (fenced), marked with its epoch. */
   writeMeshStatus(states: readonly MeshStatusRecord[], fence: number): Promise<void>
-  readMeshStatus(): Promise<MeshStatusRecord[]>
+  /** The stored states and the current lease, read together. */
+  readMeshStatus(): Promise<MeshStatusSnapshot>
 }

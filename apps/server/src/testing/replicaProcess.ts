@@ -3,9 +3,10 @@
  * (`startEventline`) with settings from a JSON argument, including lease timings shorter than
  * production's (so a test waits seconds, not tens of seconds), which are not operator settings.
  * Prints one JSON line `{ url, holder }` on stdout once serving; logs go to stderr. SIGTERM stops
- * it gracefully; the tests also `kill -9` and SIGSTOP it.
+ * it gracefully; the tests also `kill -9` and SIGSTOP it. `startReplica` (replicaCluster.ts)
+ * spawns it.
  */
-import { parseRegistries } from '../config.ts'
+import { loadConfig, parseRegistries } from '../config.ts'
 import { startEventline } from '../eventline.ts'
 import type { EventlineConfig } from '../eventline.ts'
 import { createLogger } from '../log.ts'
@@ -16,9 +17,17 @@ export interface ReplicaSettings {
   registries?: string
   leadership?: LeadershipOptions
   token?: string
+  /** An `eventline.yaml` path, read as `--config` with `configEnv` as its environment. */
+  config?: string
+  configEnv?: Record<string, string>
+  /** How often alert windows are closed (ms). */
+  alertFlushMs?: number
+  /** A kubeconfig path: the Kubernetes source of its current context. */
+  kubeconfig?: string
 }
 
 const settings = JSON.parse(process.argv[2] ?? '{}') as ReplicaSettings
+const file = settings.config ? loadConfig(['--config', settings.config], settings.configEnv ?? {}).file : undefined
 const config: EventlineConfig = {
   port: 0,
   host: '127.0.0.1',
@@ -29,6 +38,14 @@ const config: EventlineConfig = {
   registryTuning: { zookeeper: { spinDelayMs: 50, retryMs: 200 } },
   ...(settings.leadership ? { leadership: settings.leadership } : {}),
   ...(settings.token ? { token: settings.token } : {}),
+  ...(file ? { file } : {}),
+  ...(settings.alertFlushMs === undefined ? {} : { alerting: { flushIntervalMs: settings.alertFlushMs } }),
+  ...(settings.kubeconfig
+    ? {
+        kubernetes: { mode: 'kubeconfig', path: settings.kubeconfig },
+        kubernetesTuning: { backoff: { initialMs: 20, maxMs: 200 }, enrichmentWaitMs: 2_000 },
+      }
+    : {}),
   liveFeed: { pollMs: 1_000 },
 }
 const log = createLogger('info', (line) => process.stderr.write(line))

@@ -40,3 +40,42 @@ export async function startTestServer(overrides: Partial<EventlineConfig> & { db
     post: (path, body, bearer) => request('POST', path, body, bearer === undefined ? token : bearer),
   }
 }
+
+/**
+ * One Eventline at a time over one temp database, which a test may stop and start again (to see a
+ * restart resume from what it stored). `close` stops it, if running, and removes the database.
+ */
+export interface RestartableTestServer {
+  /** The running server; throws when none runs. */
+  readonly current: TestServer
+  /** Starts Eventline on this database with `overrides` (stop the running one first). */
+  start(overrides: Partial<EventlineConfig>): Promise<TestServer>
+  /** Stops the running server, keeping the database. */
+  stop(): Promise<void>
+  close(): Promise<void>
+}
+
+export function restartableTestServer(): RestartableTestServer {
+  const tmp = tempDir()
+  let running: TestServer | undefined
+  const server: RestartableTestServer = {
+    get current() {
+      if (!running) throw new Error('Eventline is not running: start it first')
+      return running
+    },
+    async start(overrides) {
+      running = await startTestServer({ ...overrides, db: `${tmp.dir}/eventline.db` })
+      return running
+    },
+    async stop() {
+      await server.current.stop()
+      running = undefined
+    },
+    async close() {
+      await running?.stop()
+      running = undefined
+      tmp.cleanup()
+    },
+  }
+  return server
+}

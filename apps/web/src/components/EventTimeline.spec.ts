@@ -1,5 +1,5 @@
 import type { EventItem } from '@eventline/shared'
-import { mount } from '@vue/test-utils'
+import { flushPromises, mount } from '@vue/test-utils'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { nextTick } from 'vue'
 import { ApiError } from '../api/client.ts'
@@ -45,6 +45,7 @@ beforeAll(() => {
 
 afterEach(() => {
   document.body.innerHTML = ''
+  TestIntersectionObserver.visibility.clear()
 })
 
 describe('EventTimeline', () => {
@@ -201,11 +202,14 @@ describe('EventTimeline', () => {
     await wrapper.setProps({ loading: true })
     expect(wrapper.find('[data-testid="event-load-more"]').text()).toContain('Loading older events')
     await wrapper.setProps({ loading: false, items: [event('a'), event('b')] })
+    // The observer is asked again once the page landed, and answers after the next layout.
+    await flushPromises()
     expect(wrapper.emitted('loadMore')).toHaveLength(2)
 
     TestIntersectionObserver.setVisible('[data-testid="event-load-more"]', false)
     await wrapper.setProps({ loading: true })
     await wrapper.setProps({ loading: false, items: [event('a'), event('b'), event('c')] })
+    await flushPromises()
     expect(wrapper.emitted('loadMore')).toHaveLength(2)
   })
 

@@ -11,8 +11,8 @@ export interface TimelineFilters {
   q?: string
   since?: string
   until?: string
-  namespace?: string
-  kind?: string
+  namespaces: string[]
+  kinds: string[]
   reasons: string[]
 }
 
@@ -36,31 +36,39 @@ function first(value: LocationQuery[string]): string | undefined {
  * cannot parse is passed on, so the server's 400 names it rather than the console hiding it.
  */
 export function filtersFromQuery(query: LocationQuery): TimelineFilters {
-  const filters: TimelineFilters = { sources: list(query.source) as EventSource[], reasons: list(query.reason) }
+  const filters: TimelineFilters = {
+    sources: list(query.source) as EventSource[],
+    namespaces: list(query.namespace),
+    kinds: list(query.kind),
+    reasons: list(query.reason),
+  }
   const type = first(query.type)
   if (type) filters.type = type as EventType
   const q = first(query.q)?.trim()
   if (q) filters.q = q
   const since = first(query.since)
   if (since) filters.since = since
-  for (const key of ['until', 'namespace', 'kind'] as const) {
-    const value = first(query[key])
-    if (value) filters[key] = value
-  }
+  const until = first(query.until)
+  if (until) filters.until = until
   return filters
+}
+
+/** A comma list as the URL and the API carry it (CONTRACT section 3); an empty list is no filter. */
+function joined(values: readonly string[]): string | undefined {
+  return values.length > 0 ? values.join(',') : undefined
 }
 
 /** The query values of `filters`; an unset filter removes its key. */
 export function filtersToQuery(filters: TimelineFilters): Record<FilterKey, string | undefined> {
   return {
     type: filters.type,
-    source: filters.sources.length > 0 ? filters.sources.join(',') : undefined,
+    source: joined(filters.sources),
     q: filters.q || undefined,
     since: filters.since,
     until: filters.until,
-    namespace: filters.namespace,
-    kind: filters.kind,
-    reason: filters.reasons.length > 0 ? filters.reasons.join(',') : undefined,
+    namespace: joined(filters.namespaces),
+    kind: joined(filters.kinds),
+    reason: joined(filters.reasons),
   }
 }
 
@@ -76,7 +84,7 @@ export function hasFilters(filters: TimelineFilters): boolean {
 }
 
 /** No filter set: what "Clear filters" leaves. */
-export const NO_FILTERS: TimelineFilters = { sources: [], reasons: [] }
+export const NO_FILTERS: TimelineFilters = { sources: [], namespaces: [], kinds: [], reasons: [] }
 
 /** The current route's timeline filters, and a setter that writes them back to the URL. */
 export function useTimelineFilters(): { filters: ComputedRef<TimelineFilters>; setFilters: (filters: TimelineFilters) => void } {

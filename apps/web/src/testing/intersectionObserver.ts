@@ -4,6 +4,8 @@
  */
 export class TestIntersectionObserver implements IntersectionObserver {
   static readonly instances = new Set<TestIntersectionObserver>()
+  /** What `setVisible` last said per selector: reported again when an element is (re)observed. */
+  static readonly visibility = new Map<string, boolean>()
   readonly root = null
   readonly rootMargin: string
   readonly thresholds = [0]
@@ -17,8 +19,14 @@ export class TestIntersectionObserver implements IntersectionObserver {
     TestIntersectionObserver.instances.add(this)
   }
 
+  /** As a browser does, answers a new observation once, asynchronously, with the element's state. */
   observe(target: Element): void {
     this.targets.add(target)
+    queueMicrotask(() => {
+      if (!this.targets.has(target)) return
+      const isIntersecting = [...TestIntersectionObserver.visibility].some(([selector, visible]) => visible && target.matches(selector))
+      this.callback([{ target, isIntersecting, intersectionRatio: isIntersecting ? 1 : 0 } as IntersectionObserverEntry], this)
+    })
   }
 
   unobserve(target: Element): void {
@@ -36,6 +44,7 @@ export class TestIntersectionObserver implements IntersectionObserver {
 
   /** Reports every observed element matching `selector` as (not) intersecting. */
   static setVisible(selector: string, isIntersecting: boolean): void {
+    TestIntersectionObserver.visibility.set(selector, isIntersecting)
     for (const observer of TestIntersectionObserver.instances) {
       const entries = [...observer.targets]
         .filter((target) => target.matches(selector))

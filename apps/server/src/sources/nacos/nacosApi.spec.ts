@@ -1,11 +1,7 @@
-import type { EventItem, EventPage, Mesh } from '@eventline/shared'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { parseRegistries } from '../../config.ts'
+import { describe, expect, it } from 'vitest'
 import { eventually } from '../../testing/eventually.ts'
-import { startNacosServer } from '../../testing/nacosServer.ts'
-import type { NacosServer, NacosServerOptions, NacosVersion } from '../../testing/nacosServer.ts'
-import { startTestServer, tempDir } from '../../testing/testServer.ts'
-import type { TestServer } from '../../testing/testServer.ts'
+import { useNacosHarness } from '../../testing/nacosHarness.ts'
+import type { NacosServer, NacosVersion } from '../../testing/nacosServer.ts'
 import type { NacosTuning } from './nacosSource.ts'
 
 const MESH = 'nacos-api'
@@ -17,40 +13,10 @@ const CREDENTIALS = '&username=eventline&password=s3cret'
 const TUNING: NacosTuning = { requestTimeoutMs: 2_000, minPollMs: 20, serviceListIntervalMs: 60_000, serviceCountIntervalMs: 100, backoff: { initialMs: 20, maxMs: 100 } }
 
 describe('Nacos source across server versions', () => {
-  let nacos: NacosServer
-  let tmp: ReturnType<typeof tempDir>
-  let eventline: TestServer | undefined
-
-  beforeEach(() => {
-    tmp = tempDir()
-  })
-  afterEach(async () => {
-    await eventline?.stop()
-    eventline = undefined
-    await nacos?.close()
-    tmp.cleanup()
-  })
-
-  const startNacos = async (options: NacosServerOptions) => {
-    nacos = await startNacosServer({ cacheMillis: 30, ...options })
-  }
-  const start = async (query: string, tuning: NacosTuning = TUNING) => {
-    eventline = await startTestServer({
-      db: `${tmp.dir}/eventline.db`,
-      registries: parseRegistries(`nacos://${nacos.address}?name=${MESH}${query}`),
-      registryTuning: { nacos: tuning },
-    })
-  }
-  const events = async (query = '') => (await eventline!.get<EventPage>(`/api/v1/events?mesh=${MESH}&limit=200${query}`)).body
-  const mesh = async () => (await eventline!.get<{ items: Mesh[] }>('/api/v1/meshes')).body.items.find((item) => item.name === MESH)
-  const one = async (reason: string): Promise<EventItem> => {
-    const { items } = await events(`&reason=${reason}`)
-    expect(items).toHaveLength(1)
-    return items[0]!
-  }
-  const provider = (ip: string) => ({ ip, port: 20880, metadata: { application: 'demo-provider', version: '1.0' } })
+  const harness = useNacosHarness({ mesh: MESH, server: { cacheMillis: 30 }, tuning: TUNING })
+  const { startNacos, start, events, mesh, one, provider } = harness
   /** The naming paths (`/vN/ns/...`) the source asked, after detection. */
-  const namingApis = (from = 0) => new Set(nacos.requests.slice(from).filter((request) => request.status === 200 && request.path.includes('/ns/')).map((request) => request.path.split('/')[2]))
+  const namingApis = (from = 0) => new Set(harness.nacos.requests.slice(from).filter((request) => request.status === 200 && request.path.includes('/ns/')).map((request) => request.path.split('/')[2]))
 
   it.each<[NacosVersion, string, 'v1' | 'v2']>([
     ['1.x', '', 'v1'],
@@ -60,7 +26,7 @@ describe('Nacos source across server versions', () => {
     ['3.x', '', 'v2'],
     ['3.x', '&push=off', 'v2'],
   ])('follows a Nacos %s server (URL "%s") with the %s API: sync, registration, disabling, deregistration, new services', async (version, query, api) => {
-    await startNacos({ version, auth: AUTH })
+    const nacos = await startNacos({ version, auth: AUTH })
     nacos.register(DEMO, provider('10.0.0.7'))
     await start(`${query}${CREDENTIALS}`)
     expect((await eventually(async () => one('RegistrySynced'))).message).toContain('1 application, 1 instance, 1 service')
@@ -87,7 +53,7 @@ describe('Nacos source across server versions', () => {
 
   it('probes the preferred API first and falls back on 404 (1.x) and 501 (1.x with auth)', async () => {
     for (const auth of [undefined, AUTH]) {
-      await startNacos({ version: '1.x', ...(auth ? { auth } : {}) })
+      const nacos = await startNacos({ version: '1.x', ...(auth ? { auth } : {}) })
       nacos.register(DEMO, provider('10.0.0.7'))
       await start(`&push=off${auth ? CREDENTIALS : ''}`)
       await eventually(async () => one('RegistrySynced'))
@@ -97,17 +63,13 @@ describe('Nacos source across server versions', () => {
       const polls = nacos.count('/nacos/v1/ns/instance/list')
       await eventually(async () => expect(nacos.count('/nacos/v1/ns/instance/list')).toBeGreaterThan(polls + 5))
       expect(nacos.count('/nacos/v2/ns/service/list')).toBe(1)
-      await eventline!.stop()
-      eventline = undefined
-      await nacos.close()
-      tmp.cleanup()
-      tmp = tempDir()
+      await harness.reset()
     }
   })
 
   it('asks again which API the server has after it could not be reached: a server upgraded in place', async () => {
     const seed = (server: NacosServer) => server.register(DEMO, provider('10.0.0.7'))
-    await startNacos({ version: '2.x' })
+    let nacos = await startNacos({ version: '2.x' })
     seed(nacos)
     await start('')
     await eventually(async () => one('RegistrySynced'))
@@ -116,7 +78,7 @@ describe('Nacos source across server versions', () => {
     await nacos.close()
     await eventually(async () => expect((await mesh())?.status).toBe('error'))
     // The same address now serves 3.x: v2 only.
-    nacos = await startNacosServer({ version: '3.x', cacheMillis: 30, port })
+    nacos = await startNacos({ version: '3.x', port })
     seed(nacos)
     nacos.register(DEMO, provider('10.0.0.9'))
     const registered = await eventually(async () => one('InstanceRegistered'))
@@ -127,7 +89,7 @@ describe('Nacos source across server versions', () => {
   })
 
   it.each<NacosVersion>(['2.x', '3.x'])('shows wrong credentials on Nacos %s as an auth error', async (version) => {
-    await startNacos({ version, auth: AUTH })
+    const nacos = await startNacos({ version, auth: AUTH })
     nacos.register(DEMO, provider('10.0.0.7'))
     await start('&username=eventline&password=wrong')
     const failed = await eventually(async () => {
@@ -140,7 +102,7 @@ describe('Nacos source across server versions', () => {
   })
 
   it('says so when the server offers neither API', async () => {
-    await startNacos({ version: '3.x' })
+    const nacos = await startNacos({ version: '3.x' })
     nacos.fail({ kind: 'status', status: 404, body: 'Not Found' }, '/nacos/v2/ns/service/list')
     await start('&push=off')
     await eventually(async () => expect((await mesh())?.error).toMatch(/offers neither the v1 nor the v2 naming open API/))
@@ -149,7 +111,7 @@ describe('Nacos source across server versions', () => {
   })
 
   it('the test server answers v2 as Nacos documents it: the envelope, its parameters and error codes', async () => {
-    await startNacos({ version: '3.x' })
+    const nacos = await startNacos({ version: '3.x' })
     nacos.register(DEMO, { ...provider('10.0.0.7'), weight: 2 })
     const get = async (path: string, query: Record<string, string>) => {
       const response = await fetch(`${nacos.url}${path}?${new URLSearchParams(query)}`)

@@ -1,13 +1,9 @@
 import { createSocket } from 'node:dgram'
 import { gzipSync } from 'node:zlib'
-import type { EventItem, EventPage, Mesh } from '@eventline/shared'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { parseRegistries } from '../../config.ts'
 import { eventually } from '../../testing/eventually.ts'
-import { startNacosServer } from '../../testing/nacosServer.ts'
-import type { NacosServer, NacosServerOptions } from '../../testing/nacosServer.ts'
-import { startTestServer, tempDir } from '../../testing/testServer.ts'
-import type { TestServer } from '../../testing/testServer.ts'
+import { useNacosHarness } from '../../testing/nacosHarness.ts'
 import type { NacosTuning } from './nacosSource.ts'
 import { pushSettings, readPushPacket } from './pushReceiver.ts'
 
@@ -19,45 +15,15 @@ const HOUR = 3_600_000
 const NO_POLLING: NacosTuning = { requestTimeoutMs: 2_000, minPollMs: HOUR, defaultPollMs: HOUR, serviceListIntervalMs: HOUR, serviceCountIntervalMs: HOUR, backoff: { initialMs: 20, maxMs: 100 } }
 
 describe('Nacos UDP push', () => {
-  let nacos: NacosServer
-  let tmp: ReturnType<typeof tempDir>
-  let eventline: TestServer | undefined
-
-  beforeEach(() => {
-    tmp = tempDir()
-  })
-  afterEach(async () => {
-    await eventline?.stop()
-    eventline = undefined
-    await nacos?.close()
-    tmp.cleanup()
-  })
-
-  const startNacos = async (options: NacosServerOptions = {}) => {
-    nacos = await startNacosServer({ cacheMillis: HOUR, pushCacheMillis: HOUR, ...options })
-  }
-  const start = async (query: string, tuning: NacosTuning) => {
-    eventline = await startTestServer({
-      db: `${tmp.dir}/eventline.db`,
-      registries: parseRegistries(`nacos://${nacos.address}?name=${MESH}${query}`),
-      registryTuning: { nacos: tuning },
-    })
-  }
-  const events = async (query = '') => (await eventline!.get<EventPage>(`/api/v1/events?mesh=${MESH}&limit=200${query}`)).body
-  const mesh = async () => (await eventline!.get<{ items: Mesh[] }>('/api/v1/meshes')).body.items.find((item) => item.name === MESH)
-  const one = async (reason: string): Promise<EventItem> => {
-    const { items } = await events(`&reason=${reason}`)
-    expect(items).toHaveLength(1)
-    return items[0]!
-  }
-  const provider = (ip: string) => ({ ip, port: 20880, metadata: { application: 'demo-provider', version: '1.0' } })
+  const harness = useNacosHarness({ mesh: MESH, server: { cacheMillis: HOUR, pushCacheMillis: HOUR }, tuning: NO_POLLING })
+  const { startNacos, start, events, mesh, one, provider } = harness
   const synced = async () => {
     await eventually(async () => one('RegistrySynced'))
     await eventually(async () => expect((await mesh())?.status).toBe('connected'))
   }
 
   it.each(['1.x', '2.x'] as const)('brings every change of a Nacos %s service in by push, with polling an hour away, and acknowledges it', async (version) => {
-    await startNacos({ version })
+    const nacos = await startNacos({ version })
     nacos.register(DEMO, provider('10.0.0.7'))
     await start('', NO_POLLING)
     await synced()
@@ -75,7 +41,7 @@ describe('Nacos UDP push', () => {
   })
 
   it('reads a compressed push (Nacos gzips from 1 KiB on)', async () => {
-    await startNacos()
+    const nacos = await startNacos()
     const metadata = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`key${i}`, 'x'.repeat(20)]))
     nacos.register(DEMO, { ...provider('10.0.0.7'), metadata: { ...metadata, application: 'demo-provider' } })
     await start('', NO_POLLING)
@@ -87,7 +53,7 @@ describe('Nacos UDP push', () => {
   })
 
   it('polls again when a push arrives while the poll it triggered is in flight (that answer predates the change)', async () => {
-    await startNacos()
+    const nacos = await startNacos()
     nacos.register(DEMO, provider('10.0.0.7'))
     await start('', NO_POLLING)
     await synced()
@@ -103,7 +69,7 @@ describe('Nacos UDP push', () => {
   })
 
   it('finds a change whose push was lost at the next poll', async () => {
-    await startNacos({ cacheMillis: 200 })
+    const nacos = await startNacos({ cacheMillis: 200 })
     nacos.register(DEMO, provider('10.0.0.7'))
     await start('', { ...NO_POLLING, minPollMs: 20, defaultPollMs: 200 })
     await synced()
@@ -118,7 +84,7 @@ describe('Nacos UDP push', () => {
   })
 
   it('lists without subscribing when push is off, and is not pushed to', async () => {
-    await startNacos({ version: '1.x', cacheMillis: 100 })
+    const nacos = await startNacos({ version: '1.x', cacheMillis: 100 })
     nacos.register(DEMO, provider('10.0.0.7'))
     await start('&push=off', { ...NO_POLLING, minPollMs: 20, defaultPollMs: 100 })
     await synced()
@@ -157,7 +123,7 @@ describe('Nacos UDP push', () => {
   })
 
   it('ignores a push naming a service it does not follow, and junk on its port', async () => {
-    await startNacos()
+    const nacos = await startNacos()
     nacos.register(DEMO, provider('10.0.0.7'))
     await start('', NO_POLLING)
     await synced()

@@ -13,7 +13,8 @@ import { FencedError } from '../../replica/fencing.ts'
 import { createLogger } from '../../log.ts'
 import { eventually } from '../../testing/eventually.ts'
 import { dropSchema, skipWithoutPostgres, TEST_PG_URL, testSchema } from '../../testing/postgres.ts'
-import type { IngestEvent, WriteBatch } from '../types.ts'
+import { MeshStatusBoard } from '../../services/meshStatus.ts'
+import type { IngestEvent, MeshRecord, WriteBatch } from '../types.ts'
 import { readLease } from './lease.ts'
 import { PgStore } from './pgStore.ts'
 
@@ -82,9 +83,49 @@ describe.skipIf(skip)('PostgreSQL leader lease and fencing', () => {
     await two.writeBatch(batch([event('fenced-current')], { fence: current, checkpoints: [{ key: 'zk:rv', value: '3' }] }))
     await one.writeBatch(batch([event('posted-anywhere')]))
     await two.replicas.writeMeshStatus([{ mesh: 'zk', status: 'connected' }], current)
-    expect(await one.replicas.readMeshStatus()).toEqual([{ mesh: 'zk', status: 'connected' }])
+    expect(await one.replicas.readMeshStatus()).toEqual({
+      states: [{ mesh: 'zk', status: 'connected', epoch: current }],
+      lease: { holder: 'b', epoch: current, expiresAt: expect.any(Number), expired: false },
+    })
     expect(await one.readCheckpoint('zk:rv')).toBe('3')
     await two.replicas.releaseLease('b', current)
+  })
+
+  it("shows a mesh state as connecting once the leader that wrote it is gone, until the next leader's term reports", async () => {
+    const fenceOf = (epoch: () => number | undefined) => ({ epoch, refused: () => undefined })
+    const records: MeshRecord[] = [{ name: 'zk', kind: 'zookeeper', address: 'zk:2181', counts: { applications: 0, instances: 0, services: 0, events: 0 } }]
+    const shown = async (board: MeshStatusBoard) => {
+      const [mesh] = await board.describe(records)
+      return { status: mesh!.status, error: mesh!.error }
+    }
+    const first = await eventually(async () => {
+      const epoch = await one.replicas.acquireLease('a', 60_000)
+      expect(epoch).toBeDefined()
+      return epoch!
+    })
+    const leader = new MeshStatusBoard({ replicas: one.replicas, fence: fenceOf(() => first), log })
+    const reader = new MeshStatusBoard({ replicas: two.replicas, fence: fenceOf(() => undefined), log })
+    leader.beginTerm([{ mesh: 'zk', kind: 'zookeeper' }])
+    leader.set('zk', 'connected')
+    await eventually(async () => expect(await shown(reader)).toEqual({ status: 'connected', error: undefined }))
+
+    // The leader's lease ends (it stopped; a dead one's expires): nobody runs the source now.
+    leader.endTerm()
+    await one.replicas.releaseLease('a', first)
+    const gone = await shown(reader)
+    expect(gone.status).toBe('connecting')
+    expect(gone.error).toMatch(/^no leader: the lease of a expired at \d{4}-\d\d-\d\dT.*Z; no replica runs the sources$/)
+
+    // Another replica leads: until its term reports, the old states are not its.
+    const second = (await two.replicas.acquireLease('b', 60_000))!
+    expect(await shown(reader)).toEqual({ status: 'connecting', error: 'the leader changed (b leads term ' + second + '); its sources have not reported yet' })
+    const next = new MeshStatusBoard({ replicas: two.replicas, fence: fenceOf(() => second), log })
+    next.beginTerm([{ mesh: 'zk', kind: 'zookeeper' }])
+    await eventually(async () => expect(await shown(reader)).toEqual({ status: 'connecting', error: undefined }))
+    next.set('zk', 'connected')
+    await eventually(async () => expect(await shown(reader)).toEqual({ status: 'connected', error: undefined }))
+    next.endTerm()
+    await two.replicas.releaseLease('b', second)
   })
 
   it('makes store sequences visible in commit order with concurrent writers', async () => {

@@ -11,6 +11,7 @@
  * Only row locks in ordinary transactions: this works behind a transaction-pooling PgBouncer,
  * unlike a session-scoped advisory lock.
  */
+import type { MeshStatusSnapshot } from '../types.ts'
 import type { Queryable } from './query.ts'
 import { query } from './query.ts'
 import { FencedError } from '../../replica/fencing.ts'
@@ -71,4 +72,34 @@ export async function readLease(db: Queryable): Promise<LeaseState | undefined> 
 export async function fenceCheck(db: Queryable, epoch: number): Promise<void> {
   const rows = await query<{ epoch: number }>(db, 'SELECT epoch FROM leader_lease WHERE name = $1 AND epoch = $2 FOR SHARE', [LEASE, epoch])
   if (rows.length === 0) throw new FencedError(epoch)
+}
+
+/** The mesh states with the epoch each was written under, and the lease, in one statement (one snapshot). */
+export async function readMeshStatus(db: Queryable): Promise<MeshStatusSnapshot> {
+  const rows = await query<{
+    mesh: string | null
+    status: string | null
+    error: string | null
+    epoch: number | null
+    holder: string | null
+    lease_epoch: number | null
+    expires_at: number | null
+    expired: boolean | null
+  }>(
+    db,
+    `SELECT m.mesh, m.status, m.error, m.epoch, l.holder, l.epoch AS lease_epoch,
+            (extract(epoch FROM l.expires_at) * 1000)::float8 AS expires_at, l.expires_at <= now() AS expired
+     FROM (SELECT $1::text AS name) AS n
+     LEFT JOIN leader_lease AS l ON l.name = n.name
+     LEFT JOIN mesh_status AS m ON true`,
+    [LEASE],
+  )
+  const first = rows[0]
+  const snapshot: MeshStatusSnapshot = { states: [] }
+  if (first !== undefined && first.holder !== null) snapshot.lease = { holder: first.holder, epoch: first.lease_epoch!, expiresAt: Math.round(first.expires_at!), expired: first.expired! }
+  for (const { mesh, status, error, epoch } of rows) {
+    if (mesh === null) continue
+    snapshot.states.push(error === null ? { mesh, status: status!, epoch: epoch! } : { mesh, status: status!, error, epoch: epoch! })
+  }
+  return snapshot
 }

@@ -193,6 +193,11 @@ export const MIGRATIONS: readonly string[] = [
     updated_at bigint NOT NULL
   );
   `,
+  // 4: the lease epoch each mesh state was written under: a reader tells a live leader's states
+  // from those a dead (or deposed) leader left behind. Older rows get 0, which is never current.
+  `
+  ALTER TABLE mesh_status ADD COLUMN epoch bigint NOT NULL DEFAULT 0;
+  `,
 ]
 
 /** Any fixed key: every Eventline of a database (or schema) migrates under the same lock. */

@@ -65,8 +65,8 @@ import type {
   TimelineResult,
   WriteBatch,
 } from '../types.ts'
-import type { MeshStatusRecord, ReplicaStore } from '../types.ts'
-import { acquireLease, fenceCheck, releaseLease, renewLease } from './lease.ts'
+import type { ReplicaStore } from '../types.ts'
+import { acquireLease, fenceCheck, readMeshStatus, releaseLease, renewLease } from './lease.ts'
 import { migrate } from './migrations.ts'
 import { CatalogReader, CatalogWriter, podsAt } from './pgCatalog.ts'
 import type { PodInterval } from './pgCatalog.ts'
@@ -598,15 +598,12 @@ export class PgStore implements EventStore {
         await execute(client, 'DELETE FROM mesh_status WHERE NOT (mesh = ANY($1::text[]))', [states.map(({ mesh }) => mesh)])
         await execute(
           client,
-          `INSERT INTO mesh_status (mesh, status, error, updated_at) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
-           ON CONFLICT (mesh) DO UPDATE SET status = excluded.status, error = excluded.error, updated_at = excluded.updated_at`,
-          [states.map(({ mesh }) => mesh), states.map(({ status }) => status), states.map(({ error }) => error ?? null), states.map(() => Date.now())],
+          `INSERT INTO mesh_status (mesh, status, error, updated_at, epoch) SELECT u.*, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u
+           ON CONFLICT (mesh) DO UPDATE SET status = excluded.status, error = excluded.error, updated_at = excluded.updated_at, epoch = excluded.epoch`,
+          [states.map(({ mesh }) => mesh), states.map(({ status }) => status), states.map(({ error }) => error ?? null), states.map(() => Date.now()), fence],
         )
       }),
-    readMeshStatus: async () =>
-      (await query<{ mesh: string; status: string; error: string | null }>(this.pool, 'SELECT mesh, status, error FROM mesh_status')).map(
-        ({ mesh, status, error }): MeshStatusRecord => (error === null ? { mesh, status } : { mesh, status, error }),
-      ),
+    readMeshStatus: () => readMeshStatus(this.pool),
   }
 
   /**

@@ -87,7 +87,7 @@ describe.skipIf(skip)('PostgreSQL timeline query plans', () => {
     [' + type', { type: 'warning' }],
     [' + source', { sources: ['kubernetes', 'zookeeper'] }],
     [' + type + source + since/until', { type: 'normal', sources: ['kubernetes'], since: Date.parse('2026-11-15T00:00:00Z'), until: Date.parse('2026-11-16T00:00:00Z') }],
-    [' + reason + namespace', { reasons: ['BackOff'], namespace: 'trade' }],
+    [' + reason + namespace', { reasons: ['BackOff'], namespaces: ['trade'] }],
   ]
   const shapes = entities.flatMap(([name, filter]) => extras.map(([extra, more]) => [`${name}${extra}`, filter, more] as const))
   const linked = (filter: TimelineFilter) => Boolean(filter.application || filter.instance || filter.ip || filter.service)

@@ -141,20 +141,16 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
     )
   }
   if (filter.reasons?.length) rowWhere.push(`e.reason = ANY(${params.add(filter.reasons)}::text[])`)
-  for (const [column, value] of [
-    ['e.obj_namespace', filter.namespace],
-    ['e.obj_kind', filter.kind],
-    ['e.obj_name', filter.name],
-  ] as const) {
-    if (value !== undefined) rowWhere.push(`${column} = ${params.add(value)}`)
-  }
+  if (filter.namespaces?.length) rowWhere.push(`e.obj_namespace = ANY(${params.add(filter.namespaces)}::text[])`)
+  if (filter.kinds?.length) rowWhere.push(`e.obj_kind = ANY(${params.add(filter.kinds)}::text[])`)
+  if (filter.name !== undefined) rowWhere.push(`e.obj_name = ${params.add(filter.name)}`)
   if (filter.q !== undefined) rowWhere.push(`e.search @@ to_tsquery('simple', ${params.add(tsQuery(filter.q))})`)
   return { from, where: [...driverWhere, ...rowWhere], driverWhere, rowWhere, order, driver: driving, params }
 }
 
 /** Whether the filter needs columns only `events` has (so a link-driven count must join). */
 function needsEventColumns(filter: TimelineFilter): boolean {
-  return Boolean(filter.reasons?.length || filter.namespace !== undefined || filter.kind !== undefined || filter.name !== undefined || filter.q !== undefined)
+  return Boolean(filter.reasons?.length || filter.namespaces?.length || filter.kinds?.length || filter.name !== undefined || filter.q !== undefined)
 }
 
 const whereClause = (where: string[]) => (where.length ? `WHERE ${where.join(' AND ')}` : '')
@@ -186,7 +182,7 @@ export function needsRows(filter: TimelineFilter): boolean {
 
 /** The filter without its row filters: what the driving index alone decides (every parameter bound must be used). */
 function indexOnly(filter: TimelineFilter): TimelineFilter {
-  const { reasons: _reasons, namespace: _namespace, kind: _kind, name: _name, q: _q, ...rest } = filter
+  const { reasons: _reasons, namespaces: _namespaces, kinds: _kinds, name: _name, q: _q, ...rest } = filter
   return rest
 }
 

@@ -314,8 +314,9 @@ export class SqliteCatalog {
           `SELECT
              (SELECT count(*) FROM instances WHERE mesh = @mesh AND application = @name AND gone_at IS NULL) AS instanceCount,
              (SELECT count(DISTINCT service) FROM service_instances WHERE mesh = @mesh AND application = @name) AS serviceCount,
-             (SELECT max(time) FROM event_links WHERE mesh = @mesh AND kind = 'a' AND entity = @name) AS lastEventAt,
-             (SELECT count(*) FROM event_links WHERE mesh = @mesh AND kind = 'a' AND entity = @name AND time >= @dayAgo AND type = 'warning') AS warningCount24h`,
+             (SELECT max(time) FROM event_links WHERE view = v.id) AS lastEventAt,
+             (SELECT count(*) FROM event_links WHERE view = v.id AND time >= @dayAgo AND warning = 1) AS warningCount24h
+           FROM (SELECT (SELECT id FROM views WHERE mesh = @mesh AND kind = 'a' AND entity = @name) AS id) AS v`,
         )
         .get({ mesh, name, dayAgo: now - DAY_MS }) as { instanceCount: number; serviceCount: number; lastEventAt: number | null; warningCount24h: number }
       const summary: ApplicationSummary = { name, mesh, instanceCount: stats.instanceCount, serviceCount: stats.serviceCount, warningCount24h: stats.warningCount24h }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MIGRATIONS } from './migrations.ts'
+import type { IngestEvent, TimelineFilter, TimelinePosition, WriteBatch } from '../types.ts'
 import { SqliteStore } from './sqliteStore.ts'
 
 /**
@@ -72,5 +73,123 @@ describe('migration 4: ZooKeeper consumers by <application>@<ip>', () => {
     ])
     expect(store.database.prepare("SELECT name FROM instances WHERE mesh = 'zk' ORDER BY name").pluck().all()).toEqual(['10.5.0.7', 'cart-job@10.5.0.9', 'cart-web@10.5.0.9'])
     void store.close()
+  })
+})
+
+/**
+ * Migration 7 (lean storage) rewrites the links of a database in place: views interned, link rows
+ * keyed by integers, an event's views as their ids. A database at schema 6 holding what the code
+ * before it stored (JSON views, text links with every-mesh rows) answers the same timelines,
+ * totals, searches and histograms after it as a database written by the new code.
+ */
+describe('migration 7: links keyed by integers', () => {
+  const dirs: string[] = []
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  })
+
+  const T0 = Date.parse('2026-11-20T08:00:00Z')
+  const batch = (events: IngestEvent[]): WriteBatch => ({ events, catalog: [], checkpoints: [], outbox: [] })
+  // Ties at one millisecond (ids out of insertion order), two meshes sharing an application name,
+  // warnings and several sources, a service link.
+  const events: IngestEvent[] = Array.from({ length: 120 }, (_, i) => ({
+    id: `${i % 2 ? 'zookeeper' : 'kubernetes'}:${((i * 7919) % 1000).toString(36)}-${i}`,
+    time: T0 + Math.floor(i / 4) * 1000,
+    type: i % 5 === 0 ? 'warning' : 'normal',
+    reason: i % 3 === 0 ? 'BackOff' : 'ProviderRegistered',
+    message: `${i % 3 === 0 ? 'Back-off restarting' : 'Provider registered'} event ${i} timeout ${i % 7}`,
+    source: i % 2 ? 'zookeeper' : 'kubernetes',
+    component: 'test',
+    mesh: i % 2 ? 'zk' : 'k8s',
+    object: { kind: i % 2 ? 'Provider' : 'Pod', name: `obj-${i % 4}`, namespace: 'shop' },
+    application: `app-${i % 3}`,
+    instance: `inst-${i % 5}`,
+    ip: `10.0.0.${i % 5}`,
+    ...(i % 2 ? { service: `org.x.S${i % 2}` } : {}),
+  }))
+
+  it('answers the same timelines, totals and searches as a database written by the new code', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eventline-migration-'))
+    dirs.push(dir)
+    const fresh = new SqliteStore(join(dir, 'fresh.db'))
+    await fresh.writeBatch(batch(events))
+
+    // The same rows as the code before migration 7 stored them.
+    const path = join(dir, 'old.db')
+    const old = new Database(path)
+    for (const [index, sql] of MIGRATIONS.slice(0, 6).entries()) {
+      old.exec(sql)
+      old.pragma(`user_version = ${index + 1}`)
+    }
+    const source = fresh.database
+    const viewOf = source.prepare('SELECT mesh, kind, entity FROM views WHERE id = ?').raw()
+    const columns = (source.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('events') as string[]).filter((name) => name !== 'rid')
+    const insertEvent = old.prepare(`INSERT INTO events (${columns.join(', ')}) VALUES (${columns.map((name) => `@${name}`).join(', ')})`)
+    const insertLink = old.prepare('INSERT INTO event_links (mesh, kind, entity, time, event_id, type, source) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    for (const row of source.prepare('SELECT * FROM events ORDER BY rid').all() as Array<Record<string, string | number> & { views: string }>) {
+      // The store's mesh views (kind m) are new with migration 7.
+      const views = row.views
+        .split(' ')
+        .map((id) => viewOf.get(Number(id)) as [string, string, string])
+        .filter(([, kind]) => kind !== 'm')
+      insertEvent.run({ ...Object.fromEntries(columns.map((name) => [name, row[name]])), views: JSON.stringify(views) })
+      for (const [mesh, kind, entity] of views) insertLink.run(mesh, kind, entity, row.time, row.id, row.type, row.source)
+    }
+    for (const table of ['meshes', 'mesh_event_counts', 'applications', 'instances', 'services', 'service_instances']) {
+      const rows = source.prepare(`SELECT * FROM ${table}`).all() as Array<Record<string, unknown>>
+      for (const row of rows) old.prepare(`INSERT INTO ${table} (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map((key) => `@${key}`).join(', ')})`).run(row)
+    }
+    old.close()
+
+    const migrated = new SqliteStore(path)
+    expect(migrated.database.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length)
+    const count = (store: SqliteStore, sql: string) => store.database.prepare(sql).pluck().get()
+    expect(count(migrated, 'SELECT count(*) FROM event_links')).toBe(count(fresh, 'SELECT count(*) FROM event_links'))
+    expect(count(migrated, 'SELECT count(*) FROM views')).toBe(count(fresh, 'SELECT count(*) FROM views'))
+
+    const filters: TimelineFilter[] = [
+      {},
+      { mesh: 'k8s' },
+      { mesh: 'zk', application: 'app-1' },
+      { application: 'app-1' },
+      { mesh: 'k8s', instance: 'inst-0', type: 'warning' },
+      { ip: '10.0.0.3', sources: ['kubernetes'] },
+      { mesh: 'zk', service: 'org.x.S1', application: 'app-0' },
+      { application: 'app-2', q: 'timeout' },
+      { q: 'back' },
+      { mesh: 'zk', q: 'provider regis', since: T0 + 5000, until: T0 + 25_000 },
+    ]
+    // Every page of every view, following cursors with a small limit (ties cross page ends).
+    const walk = async (store: SqliteStore, filter: TimelineFilter) => {
+      const pages: unknown[] = []
+      let after: TimelinePosition | undefined
+      for (;;) {
+        const page = await store.timeline(filter, 3, after)
+        pages.push(page)
+        if (!page.next) return pages
+        after = page.next
+      }
+    }
+    for (const filter of filters) {
+      const expected = await walk(fresh, filter)
+      expect(await walk(migrated, filter), JSON.stringify(filter)).toEqual(expected)
+      expect(expected.length, JSON.stringify(filter)).toBeGreaterThan(1)
+      // Exactly the contract's order across pages, ties of one millisecond included.
+      const items = (expected as Array<{ items: Array<{ id: string; time: string }> }>).flatMap((page) => page.items)
+      const sorted = [...items].sort((a, b) => (a.time !== b.time ? (a.time < b.time ? 1 : -1) : a.id < b.id ? 1 : -1))
+      expect(items.map((item) => item.id), JSON.stringify(filter)).toEqual(sorted.map((item) => item.id))
+      expect(new Set(items.map((item) => item.id)).size).toBe(items.length)
+      const range = { ...filter, since: T0, until: T0 + 40_000 }
+      expect(await migrated.histogram(range, 5000, 8), JSON.stringify(filter)).toEqual(await fresh.histogram(range, 5000, 8))
+    }
+    // The live stream's resume reads an event's views back from their ids.
+    expect(await migrated.eventsAfter(0, 500)).toEqual(await fresh.eventsAfter(0, 500))
+    // A write after the migration links under the views the migration interned.
+    const later = { ...events[1]!, id: 'zookeeper:later', time: T0 + 60_000 }
+    await migrated.writeBatch(batch([later]))
+    await fresh.writeBatch(batch([later]))
+    expect(await walk(migrated, { application: 'app-1' })).toEqual(await walk(fresh, { application: 'app-1' }))
+    await migrated.close()
+    await fresh.close()
   })
 })

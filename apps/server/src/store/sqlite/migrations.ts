@@ -316,4 +316,57 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX ingest_activity_by_last_seen ON ingest_activity (last_seen);
   `,
+  // 7: lean storage (issue 14). A view (mesh, kind, entity) is interned once in `views`, and a link
+  // row is integers only: (view, time, rid) as its key, with the event's source as a small code
+  // and whether it is a warning (0/1 take no bytes in a record), so a view's filters by type and
+  // source are still checked in the index. An event lists its views as their ids ("3 17 42") to
+  // delete its links by key. Every event also has a link in its mesh's view and in the every-mesh
+  // view (kind m), which replace the two indexes on events by time. Within one millisecond a view's links are in rid order, not id
+  // order: the timeline plans sort those ties (a sort of the rows of one time, bounded by the
+  // page) to serve (time desc, id desc) exactly.
+  `
+  CREATE TABLE views (
+    id     INTEGER PRIMARY KEY,
+    mesh   TEXT NOT NULL,  -- '' for the every-mesh view
+    kind   TEXT NOT NULL,  -- a application, i instance, p IP, s service
+    entity TEXT NOT NULL,
+    UNIQUE (mesh, kind, entity)
+  ) STRICT;
+  INSERT INTO views (mesh, kind, entity) SELECT DISTINCT mesh, kind, entity FROM event_links ORDER BY mesh, kind, entity;
+  -- The store's own views of every event of a mesh (kind m, entity ''; mesh '' for every mesh)
+  -- drive the mesh-wide and every-mesh timelines and retention: a link row per event and view
+  -- instead of the two (time, id, type, source) indexes on events.
+  INSERT INTO views (mesh, kind, entity) VALUES ('', 'm', '');
+  INSERT INTO views (mesh, kind, entity) SELECT DISTINCT mesh, 'm', '' FROM events WHERE mesh <> '';
+
+  CREATE TABLE links (
+    view    INTEGER NOT NULL,
+    time    INTEGER NOT NULL,
+    rid     INTEGER NOT NULL,
+    source  INTEGER NOT NULL,  -- 1 kubernetes, 2 zookeeper, 3 nacos, 4 api, 5 demo
+    warning INTEGER NOT NULL,  -- 1 for type 'warning', else 0
+    PRIMARY KEY (view, time, rid)
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO links (view, time, rid, source, warning)
+    SELECT v.id, l.time, e.rid,
+      CASE l.source WHEN 'kubernetes' THEN 1 WHEN 'zookeeper' THEN 2 WHEN 'nacos' THEN 3 WHEN 'api' THEN 4 WHEN 'demo' THEN 5 END,
+      l.type = 'warning'
+    FROM event_links AS l
+    JOIN views AS v ON v.mesh = l.mesh AND v.kind = l.kind AND v.entity = l.entity
+    JOIN events AS e ON e.id = l.event_id
+    UNION ALL
+    SELECT v.id, e.time, e.rid,
+      CASE e.source WHEN 'kubernetes' THEN 1 WHEN 'zookeeper' THEN 2 WHEN 'nacos' THEN 3 WHEN 'api' THEN 4 WHEN 'demo' THEN 5 END,
+      e.type = 'warning'
+    FROM events AS e JOIN views AS v ON v.mesh IN (e.mesh, '') AND v.kind = 'm' AND v.entity = ''
+    ORDER BY 1, 2, 3;
+  UPDATE events SET views = concat_ws(' ', (
+    SELECT group_concat(v.id, ' ') FROM json_each(events.views) AS j
+    JOIN views AS v ON v.mesh = j.value ->> 0 AND v.kind = j.value ->> 1 AND v.entity = j.value ->> 2),
+    (SELECT group_concat(v.id, ' ') FROM views AS v WHERE v.mesh IN (events.mesh, '') AND v.kind = 'm' AND v.entity = ''));
+  DROP INDEX events_by_time;
+  DROP INDEX events_by_mesh_time;
+  DROP TABLE event_links;
+  ALTER TABLE links RENAME TO event_links;
+  `,
 ]

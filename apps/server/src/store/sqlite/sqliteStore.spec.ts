@@ -105,7 +105,7 @@ describe('SqliteStore search combined with other filters', () => {
           (filter.service === undefined || event.service === filter.service) &&
           (filter.mesh === undefined || event.mesh === filter.mesh) &&
           (filter.type === undefined || event.type === filter.type) &&
-          (filter.namespace === undefined || event.object.namespace === filter.namespace) &&
+          (filter.namespaces === undefined || filter.namespaces.includes(event.object.namespace!)) &&
           (filter.since === undefined || event.time >= filter.since) &&
           (filter.until === undefined || event.time < filter.until)
         )
@@ -119,7 +119,7 @@ describe('SqliteStore search combined with other filters', () => {
     { q: 'zebra', service: 'svc-a' },
     { q: 'conn refused', mesh: 'api', type: 'normal' },
     { q: '连接超时', since: T0 + 50_000, until: T0 + 150_000 },
-    { q: 'req', mesh: 'other', namespace: 'prod' },
+    { q: 'req', mesh: 'other', namespaces: ['prod'] },
   ]
   // Each tuning forces one plan for every search here; the small scan budget makes pages short.
   const tunings: Array<[string, Partial<SearchTuning>]> = [

@@ -40,6 +40,8 @@ import { isUnavailableCode } from './db.ts'
 import { UnavailableError } from '../../errors.ts'
 import { Statements } from './statements.ts'
 import {
+  MESH_VIEW,
+  SOURCE_CODE,
   bucketCountSql,
   budgetedCountSql,
   budgetedPageSql,
@@ -73,9 +75,14 @@ const UPDATE_EVENT = `UPDATE events SET time = @time, first_time = @first_time, 
   obj_name = @obj_name, obj_namespace = @obj_namespace, obj_uid = @obj_uid, obj_field_path = @obj_field_path,
   application = @application, instance = @instance, ip = @ip, service = @service, category = @category, action = @action, seq = @seq,
   views = @views WHERE id = @id`
-/** An event row with the views it is linked under (JSON), for updates and re-correlation. */
-const READ_EVENT_WITH_VIEWS = `SELECT ${EVENT_COLUMNS}, e.views FROM events AS e WHERE e.id = ?`
-const INSERT_LINK = 'INSERT OR IGNORE INTO event_links (mesh, kind, entity, time, event_id, type, source) VALUES (?, ?, ?, ?, ?, ?, ?)'
+/** An event row with its rid and the views it is linked under (view ids), for updates and re-correlation. */
+const READ_EVENT_WITH_VIEWS = `SELECT ${EVENT_COLUMNS}, e.rid, e.views FROM events AS e WHERE e.id = ?`
+type StoredRow = EventRow & { rid: number; views: string }
+const INSERT_LINK = 'INSERT OR IGNORE INTO event_links (view, time, rid, source, warning) VALUES (?, ?, ?, ?, ?)'
+const DELETE_LINK = 'DELETE FROM event_links WHERE view = ? AND time = ? AND rid = ?'
+
+/** `events.views`: the ids of the event's views, separated by spaces. */
+const viewIds = (views: string): number[] => (views === '' ? [] : views.split(' ').map(Number))
 /** An event entry: one per (sink, event); a repeat while pending moves it to the end of the queue. */
 const UPSERT_OUTBOX_EVENT = `INSERT INTO outbox (sink, seq, event_id, alert, created_at) VALUES (?, ?, ?, NULL, ?)
   ON CONFLICT (sink, event_id) WHERE event_id IS NOT NULL DO UPDATE SET seq = excluded.seq`
@@ -122,6 +129,12 @@ export class SqliteStore implements EventStore {
   private readonly writeTransaction: (batch: WriteBatch) => StoredEvent[]
 
   private readonly search: SearchTuning
+  /**
+   * Interned views, both ways. Ids never change once committed; the writer forgets both maps
+   * when a transaction rolls back (an id allocated in it may be given to another view).
+   */
+  private readonly viewIdByKey = new Map<string, number>()
+  private readonly viewById = new Map<number, View>()
   private readonly histogramRowBudget: number
 
   constructor(path: string, options: OpenOptions & { search?: Partial<SearchTuning>; histogramRowBudget?: number } = {}) {
@@ -180,6 +193,8 @@ export class SqliteStore implements EventStore {
       this.seq = seq
       this.outboxSeq = outboxSeq
       this.catalog.rolledBack()
+      this.viewIdByKey.clear()
+      this.viewById.clear()
       throw error
     }
   }
@@ -234,16 +249,14 @@ export class SqliteStore implements EventStore {
 
   private upsert(event: IngestEvent, meshDeltas: Map<string, number>): StoredEvent | undefined {
     const incoming = toRow(event)
-    const stored = this.statements.get(READ_EVENT_WITH_VIEWS).get(incoming.id) as
-      | (EventRow & { views: string })
-      | undefined
+    const stored = this.statements.get(READ_EVENT_WITH_VIEWS).get(incoming.id) as StoredRow | undefined
     let row = incoming
     if (stored && !mayUpdate(stored, incoming)) return undefined
     if (stored) {
-      const { views: storedViews, ...storedRow } = stored
+      const { views: storedViews, rid: storedRid, ...storedRow } = stored
       row = merge(storedRow, incoming, event.count !== undefined)
       if (sameRow(storedRow, row)) return undefined // a retry or re-list of what we have: nothing to do
-      this.unlink(storedRow, storedViews)
+      this.unlink(storedRid, storedRow.time, storedViews)
       if (stored.mesh !== row.mesh) {
         add(meshDeltas, stored.mesh, -1)
         add(meshDeltas, row.mesh, 1)
@@ -252,8 +265,10 @@ export class SqliteStore implements EventStore {
       add(meshDeltas, row.mesh, 1)
     }
     const views = this.views(row, event)
-    this.statements.get(stored ? UPDATE_EVENT : INSERT_EVENT).run({ ...row, seq: ++this.seq, views: JSON.stringify(views) })
-    this.link(row, views)
+    // The views of the event, and the store's own views of its mesh and of every mesh.
+    const ids = [...views, MESH_VIEW(row.mesh), MESH_VIEW('')].map((view) => this.viewId(view))
+    const written = this.statements.get(stored ? UPDATE_EVENT : INSERT_EVENT).run({ ...row, seq: ++this.seq, views: ids.join(' ') })
+    this.link(stored ? stored.rid : Number(written.lastInsertRowid), row, ids)
     this.fillCatalog(row)
     return { seq: this.seq, item: rowToItem(row), created: !stored, views }
   }
@@ -271,36 +286,68 @@ export class SqliteStore implements EventStore {
    * pod left gain the pod's instance view. Views are only added.
    */
   private correlate({ ip, events, since }: Correlation): void {
-    const bySource = events === 'pod' ? " AND source IN ('kubernetes', 'demo')" : " AND source <> 'kubernetes'"
+    const bySource = events === 'pod' ? ` AND l.source IN (${SOURCE_CODE.kubernetes}, ${SOURCE_CODE.demo})` : ` AND l.source <> ${SOURCE_CODE.kubernetes}`
     const ids = this.statements
-      .get(`SELECT event_id FROM event_links WHERE mesh = '' AND kind = ? AND entity = ? AND time >= ?${bySource}`)
+      .get(
+        `SELECT e.id FROM event_links AS l CROSS JOIN events AS e ON e.rid = l.rid
+         WHERE l.view = (SELECT id FROM views WHERE mesh = '' AND kind = ? AND entity = ?) AND l.time >= ?${bySource}`,
+      )
       .pluck()
       .all(LINK_KIND.ip, ip, since ?? Number.MIN_SAFE_INTEGER) as string[]
     const read = this.statements.get(READ_EVENT_WITH_VIEWS)
-    const update = this.statements.get('UPDATE events SET views = ? WHERE id = ?')
+    const update = this.statements.get('UPDATE events SET views = ? WHERE rid = ?')
     for (const id of ids) {
-      const stored = read.get(id) as (EventRow & { views: string }) | undefined
+      const stored = read.get(id) as StoredRow | undefined
       if (!stored) continue
       if (events === 'pod' && stored.obj_kind !== 'Pod') continue
-      const { views: storedViews, ...row } = stored
-      const views = JSON.parse(storedViews) as View[]
-      const known = new Set(views.map((view) => view.join('\u0000')))
-      const added = this.views(row, undefined).filter((view) => !known.has(view.join('\u0000')))
+      const { views: storedViews, rid, ...row } = stored
+      const known = new Set(viewIds(storedViews))
+      const added = [...new Set(this.views(row, undefined).map((view) => this.viewId(view)))].filter((view) => !known.has(view))
       if (added.length === 0) continue
-      this.link(row, added)
-      update.run(JSON.stringify([...views, ...added]), id)
+      this.link(rid, row, added)
+      update.run([...known, ...added].join(' '), rid)
     }
   }
 
-  private link(row: EventRow, views: readonly View[]): void {
-    const insert = this.statements.get(INSERT_LINK)
-    for (const [mesh, kind, entity] of views) insert.run(mesh, kind, entity, row.time, row.id, row.type, row.source)
+  /** The interned id of a view, adding it on first sight (in the write transaction). */
+  private viewId(view: View): number {
+    const key = view.join('\u0000')
+    let id = this.viewIdByKey.get(key)
+    if (id === undefined) {
+      const [mesh, kind, entity] = view
+      id = this.statements.get('SELECT id FROM views WHERE mesh = ? AND kind = ? AND entity = ?').pluck().get(mesh, kind, entity) as number | undefined
+      id ??= Number(this.statements.get('INSERT INTO views (mesh, kind, entity) VALUES (?, ?, ?)').run(mesh, kind, entity).lastInsertRowid)
+      this.viewIdByKey.set(key, id)
+      this.viewById.set(id, view)
+    }
+    return id
   }
 
-  /** Deletes an event's links by primary key, from the views recorded with it. */
-  private unlink(row: { id: string; time: number }, views: string): void {
-    const remove = this.statements.get('DELETE FROM event_links WHERE mesh = ? AND kind = ? AND entity = ? AND time = ? AND event_id = ?')
-    for (const [mesh, kind, entity] of JSON.parse(views) as View[]) remove.run(mesh, kind, entity, row.time, row.id)
+  /** The views of stored view ids (`events.views`) but the mesh views, read once per process and kept. */
+  private viewsOf(views: string): View[] {
+    const read = this.statements.get('SELECT mesh, kind, entity FROM views WHERE id = ?').raw()
+    return viewIds(views)
+      .map((id) => {
+        let view = this.viewById.get(id)
+        if (!view) {
+          view = read.get(id) as View
+          this.viewById.set(id, view)
+        }
+        return view
+      })
+      .filter(([, kind]) => kind !== MESH_VIEW('')[1])
+  }
+
+  private link(rid: number, row: EventRow, views: readonly number[]): void {
+    const insert = this.statements.get(INSERT_LINK)
+    const [source, warning] = [SOURCE_CODE[row.source], row.type === 'warning' ? 1 : 0]
+    for (const view of views) insert.run(view, row.time, rid, source, warning)
+  }
+
+  /** Deletes an event's links by primary key, from the view ids recorded with it. */
+  private unlink(rid: number, time: number, views: string): void {
+    const remove = this.statements.get(DELETE_LINK)
+    for (const view of viewIds(views)) remove.run(view, time, rid)
   }
 
   /** Events name meshes, applications, instances and services: make sure the catalog knows them. */
@@ -479,7 +526,7 @@ export class SqliteStore implements EventStore {
     const rows = this.statements
       .get(`SELECT ${EVENT_COLUMNS}, e.seq, e.views FROM events AS e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`)
       .all(seq, limit) as Array<EventRow & { seq: number; views: string }>
-    return rows.map(({ seq: rowSeq, views, ...row }) => ({ seq: rowSeq, item: rowToItem(row), created: false, views: JSON.parse(views) as View[] }))
+    return rows.map(({ seq: rowSeq, views, ...row }) => ({ seq: rowSeq, item: rowToItem(row), created: false, views: this.viewsOf(views) }))
   }
 
   async latestSeq(): Promise<number> {
@@ -516,13 +563,16 @@ export class SqliteStore implements EventStore {
   async purgeBefore(cutoff: number, batchSize: number): Promise<number> {
     return this.write(this.db.transaction(() => {
       const rows = this.statements
-        .get('SELECT id, mesh, time, views FROM events INDEXED BY events_by_time WHERE time < ? ORDER BY time LIMIT ?')
-        .all(cutoff, batchSize) as Array<{ id: string; mesh: string; time: number; views: string }>
-      const deleteEvent = this.statements.get('DELETE FROM events WHERE id = ?')
+        .get(
+          `SELECT e.rid, e.mesh, e.time, e.views FROM event_links AS l CROSS JOIN events AS e ON e.rid = l.rid
+           WHERE l.view = (SELECT id FROM views WHERE mesh = ? AND kind = ? AND entity = ?) AND l.time < ? ORDER BY l.time LIMIT ?`,
+        )
+        .all(...MESH_VIEW(''), cutoff, batchSize) as Array<{ rid: number; mesh: string; time: number; views: string }>
+      const deleteEvent = this.statements.get('DELETE FROM events WHERE rid = ?')
       const meshDeltas = new Map<string, number>()
-      for (const { id, mesh, time, views } of rows) {
-        this.unlink({ id, time }, views)
-        deleteEvent.run(id)
+      for (const { rid, mesh, time, views } of rows) {
+        this.unlink(rid, time, views)
+        deleteEvent.run(rid)
         add(meshDeltas, mesh, -1)
       }
       this.applyMeshDeltas(meshDeltas)

@@ -1,12 +1,16 @@
 /**
- * Builds timeline SQL. Every shape is driven by one index in (time, id) order so a page is one
- * range scan that stops after `limit` rows: an entity view walks `event_links`' primary key, a
- * mesh-wide view `events_by_mesh_time`, the every-mesh view `events_by_time`. Other filters are
- * checked on the rows the scan meets; there is never an OFFSET on the keyset path nor a sort.
- * The one exception is a search with few matches (`SearchPlan` `search`): its FTS result drives
- * and the survivors, at most a few thousand, are sorted. Also here: the histogram, facet and
- * oldest-match queries of the timeline views, built from the same parts.
+ * Builds timeline SQL. Every shape is driven by one index in time order so a page is one range
+ * scan that stops after `limit` rows: every view (an entity's, a mesh's, every mesh's) walks
+ * `event_links`' primary key (view, time, rid). Other filters are checked on the rows the scan
+ * meets; there is never an OFFSET on the keyset path. Links are keyed by the event's rid, so
+ * within one millisecond they are in rid order: a page sorts
+ * the rows of equal time by id (SQLite's sort of the right part of the ORDER BY, one time at a
+ * time, stopping with the page) to keep the contract's (time desc, id desc) order exact. A search
+ * with few matches (`SearchPlan` `search`) is driven by its FTS result and the survivors, at most
+ * a few thousand, are sorted. Also here: the histogram, facet and oldest-match queries of the
+ * timeline views, built from the same parts.
  */
+import type { EventSource } from '@eventline/shared'
 import { LINK_KIND } from '../eventViews.ts'
 import type { EntityKind, TimelineFilter, TimelinePosition } from '../types.ts'
 
@@ -15,6 +19,23 @@ export const EVENT_COLUMNS =
   'e.obj_kind, e.obj_name, e.obj_namespace, e.obj_uid, e.obj_field_path, e.application, e.instance, e.ip, e.service, e.category, e.action'
 
 type Params = Record<string, string | number>
+
+/** Small codes of sources in link rows (`event_links.source`). Append only: stored in every link. */
+export const SOURCE_CODE: Record<EventSource, number> = { kubernetes: 1, zookeeper: 2, nacos: 3, api: 4, demo: 5 }
+
+/** A link's source code back to its name, in SQL. */
+const SOURCE_NAME = `CASE l.source ${Object.entries(SOURCE_CODE)
+  .map(([name, code]) => `WHEN ${code} THEN '${name}'`)
+  .join(' ')} END`
+
+/**
+ * The store's own view of every event of a mesh: [mesh, 'm', ''] (mesh '' for every mesh). It
+ * drives the mesh-wide and every-mesh timelines and retention, as an entity's view does.
+ */
+export const MESH_VIEW = (mesh: string): [string, string, string] => [mesh, 'm', '']
+
+/** The interned id of a view, as a scalar subquery evaluated once per statement. */
+const viewId = (mesh: string, kind: string, entity: string) => `(SELECT id FROM views WHERE mesh = @${mesh} AND kind = @${kind} AND entity = @${entity})`
 
 export interface TimelineSql {
   sql: string
@@ -62,10 +83,13 @@ interface Parts {
   /** Conditions that need the event row (or the FTS index). */
   rowWhere: string[]
   order: string
-  /** The driving index as a standalone source, and the columns naming a row of it. */
-  driver: { from: string; time: string; id: string; join: string }
-  /** Columns of the driving row: index columns where the index has them. */
-  columns: { time: string; type: string; source: string }
+  /**
+   * The driving index as a standalone source (joined to events where its order needs the id), and
+   * the columns naming a row of it: `rid` joins it to the event row (`e.rid = d.rid`).
+   */
+  driver: { from: string; index: string; time: string; id: string; rid: string }
+  /** Columns of the driving row: index columns where the index has them (`warning` is 0 or 1). */
+  columns: { time: string; type: string; source: string; warning: string }
   params: Params
 }
 
@@ -82,8 +106,13 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
   let id: string
   let type: string
   let source: string
+  let warning: string
   let order: string
   let driver: Parts['driver']
+  // Conditions on type and source, and the cursor, as the driving row holds them.
+  let typeIs: (param: string) => string
+  let sourceIn: (params: string) => string
+  let before: string
 
   if (searchFirst) {
     // Every entity is a point look-up of its link by primary key, at the event's own (time, id).
@@ -91,52 +120,48 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
       params.view = view
       params[`k${index}`] = LINK_KIND[kind]
       params[`v${index}`] = filter[kind]!
-      rowWhere.push(
-        `EXISTS (SELECT 1 FROM event_links AS x WHERE x.mesh = @view AND x.kind = @k${index} AND x.entity = @v${index} AND x.time = e.time AND x.event_id = e.id)`,
-      )
+      rowWhere.push(`EXISTS (SELECT 1 FROM event_links AS x WHERE x.view = ${viewId('view', `k${index}`, `v${index}`)} AND x.time = e.time AND x.rid = e.rid)`)
     }
     if (filter.mesh !== undefined && entities.length === 0) {
       params.mesh = filter.mesh
       rowWhere.push('e.mesh = @mesh')
     }
     from = 'events_fts AS f CROSS JOIN events AS e ON e.rid = f.rowid'
-    ;[time, id, type, source] = ['e.time', 'e.id', 'e.type', 'e.source']
+    ;[time, id, type, source, warning] = ['e.time', 'e.id', 'e.type', 'e.source', "e.type = 'warning'"]
     order = 'e.time DESC, e.id DESC'
-    driver = { from, time, id, join: '' }
-  } else if (driverKind) {
+    driver = { from, index: from, time, id, rid: 'e.rid' }
+    typeIs = (param) => `e.type = ${param}`
+    sourceIn = (list) => `e.source IN (${list})`
+    before = '(e.time, e.id) < (@afterTime, @afterId)'
+  } else {
+    // An entity's view, or with no entity the mesh's own view (every mesh: mesh '').
     params.view = view
-    params.driverKind = LINK_KIND[driverKind]
-    params.driverEntity = filter[driverKind]!
-    driverWhere.push('l.mesh = @view', 'l.kind = @driverKind', 'l.entity = @driverEntity')
+    params.driverKind = driverKind ? LINK_KIND[driverKind] : 'm'
+    params.driverEntity = driverKind ? filter[driverKind]! : ''
+    driverWhere.push(`l.view = ${viewId('view', 'driverKind', 'driverEntity')}`)
     for (const [index, kind] of entities.slice(1).entries()) {
       params[`k${index}`] = LINK_KIND[kind]
       params[`v${index}`] = filter[kind]!
-      driverWhere.push(
-        `EXISTS (SELECT 1 FROM event_links AS x WHERE x.mesh = @view AND x.kind = @k${index} AND x.entity = @v${index} AND x.time = l.time AND x.event_id = l.event_id)`,
-      )
+      driverWhere.push(`EXISTS (SELECT 1 FROM event_links AS x WHERE x.view = ${viewId('view', `k${index}`, `v${index}`)} AND x.time = l.time AND x.rid = l.rid)`)
     }
-    from = needEvents ? 'event_links AS l CROSS JOIN events AS e ON e.id = l.event_id' : 'event_links AS l'
-    ;[time, id, type, source] = ['l.time', 'l.event_id', 'l.type', 'l.source']
-    order = 'l.time DESC, l.event_id DESC'
-    driver = { from: 'event_links AS l', time, id, join: 'e.id = d.id' }
-  } else {
-    if (filter.mesh !== undefined) {
-      params.mesh = filter.mesh
-      driverWhere.push('e.mesh = @mesh')
-      from = 'events AS e INDEXED BY events_by_mesh_time'
-    } else {
-      from = 'events AS e INDEXED BY events_by_time'
-    }
-    ;[time, id, type, source] = ['e.time', 'e.id', 'e.type', 'e.source']
-    order = 'e.time DESC, e.id DESC'
-    driver = { from, time, id, join: 'e.id = d.id' }
+    // The id of a link's event is on the event row: ordering by it (and a cursor) joins it.
+    const joined = 'event_links AS l CROSS JOIN events AS e ON e.rid = l.rid'
+    from = needEvents || after ? joined : 'event_links AS l'
+    ;[time, id, type, source, warning] = ['l.time', 'e.id', `CASE l.warning WHEN 1 THEN 'warning' ELSE 'normal' END`, SOURCE_NAME, 'l.warning']
+    // Without the event rows (a facet of type or source) the most recent links are taken by time.
+    order = from === joined ? 'l.time DESC, e.id DESC' : 'l.time DESC'
+    driver = { from: joined, index: 'event_links AS l', time, id, rid: 'l.rid' }
+    typeIs = (param) => `l.warning = (${param} = 'warning')`
+    sourceIn = (list) => `l.source IN (${list})`
+    // The range on the key first (time <=), then the tie at the cursor's time by id.
+    before = 'l.time <= @afterTime AND (l.time < @afterTime OR e.id < @afterId)'
   }
 
   const onDriver = searchFirst ? rowWhere : driverWhere
   if (after) {
     params.afterTime = after.time
     params.afterId = after.id
-    onDriver.push(`(${time}, ${id}) < (@afterTime, @afterId)`)
+    onDriver.push(before)
   }
   if (filter.since !== undefined) {
     params.since = filter.since
@@ -148,19 +173,18 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
   }
   if (filter.type) {
     params.type = filter.type
-    onDriver.push(`${type} = @type`)
+    onDriver.push(typeIs('@type'))
   }
-  if (filter.sources?.length) onDriver.push(`${source} IN (${list(params, 'source', filter.sources)})`)
+  if (filter.sources?.length) {
+    const codes = !searchFirst ? filter.sources.map((name) => SOURCE_CODE[name as EventSource] ?? 0) : filter.sources
+    onDriver.push(sourceIn(list(params, 'source', codes)))
+  }
   if (filter.reasons?.length) rowWhere.push(`e.reason IN (${list(params, 'reason', filter.reasons)})`)
-  for (const [column, value] of [
-    ['e.obj_namespace', filter.namespace],
-    ['e.obj_kind', filter.kind],
-    ['e.obj_name', filter.name],
-  ] as const) {
-    if (value === undefined) continue
-    const key = column.slice(2)
-    params[key] = value
-    rowWhere.push(`${column} = @${key}`)
+  if (filter.namespaces?.length) rowWhere.push(`e.obj_namespace IN (${list(params, 'namespace', filter.namespaces)})`)
+  if (filter.kinds?.length) rowWhere.push(`e.obj_kind IN (${list(params, 'kind', filter.kinds)})`)
+  if (filter.name !== undefined) {
+    params.obj_name = filter.name
+    rowWhere.push('e.obj_name = @obj_name')
   }
   if (filter.q !== undefined) {
     params.q = ftsQuery(filter.q)
@@ -170,10 +194,10 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
     else if (plan === 'set') rowWhere.push('+e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH @q)')
     else rowWhere.push('EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH @q AND rowid = e.rid)')
   }
-  return { from, driverWhere, rowWhere, order, driver, columns: { time, type, source }, params }
+  return { from, driverWhere, rowWhere, order, driver, columns: { time, type, source, warning }, params }
 }
 
-function list(params: Params, prefix: string, values: readonly string[]): string {
+function list(params: Params, prefix: string, values: readonly (string | number)[]): string {
   return values
     .map((value, index) => {
       params[`${prefix}${index}`] = value
@@ -184,10 +208,19 @@ function list(params: Params, prefix: string, values: readonly string[]): string
 
 /** Whether the filter needs columns only `events` has (so a link-driven count must join). */
 function needsEventColumns(filter: TimelineFilter): boolean {
-  return Boolean(filter.reasons?.length || filter.namespace || filter.kind || filter.name || filter.q)
+  return Boolean(filter.reasons?.length || filter.namespaces?.length || filter.kinds?.length || filter.name || filter.q)
 }
 
 const whereClause = (where: string[]) => (where.length ? `WHERE ${where.join(' AND ')}` : '')
+
+/** The driving index's rows in timeline order (or its reverse), at most `@scan` of them. */
+const walk = (driver: Parts['driver'], driverWhere: string[], direction: 'ASC' | 'DESC') =>
+  `SELECT ${driver.time} AS time, ${driver.id} AS id, ${driver.rid} AS rid FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} ${direction}, ${driver.id} ${direction} LIMIT @scan`
+
+/** The oldest time of the driving index: its first entry in time order, from the index alone. */
+function oldestIndexed(driver: Parts['driver'], driverWhere: string[], params: Params): TimelineSql {
+  return { sql: `SELECT ${driver.time} FROM ${driver.index} ${whereClause(driverWhere)} ORDER BY ${driver.time} LIMIT 1`, params }
+}
 
 /** One page, newest first, starting after `after`; `limit + 1` rows tell whether more follow. */
 export function pageSql(filter: TimelineFilter, limit: number, after?: TimelinePosition, plan?: SearchPlan, columns = EVENT_COLUMNS): TimelineSql {
@@ -206,9 +239,9 @@ export function budgetedPageSql(filter: TimelineFilter, limit: number, after: Ti
   const { driverWhere, rowWhere, driver, params } = parts(filter, after, true, plan)
   params.limit = limit + 1
   params.scan = scan
-  const walked = `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} DESC, ${driver.id} DESC LIMIT @scan`
+  const walked = walk(driver, driverWhere, 'DESC')
   return {
-    sql: `SELECT ${EVENT_COLUMNS} FROM (${walked}) AS d CROSS JOIN events AS e ON ${driver.join} ${whereClause(rowWhere)} ORDER BY d.time DESC, d.id DESC LIMIT @limit`,
+    sql: `SELECT ${EVENT_COLUMNS} FROM (${walked}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(rowWhere)} ORDER BY d.time DESC, d.id DESC LIMIT @limit`,
     params,
   }
 }
@@ -228,8 +261,8 @@ export function budgetedCountSql(filter: TimelineFilter, cap: number, plan: Sear
   const { driverWhere, rowWhere, driver, params } = parts(filter, undefined, true, plan)
   params.cap = cap
   params.scan = scan
-  const walked = `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} DESC, ${driver.id} DESC LIMIT @scan`
-  return { sql: `SELECT count(*) AS n FROM (SELECT 1 FROM (${walked}) AS d CROSS JOIN events AS e ON ${driver.join} ${whereClause(rowWhere)} LIMIT @cap)`, params }
+  const walked = walk(driver, driverWhere, 'DESC')
+  return { sql: `SELECT count(*) AS n FROM (SELECT 1 FROM (${walked}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(rowWhere)} LIMIT @cap)`, params }
 }
 
 /** Offset page (Dubbo admin compatible endpoints only). */
@@ -262,16 +295,16 @@ export function oldestSql(filter: TimelineFilter, plan: SearchPlan | undefined, 
   const rows = needsEventColumns(filter)
   const { from, driverWhere, rowWhere, columns, driver, params } = parts(filter, undefined, rows, plan)
   if (plan === 'search') return { sql: `SELECT min(${columns.time}) FROM ${from} ${whereClause([...driverWhere, ...rowWhere])}`, params }
-  if (!rows) return { sql: `SELECT ${driver.time} FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time}, ${driver.id} LIMIT 1`, params }
+  if (!rows) return oldestIndexed(driver, driverWhere, params)
   params.scan = budget
-  const walked = `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time}, ${driver.id} LIMIT @scan`
-  return { sql: `SELECT d.time FROM (${walked}) AS d CROSS JOIN events AS e ON ${driver.join} ${whereClause(rowWhere)} ORDER BY d.time, d.id LIMIT 1`, params }
+  const walked = walk(driver, driverWhere, 'ASC')
+  return { sql: `SELECT d.time FROM (${walked}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(rowWhere)} ORDER BY d.time, d.id LIMIT 1`, params }
 }
 
 /** The oldest row of the driving index (entity, mesh or every mesh), ignoring row filters. */
 export function oldestIndexedSql(filter: TimelineFilter): TimelineSql {
   const { driverWhere, driver, params } = parts(filter, undefined, false, 'probe')
-  return { sql: `SELECT ${driver.time} FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time}, ${driver.id} LIMIT 1`, params }
+  return oldestIndexed(driver, driverWhere, params)
 }
 
 /**
@@ -282,7 +315,7 @@ export function oldestIndexedSql(filter: TimelineFilter): TimelineSql {
 export function bucketCountSql(filter: TimelineFilter & { since: number; until: number }): TimelineSql {
   if (needsEventColumns(filter)) throw new Error('bucketCountSql: the filter needs event rows')
   const { from, driverWhere, rowWhere, columns, params } = parts(filter, undefined, false)
-  return { sql: `SELECT count(*) AS n, coalesce(sum(${columns.type} = 'warning'), 0) AS w FROM ${from} ${whereClause([...driverWhere, ...rowWhere])}`, params }
+  return { sql: `SELECT count(*) AS n, coalesce(sum(${columns.warning}), 0) AS w FROM ${from} ${whereClause([...driverWhere, ...rowWhere])}`, params }
 }
 
 /**
@@ -296,13 +329,13 @@ export function histogramSql(filter: TimelineFilter, plan: SearchPlan | undefine
   const { from, driverWhere, rowWhere, columns, driver, params } = parts(filter, undefined, rows, plan)
   params.since = filter.since!
   params.bucketMs = bucketMs
-  const select = (time: string, type: string) => `SELECT CAST((${time} - @since) / @bucketMs AS INTEGER) AS b, count(*) AS n, sum(${type} = 'warning') AS w`
+  const select = (time: string, warning: string) => `SELECT CAST((${time} - @since) / @bucketMs AS INTEGER) AS b, count(*) AS n, sum(${warning}) AS w`
   if (!rows || plan === 'search') {
-    return { sql: `${select(columns.time, columns.type)} FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} GROUP BY b`, params }
+    return { sql: `${select(columns.time, columns.warning)} FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} GROUP BY b`, params }
   }
   params.scan = budget
-  const walked = `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} DESC, ${driver.id} DESC LIMIT @scan`
-  return { sql: `${select('d.time', 'e.type')} FROM (${walked}) AS d CROSS JOIN events AS e ON ${driver.join} ${whereClause(rowWhere)} GROUP BY b`, params }
+  const walked = walk(driver, driverWhere, 'DESC')
+  return { sql: `${select('d.time', "e.type = 'warning'")} FROM (${walked}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(rowWhere)} GROUP BY b`, params }
 }
 
 /**
@@ -318,8 +351,8 @@ export function facetSql(filter: TimelineFilter, column: string, plan: SearchPla
   let matches: string
   if (budgeted) {
     params.scan = scan
-    const walked = `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} DESC, ${driver.id} DESC LIMIT @scan`
-    matches = `SELECT e.${column} AS value FROM (${walked}) AS d CROSS JOIN events AS e ON ${driver.join} ${whereClause(rowWhere)} ORDER BY d.time DESC, d.id DESC LIMIT @sample`
+    const walked = walk(driver, driverWhere, 'DESC')
+    matches = `SELECT e.${column} AS value FROM (${walked}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(rowWhere)} ORDER BY d.time DESC, d.id DESC LIMIT @sample`
   } else {
     const value = indexColumn ? columns[column as 'type' | 'source'] : `e.${column}`
     matches = `SELECT ${value} AS value FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} ORDER BY ${order} LIMIT @sample`
