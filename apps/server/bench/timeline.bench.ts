@@ -35,12 +35,14 @@ import type { Db } from '../src/store/sqlite/db.ts'
 import { SqliteStore } from '../src/store/sqlite/sqliteStore.ts'
 import { LINK_KIND } from '../src/store/eventViews.ts'
 import { decodeCursor } from '../src/store/cursor.ts'
-import type { EventStore, IngestEvent, TimelineFilter } from '../src/store/types.ts'
+import type { EventStore, IngestEvent } from '../src/store/types.ts'
 import { createRandom, createWorld, generateEvents, inChunks, MESHES } from './generate.ts'
 import type { GenerateOptions, Random, World } from './generate.ts'
 import { RawInserter } from './rawInsert.ts'
 import { mergeResults, percentile, printTable, RESULTS_FILE, round } from './results.ts'
 import { seedApplicationPage } from './seedTimeline.ts'
+import { latencyFigures, shapeFigures, timelineShapes } from './timelineShapes.ts'
+import type { Shape, ShapeFigures, ViewSize } from './timelineShapes.ts'
 import { benchPostgres } from './timelinePostgres.ts'
 
 const DAY_MS = 86_400_000
@@ -74,38 +76,6 @@ export interface IngestFigures {
   /** Event generation time, excluded from `seconds` (it is the benchmark's, not the store's). */
   generationSeconds: number
   eventsPerSecond: number
-}
-
-export interface ShapeFigures {
-  url: string
-  viewEvents: number
-  walkedEvents: number
-  samples: number
-  p50Ms: number
-  p99Ms: number
-  maxMs: number
-  /**
-   * The same kind of pages read from the store in-process, through its reader threads (the path the
-   * HTTP handlers take): the part of the latency that is the store.
-   */
-  storeP50Ms: number
-  storeP99Ms: number
-  /**
-   * SQLite only: the same pages from a `SqliteStore` on this thread (no hop), sampled alternately
-   * with the threaded ones, so `store - direct` is what the reader threads cost.
-   */
-  directP50Ms?: number
-  directP99Ms?: number
-}
-
-export interface Shape {
-  name: string
-  /** Path and query without limit and cursor. */
-  path: string
-  viewEvents: number
-  mesh: string
-  application?: string
-  filter: TimelineFilter
 }
 
 interface Position {
@@ -196,47 +166,16 @@ function sameSampledEvents(ours: Db, raw: Db, events: number): boolean {
   return true
 }
 
-interface View {
-  mesh: string
-  entity: string
-  n: number
-}
-
-/** Every view of one entity kind in the named meshes, with its number of events. */
-function views(db: Db, kind: 'application' | 'instance' | 'service'): View[] {
+/** Every view of one entity kind in the named meshes, with its number of events, largest first. */
+function views(db: Db, kind: 'application' | 'instance' | 'service'): ViewSize[] {
   const statement = db.prepare('SELECT v.mesh, v.entity, count(*) AS n FROM views AS v JOIN event_links AS l ON l.view = v.id WHERE v.mesh = ? AND v.kind = ? GROUP BY v.id')
-  return MESHES.flatMap((mesh) => statement.all(mesh.name, LINK_KIND[kind]) as View[]).sort((a, b) => b.n - a.n)
+  return MESHES.flatMap((mesh) => statement.all(mesh.name, LINK_KIND[kind]) as ViewSize[]).sort((a, b) => b.n - a.n)
 }
 
 /** The five timeline shapes, chosen from what was stored. */
 function chooseShapes(db: Db): Shape[] {
-  const applications = views(db, 'application')
-  const largest = applications[0]!
-  const small = applications[Math.floor(applications.length * 0.9)]!
-  const instance = views(db, 'instance')[0]!
-  const service = views(db, 'service')[0]!
-  const meshes = db.prepare('SELECT mesh, count(*) AS n FROM events GROUP BY mesh ORDER BY n DESC').all() as Array<{ mesh: string; n: number }>
-  const entityShape = (name: string, kind: 'application' | 'instance' | 'service', view: View): Shape => ({
-    name,
-    path: `/api/v1/${kind}s/${encodeURIComponent(view.entity)}/events?mesh=${encodeURIComponent(view.mesh)}`,
-    viewEvents: view.n,
-    mesh: view.mesh,
-    ...(kind === 'application' ? { application: view.entity } : {}),
-    filter: { mesh: view.mesh, [kind]: view.entity },
-  })
-  return [
-    entityShape('largest application', 'application', largest),
-    entityShape('small application', 'application', small),
-    entityShape('instance', 'instance', instance),
-    entityShape('service', 'service', service),
-    {
-      name: 'mesh-wide',
-      path: `/api/v1/events?mesh=${encodeURIComponent(meshes[0]!.mesh)}`,
-      viewEvents: meshes[0]!.n,
-      mesh: meshes[0]!.mesh,
-      filter: { mesh: meshes[0]!.mesh },
-    },
-  ]
+  const busiest = db.prepare('SELECT mesh, count(*) AS n FROM events GROUP BY mesh ORDER BY n DESC LIMIT 1').get() as { mesh: string; n: number }
+  return timelineShapes({ application: views(db, 'application'), instance: views(db, 'instance'), service: views(db, 'service') }, busiest)
 }
 
 function pageUrl(base: string, shape: Shape, limit: number, cursor: string | undefined): string {
@@ -369,6 +308,19 @@ function measureExport(url: string, format: 'csv' | 'ndjson'): Promise<{ rows: n
   })
 }
 
+/**
+ * Warm-up pages, then timed pages at random depths over HTTP and from the store alone: the shape's
+ * figures. With `direct` (SQLite: a store on this thread), the store's pages alternate with the same
+ * pages read directly, so the difference is what the reader threads cost.
+ */
+async function sampleShape(base: string, shape: Shape, store: EventStore, positions: readonly Position[], walked: number, random: Random, direct?: EventStore): Promise<ShapeFigures> {
+  await samplePages(base, shape, positions, random, WARMUP_REQUESTS)
+  const times = await samplePages(base, shape, positions, random, SAMPLES_PER_SHAPE)
+  if (direct === undefined) return shapeFigures(shape, walked, times, await sampleStorePages(store, shape, positions, random, SAMPLES_PER_SHAPE))
+  const pairs = await sampleStorePairs(store, direct, shape, positions, random, SAMPLES_PER_SHAPE)
+  return shapeFigures(shape, walked, times, pairs.threaded, pairs.direct)
+}
+
 /** The PostgreSQL run: the same events, ingest path and page sampling (see timelinePostgres.ts). */
 async function mainPostgres(url: string): Promise<void> {
   const count = eventCount()
@@ -377,22 +329,8 @@ async function mainPostgres(url: string): Promise<void> {
   await benchPostgres(url, count, {
     ingest: (bus) => ingestOurs(bus, world, options, { messageChars: 0, warnings: 0 }),
     measureShape: async (base, shape, store) => {
-      const random = createRandom(SAMPLE_SEED)
       const { positions, walked } = await walk(base, shape)
-      await samplePages(base, shape, positions, random, WARMUP_REQUESTS)
-      const times = await samplePages(base, shape, positions, random, SAMPLES_PER_SHAPE)
-      const storeTimes = await sampleStorePages(store, shape, positions, random, SAMPLES_PER_SHAPE)
-      return {
-        url: shape.path,
-        viewEvents: shape.viewEvents,
-        walkedEvents: walked,
-        samples: times.length,
-        p50Ms: round(percentile(times, 0.5)),
-        p99Ms: round(percentile(times, 0.99)),
-        maxMs: round(Math.max(...times)),
-        storeP50Ms: round(percentile(storeTimes, 0.5)),
-        storeP99Ms: round(percentile(storeTimes, 0.99)),
-      }
+      return sampleShape(base, shape, store, positions, walked, createRandom(SAMPLE_SEED))
     },
   })
   agent.destroy()
@@ -450,22 +388,7 @@ async function main(): Promise<void> {
       const { positions, walked } = await walk(server.url, shape)
       if (walked !== shape.viewEvents) log(`WARNING: ${shape.name}: walked ${walked} events, the view holds ${shape.viewEvents}`)
       positionsByShape.set(shape.name, positions)
-      await samplePages(server.url, shape, positions, random, WARMUP_REQUESTS)
-      const times = await samplePages(server.url, shape, positions, random, SAMPLES_PER_SHAPE)
-      const { threaded: storeTimes, direct: directTimes } = await sampleStorePairs(server.store, direct, shape, positions, random, SAMPLES_PER_SHAPE)
-      timeline[shape.name] = {
-        url: shape.path,
-        viewEvents: shape.viewEvents,
-        walkedEvents: walked,
-        samples: times.length,
-        p50Ms: round(percentile(times, 0.5)),
-        p99Ms: round(percentile(times, 0.99)),
-        maxMs: round(Math.max(...times)),
-        storeP50Ms: round(percentile(storeTimes, 0.5)),
-        storeP99Ms: round(percentile(storeTimes, 0.99)),
-        directP50Ms: round(percentile(directTimes, 0.5)),
-        directP99Ms: round(percentile(directTimes, 0.99)),
-      }
+      timeline[shape.name] = await sampleShape(server.url, shape, server.store, positions, walked, random, direct)
     }
     await direct.close()
 
@@ -533,7 +456,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < WARMUP_REQUESTS; i++) await get(`${server.url}${path}`)
       const times: number[] = []
       for (let i = 0; i < HISTOGRAM_SAMPLES; i++) times.push((await get(`${server.url}${path}`)).ms)
-      histogram[name] = { url: path, p50Ms: round(percentile(times, 0.5)), p99Ms: round(percentile(times, 0.99)), maxMs: round(Math.max(...times)) }
+      histogram[name] = latencyFigures(path, times)
     }
 
     // 7. Export of every event, streamed.

@@ -18,8 +18,10 @@ import { startEventline } from '../src/eventline.ts'
 import { silentLogger } from '../src/log.ts'
 import { ROW_COLUMNS, ROW_TYPES } from '../src/store/eventRows.ts'
 import type { EventStore } from '../src/store/types.ts'
-import { mergeResults, percentile, printTable, round } from './results.ts'
-import type { IngestFigures, Shape, ShapeFigures } from './timeline.bench.ts'
+import { mergeResults, printTable, round } from './results.ts'
+import type { IngestFigures } from './timeline.bench.ts'
+import { latencyFigures, timelineShapes } from './timelineShapes.ts'
+import type { Shape, ShapeFigures, ViewSize } from './timelineShapes.ts'
 
 const DAY_MS = 86_400_000
 const BATCH = 1000
@@ -65,7 +67,7 @@ async function rawAnchor(client: pg.Client): Promise<number> {
 
 /** The five shapes, chosen from what was stored, as on SQLite. */
 async function chooseShapes(client: pg.Client): Promise<Shape[]> {
-  const views = async (kind: string) =>
+  const views = async (kind: string): Promise<ViewSize[]> =>
     (
       await client.query<{ mesh: string; entity: string; n: string }>(
         `SELECT v.mesh, v.entity, count(*) AS n FROM event_links AS l JOIN views AS v ON v.id = l.view
@@ -73,27 +75,8 @@ async function chooseShapes(client: pg.Client): Promise<Shape[]> {
         [kind],
       )
     ).rows.map((row) => ({ ...row, n: Number(row.n) }))
-  const applications = await views('a')
-  const largest = applications[0]!
-  const small = applications[Math.floor(applications.length * 0.9)]!
-  const instance = (await views('i'))[0]!
-  const service = (await views('s'))[0]!
-  const mesh = (await client.query<{ mesh: string; n: string }>('SELECT mesh, count(*) AS n FROM events GROUP BY mesh ORDER BY n DESC LIMIT 1')).rows[0]!
-  const entityShape = (name: string, kind: 'application' | 'instance' | 'service', view: { mesh: string; entity: string; n: number }): Shape => ({
-    name,
-    path: `/api/v1/${kind}s/${encodeURIComponent(view.entity)}/events?mesh=${encodeURIComponent(view.mesh)}`,
-    viewEvents: view.n,
-    mesh: view.mesh,
-    ...(kind === 'application' ? { application: view.entity } : {}),
-    filter: { mesh: view.mesh, [kind]: view.entity },
-  })
-  return [
-    entityShape('largest application', 'application', largest),
-    entityShape('small application', 'application', small),
-    entityShape('instance', 'instance', instance),
-    entityShape('service', 'service', service),
-    { name: 'mesh-wide', path: `/api/v1/events?mesh=${encodeURIComponent(mesh.mesh)}`, viewEvents: Number(mesh.n), mesh: mesh.mesh, filter: { mesh: mesh.mesh } },
-  ]
+  const busiest = (await client.query<{ mesh: string; n: string }>('SELECT mesh, count(*) AS n FROM events GROUP BY mesh ORDER BY n DESC LIMIT 1')).rows[0]!
+  return timelineShapes({ application: await views('a'), instance: await views('i'), service: await views('s') }, { mesh: busiest.mesh, n: Number(busiest.n) })
 }
 
 const VIEW_WARMUP = 5
@@ -127,7 +110,7 @@ async function measureViews(base: string, shapes: readonly Shape[]): Promise<Rec
     for (let i = 0; i < VIEW_WARMUP; i++) await timed(`${base}${path}`)
     const times: number[] = []
     for (let i = 0; i < VIEW_SAMPLES; i++) times.push(await timed(`${base}${path}`))
-    figures[name] = { url: path, p50Ms: round(percentile(times, 0.5)), p99Ms: round(percentile(times, 0.99)), maxMs: round(Math.max(...times)) }
+    figures[name] = latencyFigures(path, times)
   }
   return figures
 }

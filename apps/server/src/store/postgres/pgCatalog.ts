@@ -54,8 +54,13 @@ function contains(q: string): string {
  */
 export class CatalogWriter {
   private readonly staged = new Set<string>()
+  /** (mesh, name) of applications and services to write before commit (see `ensureApplication`). */
+  private readonly pendingApplications: Array<[mesh: string, name: string]> = []
+  private readonly pendingServices: Array<[mesh: string, name: string]> = []
   /** Called with the kind of look-up a catalog write may have changed (and the key, when known). */
   onWrite: (lookup: 'ip' | 'si' | 'app' | 'pod', key?: string) => void = () => undefined
+  /** Called when a mesh now has an application of this name (the only change `ensureApplication` makes). */
+  onApplication: (name: string, mesh: string) => void = () => undefined
 
   constructor(
     private readonly db: Queryable,
@@ -153,32 +158,48 @@ export class CatalogWriter {
     await this.run('INSERT INTO meshes (name, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING', [name, kind])
   }
 
+  /**
+   * An application or service an event names is written with the batch's others by the batch's
+   * closing statement (`takeNamed`): no look-up of the transaction reads services, and the one
+   * that reads applications (`meshesWithApplications`) adds the pending ones.
+   */
   async ensureApplication(mesh: string, name: string): Promise<void> {
     if (!this.firstTime('application', mesh, name)) return
-    this.onWrite('app', name)
-    await this.run('INSERT INTO applications (mesh, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [mesh, name])
+    this.pendingApplications.push([mesh, name])
+    this.onApplication(name, mesh)
   }
 
   async ensureService(mesh: string, name: string): Promise<void> {
     if (!this.firstTime('service', mesh, name)) return
-    await this.run('INSERT INTO services (mesh, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [mesh, name])
+    this.pendingServices.push([mesh, name])
+  }
+
+  /**
+   * The applications and services `ensure*` collected, sorted (so concurrent writers queue rather
+   * than deadlock), for the batch's closing statement to insert; none are pending after.
+   */
+  takeNamed(): { applications: Array<[mesh: string, name: string]>; services: Array<[mesh: string, name: string]> } {
+    const sorted = (pending: Array<[string, string]>) => pending.splice(0).sort(([m1, n1], [m2, n2]) => (m1 < m2 ? -1 : m1 > m2 ? 1 : n1 < n2 ? -1 : n1 > n2 ? 1 : 0))
+    return { applications: sorted(this.pendingApplications), services: sorted(this.pendingServices) }
   }
 
   /** Records an instance an event names; true when it gained an IP (see SqliteCatalog.ensureInstance). */
   async ensureInstance(mesh: string, name: string, source: string, ip?: string, application?: string): Promise<boolean> {
     if (!this.firstTime('instance', mesh, name, ip, application)) return false
     // The row as written tells which IP's look-up it changed (its own, new or kept).
-    const changed = await query<{ ip: string | null }>(
+    const changed = await query<{ ip: string | null; registry: boolean }>(
       this.db,
       `INSERT INTO instances AS i (mesh, name, ip, application, registered, sources, updated_at)
        VALUES ($1, $2, $3, $4, false, ARRAY[$5::text], $6)
        ON CONFLICT (mesh, name) DO UPDATE SET ip = coalesce(i.ip, excluded.ip), application = coalesce(i.application, excluded.application)
        WHERE (i.ip IS NULL AND excluded.ip IS NOT NULL) OR (i.application IS NULL AND excluded.application IS NOT NULL)
-       RETURNING i.ip`,
+       RETURNING i.ip, i.namespace IS NULL AND NOT ('kubernetes' = ANY(i.sources)) AS registry`,
       [mesh, name, ip ?? null, application ?? null, source, Date.now()],
     )
-    for (const row of changed) if (row.ip !== null) this.onWrite('ip', row.ip)
-    return ip !== undefined && changed.length > 0
+    // Only a registry instance is in the IP look-up (`instancesByIp`): a pod's row changes nothing there.
+    const registry = changed.filter((row) => row.registry)
+    for (const row of registry) if (row.ip !== null) this.onWrite('ip', row.ip)
+    return ip !== undefined && registry.length > 0
   }
 
   private async upsertInstance(instance: InstanceRecord): Promise<Correlation | undefined> {
@@ -245,22 +266,31 @@ export class CatalogWriter {
   }
 
   /**
-   * The pods that had `ip` at `time`: those whose interval holds it, else the next pod to get the
-   * IP after it (an IP belongs to its next pod from the moment the previous one left it).
+   * The pod-to-IP intervals of each IP that may hold a time from its `from` on (open, or ended
+   * after it), oldest first: `podsAt` answers "which pods had the IP at t" from them for any
+   * t >= from, so a batch asks once per IP instead of once per event.
    */
-  async podsAtIp(ip: string, time: number): Promise<Array<{ mesh: string; name: string }>> {
-    const rows = await query<{ mesh: string; name: string; since: number }>(
+  async podIntervals(ips: readonly string[], froms: readonly number[]): Promise<Map<string, PodInterval[]>> {
+    const rows = await query<PodInterval & { ip: string }>(
       this.db,
-      'SELECT mesh, pod AS name, since FROM pod_ips WHERE ip = $1 AND (until IS NULL OR until > $2) ORDER BY since LIMIT 50',
-      [ip, time],
+      `SELECT p.ip, p.mesh, p.pod AS name, p.since, p.until FROM unnest($1::text[], $2::bigint[]) AS u (ip, since)
+       JOIN pod_ips AS p ON p.ip = u.ip AND (p.until IS NULL OR p.until > u.since) ORDER BY p.ip, p.since`,
+      [ips, froms],
     )
-    const holding = rows.filter((row) => row.since <= time)
-    return (holding.length > 0 ? holding : rows.slice(0, 1)).map(({ mesh, name }) => ({ mesh, name }))
+    const byIp = new Map(ips.map((ip) => [ip, [] as PodInterval[]]))
+    for (const { ip, ...interval } of rows) byIp.get(ip)!.push(interval)
+    return byIp
   }
 
-  /** Meshes that know an application of this name. */
-  async meshesWithApplication(name: string): Promise<string[]> {
-    return (await query<{ mesh: string }>(this.db, 'SELECT mesh FROM applications WHERE name = $1', [name])).map(({ mesh }) => mesh)
+  /** Meshes that know an application of each name (the ones this transaction has yet to write included). */
+  async meshesWithApplications(names: readonly string[]): Promise<Map<string, string[]>> {
+    const rows = await query<{ name: string; mesh: string }>(this.db, 'SELECT name, mesh FROM applications WHERE name = ANY($1::text[])', [names])
+    const byName = new Map(names.map((name) => [name, [] as string[]]))
+    for (const { name, mesh } of [...rows, ...this.pendingApplications.map(([mesh, name]) => ({ name, mesh }))]) {
+      const meshes = byName.get(name)
+      if (meshes && !meshes.includes(mesh)) meshes.push(mesh)
+    }
+    return byName
   }
 
   /** Services an instance provides or consumes in its mesh. */
@@ -268,6 +298,25 @@ export class CatalogWriter {
     const rows = await query<{ service: string }>(this.db, 'SELECT DISTINCT service FROM service_instances WHERE mesh = $1 AND instance = $2', [mesh, instance])
     return rows.map(({ service }) => service)
   }
+}
+
+/** One interval of the pod-to-IP history. */
+export interface PodInterval {
+  mesh: string
+  name: string
+  since: number
+  until: number | null
+}
+
+/**
+ * The pods that had the IP at `time`, from its intervals (oldest first, as `podIntervals` reads
+ * them): those whose interval holds it, else the next pod to get the IP after it (an IP belongs
+ * to its next pod from the moment the previous one left it). At most 50, as SQLite's look-up.
+ */
+export function podsAt(intervals: readonly PodInterval[], time: number): Array<{ mesh: string; name: string }> {
+  const rows = intervals.filter(({ until }) => until === null || until > time).slice(0, 50)
+  const holding = rows.filter((row) => row.since <= time)
+  return (holding.length > 0 ? holding : rows.slice(0, 1)).map(({ mesh, name }) => ({ mesh, name }))
 }
 
 /** Catalog reads, each one or a few queries on the pool. */

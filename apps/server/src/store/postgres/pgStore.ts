@@ -68,7 +68,8 @@ import type {
 import type { ReplicaStore } from '../types.ts'
 import { acquireLease, fenceCheck, readMeshStatus, releaseLease, renewLease } from './lease.ts'
 import { migrate } from './migrations.ts'
-import { CatalogReader, CatalogWriter } from './pgCatalog.ts'
+import { CatalogReader, CatalogWriter, podsAt } from './pgCatalog.ts'
+import type { PodInterval } from './pgCatalog.ts'
 import { execute, hasCode, query, translateError } from './query.ts'
 import type { Queryable } from './query.ts'
 import { mayUpdate, merge, pickRow, ROW_COLUMNS, ROW_TYPES, rowToItem, sameRow, toRow } from '../eventRows.ts'
@@ -256,8 +257,8 @@ export class PgStore implements EventStore {
       const onCommit: Array<() => void> = []
       let broken = false
       try {
-        await client.query('BEGIN')
-        await client.query('SELECT set_config($1, $2, true)', ['statement_timeout', String(this.options.writeTimeoutMs)])
+        // One round trip: the budget is an integer of our own configuration (see `open`), not input.
+        await client.query(`BEGIN; SET LOCAL statement_timeout = ${this.options.writeTimeoutMs}`)
         const result = await work(client, onCommit)
         await client.query('COMMIT')
         this.writeFailed = undefined
@@ -287,10 +288,9 @@ export class PgStore implements EventStore {
     const stored = await tx.upsertEvents(batch.events)
     await tx.correlateAppeared()
     await tx.flush()
-    await tx.applyMeshDeltas()
     await writeOutbox(client, batch, stored)
     await writeCheckpoints(client, batch)
-    if (stored.length > 0) await query(client, 'SELECT pg_notify($1, $2)', [this.channel, String(stored.at(-1)!.seq)])
+    await tx.close(this.channel, stored.at(-1)?.seq)
     onCommit.push(() => tx.catalog.committed())
     return stored
   }
@@ -685,6 +685,12 @@ interface EventState {
   pending: { views: View[]; seq: number } | undefined
 }
 
+/** The pod-to-IP intervals of an IP that can hold times from `from` on. */
+interface PodHistory {
+  from: number
+  intervals: PodInterval[]
+}
+
 /** The state of one write transaction: events by id, look-up cache, views interned in it. */
 class WriteTransaction {
   readonly catalog: CatalogWriter
@@ -712,6 +718,11 @@ class WriteTransaction {
       if (key !== undefined) this.lookups.delete(`${lookup}\u0000${key}`)
       else for (const cached of this.lookups.keys()) if (cached.startsWith(`${lookup}\u0000`)) this.lookups.delete(cached)
     }
+    // The meshes of an application name only grow: a cached answer gains the mesh, no query again.
+    this.catalog.onApplication = (name, mesh) => {
+      const meshes = this.lookups.get(`app\u0000${name}`) as string[] | undefined
+      if (meshes && !meshes.includes(mesh)) this.lookups.set(`app\u0000${name}`, [...meshes, mesh])
+    }
     onCommit.push(() => {
       for (const [key, id] of this.stagedViews) {
         this.viewIds.set(key, id)
@@ -726,8 +737,13 @@ class WriteTransaction {
     await this.load(events.map(({ id }) => id))
     await this.prefetch(events)
     // Held to commit: seqs become visible in the order they are taken (see the header).
-    await query(this.db, 'SELECT pg_advisory_xact_lock($1)', [SEQ_LOCK])
-    const seqs = (await query<{ seq: number }>(this.db, "SELECT nextval('event_seq') AS seq FROM generate_series(1, $1)", [events.length])).map(({ seq }) => seq)
+    // The lock is an InitPlan the gating filter runs once, before the first nextval.
+    const seqs = (
+      await query<{ seq: number }>(this.db, "SELECT nextval('event_seq') AS seq FROM generate_series(1, $2) WHERE (SELECT pg_advisory_xact_lock($1)) IS NOT NULL", [
+        SEQ_LOCK,
+        events.length,
+      ])
+    ).map(({ seq }) => seq)
     const stored: StoredEvent[] = []
     for (const [index, event] of events.entries()) {
       const incoming = toRow(event)
@@ -798,12 +814,24 @@ class WriteTransaction {
         for (const [key, list] of byInstance) this.lookups.set(key, list)
       }
     }
-    if (applications.length > 0) {
-      const rows = await query<{ name: string; mesh: string }>(this.db, 'SELECT name, mesh FROM applications WHERE name = ANY($1::text[])', [applications])
-      const byName = new Map(applications.map((name) => [name, [] as string[]]))
-      for (const { name, mesh } of rows) byName.get(name)!.push(mesh)
-      for (const [name, meshes] of byName) this.lookups.set(`app\u0000${name}`, meshes)
+    // Registrations at an IP: the pod-to-IP history of each IP from the batch's oldest event there.
+    const from = new Map<string, number>()
+    for (const event of events) {
+      if (!event.ip || !event.instance || event.source === 'kubernetes' || isPodEvent({ source: event.source, objectKind: event.object.kind })) continue
+      const known = this.lookups.get(`pod\u0000${event.ip}`) as PodHistory | undefined
+      if (known && known.from <= event.time) continue
+      from.set(event.ip, Math.min(event.time, from.get(event.ip) ?? event.time, known?.from ?? event.time))
     }
+    if (from.size > 0) await this.loadPodHistory([...from.keys()], [...from.values()])
+    if (applications.length > 0) {
+      for (const [name, meshes] of await this.catalog.meshesWithApplications(applications)) this.lookups.set(`app\u0000${name}`, meshes)
+    }
+  }
+
+  /** Caches the pod-to-IP history of these IPs from these times on (a catalog write of pod_ips drops it). */
+  private async loadPodHistory(ips: readonly string[], froms: readonly number[]): Promise<void> {
+    const intervals = await this.catalog.podIntervals(ips, froms)
+    ips.forEach((ip, index) => this.lookups.set(`pod\u0000${ip}`, { from: froms[index]!, intervals: intervals.get(ip)! } satisfies PodHistory))
   }
 
   /** `eventViews` with its catalog look-ups answered by queries in this transaction. */
@@ -817,9 +845,14 @@ class WriteTransaction {
       }
       const lookup: ViewLookup = {
         instancesByIp: (ip) => cached(`ip\u0000${ip}`, () => this.catalog.instancesByIp(ip), []),
-        podsAtIp: (ip, time) => cached(`pod\u0000${ip}\u0000${time}`, () => this.catalog.podsAtIp(ip, time), []),
+        podsAtIp: (ip, time) => {
+          const known = this.lookups.get(`pod\u0000${ip}`) as PodHistory | undefined
+          if (known && known.from <= time) return podsAt(known.intervals, time)
+          misses.push(() => this.loadPodHistory([ip], [Math.min(time, known?.from ?? time)]))
+          return []
+        },
         servicesOfInstance: (mesh, instance) => cached(`si\u0000${mesh}\u0000${instance}`, () => this.catalog.servicesOfInstance(mesh, instance), []),
-        meshesWithApplication: (name) => cached(`app\u0000${name}`, () => this.catalog.meshesWithApplication(name), []),
+        meshesWithApplication: (name) => cached(`app\u0000${name}`, async () => (await this.catalog.meshesWithApplications([name])).get(name)!, []),
       }
       const views = eventViews({ ...row, time: row.time, objectKind: row.obj_kind, services }, lookup)
       if (misses.length === 0) return views
@@ -976,7 +1009,8 @@ class WriteTransaction {
       const keep = new Set(unchanged ? linked.ids : [])
       const now = new Set(viewIds)
       if (state.linked) for (const view of state.linked.ids) if (!(now.has(view) && keep.has(view))) removed.push({ view, time: state.linked.time, rid: state.rid!, source: 0, warning: false })
-      for (const view of now) if (!keep.has(view)) added.push(linkRow(view, state.row, state.rid!))
+      // A new event's links were written with it (INSERT_EVENTS).
+      if (state.linked) for (const view of now) if (!keep.has(view)) added.push(linkRow(view, state.row, state.rid!))
       state.linked = { time: state.row.time, ids: [...now], type: state.row.type, source: state.row.source }
       state.pending = undefined
     }
@@ -992,8 +1026,35 @@ class WriteTransaction {
     await insertLinks(this.db, added)
   }
 
-  applyMeshDeltas(): Promise<void> {
-    return applyMeshDeltas(this.db, this.meshDeltas)
+  /**
+   * One closing statement: the applications and services the events named, the mesh event counts,
+   * and the notice that wakes every replica's live feed (delivered on commit) when `seq` is given.
+   */
+  async close(channel: string, seq: number | undefined): Promise<void> {
+    const { applications, services } = this.catalog.takeNamed()
+    const counts = changedCounts(this.meshDeltas)
+    if (applications.length === 0 && services.length === 0 && counts.length === 0 && seq === undefined) return
+    await execute(
+      this.db,
+      `WITH named_applications AS (
+         INSERT INTO applications (mesh, name) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING),
+       named_services AS (
+         INSERT INTO services (mesh, name) SELECT * FROM unnest($3::text[], $4::text[]) ON CONFLICT DO NOTHING),
+       counts AS (
+         INSERT INTO mesh_event_counts AS c (mesh, events) SELECT * FROM unnest($5::text[], $6::bigint[])
+         ON CONFLICT (mesh) DO UPDATE SET events = c.events + excluded.events)
+       SELECT pg_notify($7, $8) WHERE $8::text IS NOT NULL`,
+      [
+        applications.map(([mesh]) => mesh),
+        applications.map(([, name]) => name),
+        services.map(([mesh]) => mesh),
+        services.map(([, name]) => name),
+        counts.map(([mesh]) => mesh),
+        counts.map(([, delta]) => delta),
+        channel,
+        seq === undefined ? null : String(seq),
+      ],
+    )
   }
 }
 
@@ -1024,9 +1085,22 @@ function eventUnnest(extra: ReadonlyArray<[name: string, type: string]>): string
   const columns: Array<[string, string]> = [...ROW_COLUMNS.map((column): [string, string] => [column, ROW_TYPES[column]]), ['seq', 'bigint'], ['views', 'text'], ['search', 'text'], ...extra]
   return `unnest(${columns.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ')}) AS u (${columns.map(([name]) => name).join(', ')})`
 }
-const INSERT_EVENTS = `INSERT INTO events (${ROW_COLUMNS.join(', ')}, seq, views, search)
-  SELECT ${ROW_COLUMNS.map((column) => `u.${column}`).join(', ')}, u.seq, u.views::int[], to_tsvector('simple', u.search) FROM ${eventUnnest([])}
-  RETURNING id, rid`
+/** A link row's source code, from the event's source (fixed SQL from SOURCE_CODE). */
+const SOURCE_CODE_SQL = `CASE source ${Object.entries(SOURCE_CODE)
+  .map(([source, code]) => `WHEN '${source}' THEN ${code}`)
+  .join(' ')} END`
+/**
+ * New events and their links in one statement: the links come from the inserted rows' own
+ * `views`, so the batch's largest write is one round trip and the row ids never travel.
+ */
+const INSERT_EVENTS = `WITH inserted AS (
+    INSERT INTO events (${ROW_COLUMNS.join(', ')}, seq, views, search)
+    SELECT ${ROW_COLUMNS.map((column) => `u.${column}`).join(', ')}, u.seq, u.views::int[], to_tsvector('simple', u.search) FROM ${eventUnnest([])}
+    RETURNING id, rid, time, type, source, views),
+  linked AS (
+    INSERT INTO event_links (view, time, rid, source, warning)
+    SELECT unnest(views), time, rid, ${SOURCE_CODE_SQL}, type = 'warning' FROM inserted)
+  SELECT id, rid FROM inserted`
 const UPDATE_EVENTS = `UPDATE events AS e SET ${ROW_COLUMNS.filter((column) => column !== 'id')
   .map((column) => `${column} = u.${column}`)
   .join(', ')}, seq = u.seq, views = u.views::int[], search = to_tsvector('simple', u.search)
@@ -1046,8 +1120,13 @@ function add(counts: Map<string, number>, key: string, delta: number): void {
   counts.set(key, (counts.get(key) ?? 0) + delta)
 }
 
+/** The meshes whose event count changed, sorted (so concurrent writers queue rather than deadlock). */
+function changedCounts(deltas: Map<string, number>): Array<[mesh: string, delta: number]> {
+  return [...deltas].filter(([, delta]) => delta !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
 async function applyMeshDeltas(db: Queryable, deltas: Map<string, number>): Promise<void> {
-  const changed = [...deltas].filter(([, delta]) => delta !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const changed = changedCounts(deltas)
   if (changed.length === 0) return
   await execute(
     db,
