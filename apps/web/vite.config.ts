@@ -1,5 +1,6 @@
 import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'vite'
+import { antdStyles } from './scripts/antdStyles.ts'
 
 // Everything the server answers itself; the dev server forwards it so the SPA runs on one origin.
 const SERVER = 'http://127.0.0.1:8080'
@@ -11,7 +12,7 @@ const FRAMEWORK = /[\\/]node_modules[\\/](?:\.pnpm[\\/][^\\/]+[\\/]node_modules[
 export default defineConfig({
   // The server serves dist/ at `/` with a history-mode fallback, on the same port as the API.
   base: '/',
-  plugins: [vue()],
+  plugins: [vue(), antdStyles()],
   resolve: {
     // The runtime-only build: messages are compiled by our own `i18n/messageCompiler.ts`.
     alias: { 'vue-i18n': 'vue-i18n/dist/vue-i18n.runtime.esm-bundler.js' },

@@ -38,6 +38,19 @@ test('a deep link to an application Events tab shows its events newest first', a
   await page.screenshot({ path: `${SCREENSHOTS}application-events.png` })
 })
 
+// antd's component CSS comes from the build's stylesheet (apps/web/scripts/antdStyles.ts): the page
+// generates none of it at run time, in either theme, which is what keeps it off the first rows' path.
+for (const colorScheme of ['light', 'dark'] as const) {
+  test(`a deep link styles antd's components from the build's stylesheet, not at run time (${colorScheme})`, async ({ page }) => {
+    await page.emulateMedia({ colorScheme })
+    await page.goto(`/applications/${APP}/events?mesh=${PROD}`)
+    await chromeVisible(page)
+    await expect(page.locator('html')).toHaveAttribute('data-theme', colorScheme)
+    await expect(page.getByTestId('theme-toggle')).toBeVisible()
+    expect(await page.locator('style[data-css-hash]').count()).toBe(0)
+  })
+}
+
 test('scrolling to the end loads every page exactly once', async ({ page, request }) => {
   const { total } = await getEvents(request, { mesh: PROD, application: APP })
   expect(total).toBe(COUNTS[PROD][APP] + 1)
