@@ -6,6 +6,7 @@
  * included; only the inserts are timed, reading them back from our database is not.
  */
 import type { EventSource } from '@eventline/shared'
+import { rmSync } from 'node:fs'
 import type { Statement } from 'better-sqlite3'
 import { openDatabase } from '../src/store/sqlite/db.ts'
 import type { Db } from '../src/store/sqlite/db.ts'
@@ -62,5 +63,40 @@ export class RawInserter {
 
   close(): void {
     this.db.close()
+  }
+}
+
+/**
+ * The physical-limit anchor (issue 14): the same event rows inserted into a table with only its
+ * primary key (no other index, no links, no full-text index, no constraint), 1,000 per transaction
+ * with one prepared statement, in a fresh database with the store's own settings. Our ingest over
+ * this is the share of the disk's and SQLite's speed that Eventline's indexing leaves. Returns the
+ * ms spent inserting (reading the rows back from `source` is not counted); the file is removed.
+ */
+export function primaryKeyOnlyAnchor(path: string, source: Db, batchSize = 1000): { insertMs: number; bytes: number } {
+  const db = openDatabase(path)
+  try {
+    db.exec(`CREATE TABLE raw_events (rid INTEGER PRIMARY KEY, ${COLUMNS.map((column) => `${column} ANY`).join(', ')}) STRICT`)
+    const insert = db.prepare(`INSERT INTO raw_events (rid, ${COLUMNS.join(', ')}) VALUES (?, ${COLUMNS.map(() => '?').join(', ')})`)
+    const insertBatch = db.transaction((rows: ReadonlyArray<EventRow & { rid: number }>) => {
+      for (const row of rows) insert.run(row.rid, ...COLUMNS.map((column) => row[column]))
+    })
+    const read = source.prepare(`SELECT rid, ${COLUMNS.join(', ')} FROM events WHERE rid > ? ORDER BY rid LIMIT ?`)
+    let insertMs = 0
+    let after = 0
+    for (;;) {
+      const rows = read.all(after, batchSize) as Array<EventRow & { rid: number }>
+      if (rows.length === 0) break
+      const started = performance.now()
+      insertBatch(rows)
+      insertMs += performance.now() - started
+      after = rows.at(-1)!.rid
+    }
+    db.pragma('wal_checkpoint(TRUNCATE)')
+    const bytes = (db.prepare('PRAGMA page_count').pluck().get() as number) * (db.prepare('PRAGMA page_size').pluck().get() as number)
+    return { insertMs, bytes }
+  } finally {
+    db.close()
+    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true })
   }
 }

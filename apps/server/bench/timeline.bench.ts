@@ -38,7 +38,7 @@ import { decodeCursor } from '../src/store/cursor.ts'
 import type { EventStore, IngestEvent } from '../src/store/types.ts'
 import { createRandom, createWorld, generateEvents, inChunks, MESHES } from './generate.ts'
 import type { GenerateOptions, Random, World } from './generate.ts'
-import { RawInserter } from './rawInsert.ts'
+import { primaryKeyOnlyAnchor, RawInserter } from './rawInsert.ts'
 import { mergeResults, percentile, printTable, RESULTS_FILE, round } from './results.ts'
 import { seedApplicationPage } from './seedTimeline.ts'
 import { latencyFigures, shapeFigures, timelineShapes } from './timelineShapes.ts'
@@ -376,6 +376,12 @@ async function main(): Promise<void> {
     rmSync(`${rawPath}-shm`, { force: true })
     if (!sameRows) log(`WARNING: the raw baseline wrote different rows (${JSON.stringify(rows)})`)
 
+    // 1c. The physical-limit anchor: the same event rows into a table with only its primary key.
+    log('inserting the same event rows into a primary-key-only table')
+    const anchor = primaryKeyOnlyAnchor(rawPath, db)
+    const pkOnly = { ...ingestFigures(count, anchor.insertMs, 0), bytesPerEvent: Math.round(anchor.bytes / count) }
+    log(`primary-key-only: ${pkOnly.eventsPerSecond.toLocaleString('en-US')} events/s`)
+
     // 3. HTTP timeline pages at random depths (the server's reader threads), and the same pages
     // from the store: through those threads, and from a connection on this thread (the hop's cost).
     const direct = new SqliteStore(oursPath, { readonly: true })
@@ -467,9 +473,13 @@ async function main(): Promise<void> {
     }
 
     const ratio = round(ours.eventsPerSecond / raw.eventsPerSecond)
+    const pkOnlyRatio = round(ours.eventsPerSecond / pkOnly.eventsPerSecond)
+    const bytesPerEvent = Math.round(rows.ours.bytes / count)
     const rssMb = mb(memory.rss)
     const targets: Target[] = [
       { name: 'ingest ratio ours/raw', value: ratio, target: '>= 0.5', met: ratio >= 0.5 },
+      { name: 'ingest ratio ours/primary-key-only table', value: pkOnlyRatio, target: '>= 0.4', met: pkOnlyRatio >= 0.4 },
+      { name: 'bytes per event (database file)', value: bytesPerEvent, target: '<= 1000', met: bytesPerEvent <= 1000 },
       ...shapes.map((shape) => {
         const value = timeline[shape.name]!.p99Ms
         return { name: `timeline p99 ms: ${shape.name}`, value, target: '<= 5', met: value <= 5 }
@@ -500,6 +510,9 @@ async function main(): Promise<void> {
         ours,
         raw,
         ratio,
+        pkOnly,
+        pkOnlyRatio,
+        bytesPerEvent,
         publicationSize: PUBLICATION_SIZE,
         maxPublicationsInFlight: MAX_IN_FLIGHT,
         rows,
@@ -527,6 +540,8 @@ async function main(): Promise<void> {
       ['figure', 'value', 'detail', 'note'],
       ['ingest, ours (bus + batched writer)', `${fmt(ours.eventsPerSecond)} events/s`, `${ours.seconds} s`, `+${ours.generationSeconds} s generation excluded`],
       ['ingest, raw prepared inserts', `${fmt(raw.eventsPerSecond)} events/s`, `${raw.seconds} s`, `+${raw.generationSeconds} s generation excluded`],
+      ['ingest, raw into a primary-key-only table', `${fmt(pkOnly.eventsPerSecond)} events/s`, `${pkOnly.seconds} s`, `ours/this ${pkOnlyRatio}; ${fmt(pkOnly.bytesPerEvent)} bytes/event`],
+      ['bytes per event, ours', fmt(bytesPerEvent), `${mb(rows.ours.bytes)} MB`, 'database file and WAL'],
       ['rows written (events / event_links), ours', `${fmt(rows.ours.events)} / ${fmt(rows.ours.eventLinks)}`, `${mb(rows.ours.bytes)} MB`, ''],
       ['rows written (events / event_links), raw', `${fmt(rows.raw.events)} / ${fmt(rows.raw.eventLinks)}`, `${mb(rows.raw.bytes)} MB`, sameRows ? 'same rows as ours (counts, 1,000 sampled events)' : 'DIFFERENT ROWS FROM OURS'],
       ['RSS after ingest (heap used)', `${rssMb} MB`, `${mb(memory.heapUsed)} MB`, `before ingest ${mb(rssBeforeIngest)} MB`],
