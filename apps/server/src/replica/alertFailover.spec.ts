@@ -5,53 +5,32 @@
  * window: it sends the one summary with every occurrence counted when the window closes.
  */
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { PostEvent } from '@eventline/shared'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../config.ts'
-import type { AlertNotice } from '../sinks/types.ts'
 import { eventually } from '../testing/eventually.ts'
+import { crashLoopAlertConfig, pagerServer } from '../testing/pagerServer.ts'
 import { dropSchema, skipWithoutPostgres, TEST_PG_URL, testSchema } from '../testing/postgres.ts'
 import { startTestServer, tempDir } from '../testing/testServer.ts'
 import type { TestServer } from '../testing/testServer.ts'
 
 const skip = await skipWithoutPostgres()
 const LEASE = { leaseMs: 3_000, renewMs: 500, renewDeadlineMs: 2_000, retryMs: 100 }
-const CONFIG = `
-sinks:
-  - name: pager
-    type: webhook
-    url: \${PAGER_URL}
-alerts:
-  - name: crashloop
-    sink: pager
-    window: 6s
-    match:
-      - type: warning
-        reason: ^BackOff$
-`
+const CONFIG = crashLoopAlertConfig(6)
 
 describe.skipIf(skip)('alert groups across a change of leader', () => {
   const schema = testSchema()
   const db = `${TEST_PG_URL}?schema=${schema}`
   const tmp = tempDir()
-  const notices: AlertNotice[] = []
-  const pager = createServer((req, res) => {
-    let text = ''
-    req.on('data', (chunk: Buffer) => (text += chunk.toString()))
-    req.on('end', () => {
-      notices.push(...((JSON.parse(text) as { alerts?: AlertNotice[] }).alerts ?? []))
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
+  const pager = pagerServer()
+  const notices = pager.notices
   let one: TestServer
   let two: TestServer
 
   beforeAll(async () => {
-    await new Promise<void>((resolve) => pager.listen(0, '127.0.0.1', resolve))
+    await pager.start()
     writeFileSync(`${tmp.dir}/eventline.yaml`, CONFIG)
-    const { file } = loadConfig(['--config', `${tmp.dir}/eventline.yaml`], { PAGER_URL: `http://127.0.0.1:${(pager.address() as AddressInfo).port}/hook` })
+    const { file } = loadConfig(['--config', `${tmp.dir}/eventline.yaml`], { PAGER_URL: pager.url })
     const settings = { db, ...(file ? { file } : {}), alerting: { flushIntervalMs: 100 }, leadership: LEASE }
     one = await startTestServer(settings)
     await eventually(() => expect(one.leadership.isLeader).toBe(true), 10_000)
@@ -60,7 +39,7 @@ describe.skipIf(skip)('alert groups across a change of leader', () => {
   afterAll(async () => {
     await two?.stop()
     await one?.stop()
-    await new Promise((resolve) => pager.close(resolve))
+    await pager.stop()
     tmp.cleanup()
     await dropSchema(schema)
   })

@@ -7,13 +7,11 @@
  * window's summary counts the occurrences seen by both leaders.
  */
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { PostEvent } from '@eventline/shared'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AlertNotice } from '../sinks/types.ts'
 import { eventually } from '../testing/eventually.ts'
+import { crashLoopAlertConfig, pagerServer } from '../testing/pagerServer.ts'
 import { dropSchema, skipWithoutPostgres, TEST_PG_URL, testSchema } from '../testing/postgres.ts'
 import { isLeader, postJson, ReplicaCluster } from '../testing/replicaCluster.ts'
 import type { ReplicaSettings } from '../testing/replicaProcess.ts'
@@ -24,48 +22,29 @@ const TOKEN = 'alert-replicas-token'
 const LEASE = { leaseMs: 3_000, renewMs: 500, renewDeadlineMs: 2_000, retryMs: 250 }
 /** Long enough to span a takeover on a loaded machine; the summary comes when it closes. */
 const WINDOW_S = 15
-const CONFIG = `
-sinks:
-  - name: pager
-    type: webhook
-    url: \${PAGER_URL}
-alerts:
-  - name: crashloop
-    sink: pager
-    window: ${WINDOW_S}s
-    match:
-      - type: warning
-        reason: ^BackOff$
-`
+const CONFIG = crashLoopAlertConfig(WINDOW_S)
 
 describe.skipIf(skip)('alerting on every replica’s writes, across a kill -9 of the leader', () => {
   const schema = testSchema()
   const db = `${TEST_PG_URL}?schema=${schema}`
   const tmp = tempDir()
   const cluster = new ReplicaCluster()
-  const notices: AlertNotice[] = []
-  const pager = createServer((req, res) => {
-    let text = ''
-    req.on('data', (chunk: Buffer) => (text += chunk.toString()))
-    req.on('end', () => {
-      notices.push(...((JSON.parse(text) as { alerts?: AlertNotice[] }).alerts ?? []))
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-    })
-  })
+  const pager = pagerServer()
+  const notices = pager.notices
   let settings: ReplicaSettings
   const sql = new pg.Client({ connectionString: TEST_PG_URL })
 
   beforeAll(async () => {
-    await new Promise<void>((resolve) => pager.listen(0, '127.0.0.1', resolve))
+    await pager.start()
     await sql.connect()
     writeFileSync(`${tmp.dir}/eventline.yaml`, CONFIG)
-    const pagerUrl = `http://127.0.0.1:${(pager.address() as AddressInfo).port}/hook`
+    const pagerUrl = pager.url
     settings = { db, token: TOKEN, leadership: LEASE, config: `${tmp.dir}/eventline.yaml`, configEnv: { PAGER_URL: pagerUrl }, alertFlushMs: 100 }
   })
   afterAll(async () => {
     cluster.kill()
     await sql.end()
-    await new Promise((resolve) => pager.close(resolve))
+    await pager.stop()
     tmp.cleanup()
     await dropSchema(schema)
   })
