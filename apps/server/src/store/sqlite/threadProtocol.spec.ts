@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { LaneQueues } from './threadProtocol.ts'
-import { nextLane, readLane } from './threadProtocol.ts'
+import { nextLane, pipelineLane, readLane } from './threadProtocol.ts'
 
 const call = (calledAt: number) => ({ calledAt })
 const queues = (quick: number[], page: number[], search: number[]): LaneQueues<{ calledAt: number }> => ({
@@ -47,5 +47,25 @@ describe('nextLane', () => {
 
   it('leaves a reader idle when nothing waits', () => {
     expect(nextLane(queues([], [], []), 0, 4)).toBeUndefined()
+  })
+})
+
+describe('pipelineLane', () => {
+  it('lets a quick lookup wait in a busy reader before anything else', () => {
+    expect(pipelineLane(queues([5], [1], [0]))).toBe('quick')
+  })
+
+  it('never queues a search behind another call', () => {
+    expect(pipelineLane(queues([], [], [1]))).toBeUndefined()
+  })
+
+  it('queues a page only if no search waiting came before it, so searches are not overtaken for ever', () => {
+    expect(pipelineLane(queues([], [1], []))).toBe('page')
+    expect(pipelineLane(queues([], [1], [2]))).toBe('page')
+    expect(pipelineLane(queues([], [2], [1]))).toBeUndefined()
+  })
+
+  it('has nothing to queue when nothing waits', () => {
+    expect(pipelineLane(queues([], [], []))).toBeUndefined()
   })
 })

@@ -83,6 +83,20 @@ export function nextLane<T extends { calledAt: number }>(queues: LaneQueues<T>, 
   return page.length > 0 ? 'page' : undefined
 }
 
+/**
+ * The lane whose head may be sent to a reader that is already running a call (never a search: a
+ * search can run for seconds and what waits behind it in that thread would wait as long): quick
+ * look-ups, then a page, but only a page that came before every waiting search, so that searches
+ * are not overtaken for ever. The reader starts it the moment it has posted its current answer,
+ * rather than idling while the main thread takes that answer in.
+ */
+export function pipelineLane<T extends { calledAt: number }>(queues: LaneQueues<T>): 'quick' | 'page' | undefined {
+  const { quick, page, search } = queues
+  if (quick.length > 0) return 'quick'
+  if (page.length > 0 && (search.length === 0 || page[0]!.calledAt < search[0]!.calledAt)) return 'page'
+  return undefined
+}
+
 /** Methods that write: run on the one writer thread, in order. */
 export const WRITE_METHODS = ['writeBatch', 'purgeBefore', 'deleteOutbox', 'discardOutbox', 'recordActivity'] as const satisfies ReadonlyArray<keyof EventStore>
 

@@ -1,0 +1,65 @@
+/**
+ * The reader pool with more calls than readers: calls wait in a busy reader (pipelining) and every
+ * answer must reach the call that asked for it, whatever the order they were sent in.
+ */
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { tempDir } from '../../testing/testServer.ts'
+import type { EventStore, IngestEvent, TimelineFilter } from '../types.ts'
+import { openStore } from './threadedStore.ts'
+
+const { dir, cleanup } = tempDir()
+afterAll(cleanup)
+
+const T0 = Date.parse('2026-11-20T08:00:00Z')
+const APPLICATIONS = ['order', 'cart', 'pay', 'ship']
+
+function event(i: number): IngestEvent {
+  const application = APPLICATIONS[i % APPLICATIONS.length]!
+  return {
+    id: `e-${i}`,
+    time: T0 + i * 1000,
+    type: i % 5 === 0 ? 'warning' : 'normal',
+    reason: i % 5 === 0 ? 'BackOff' : 'Started',
+    message: `event ${i} of ${application}`,
+    source: 'kubernetes',
+    component: 'kubelet',
+    mesh: 'k8s-prod',
+    object: { kind: 'Pod', name: `${application}-${i % 7}`, namespace: 'shop' },
+    application,
+    instance: `${application}-${i % 7}`,
+  }
+}
+
+describe('reader pool', () => {
+  it('answers each of many concurrent calls on one reader with its own result', async () => {
+    const store: EventStore = await openStore(join(dir, 'pool.db'), { readers: 1 })
+    try {
+      const events = Array.from({ length: 400 }, (_, i) => event(i))
+      await store.writeBatch({ events, catalog: [], checkpoints: [], outbox: [] })
+      const filters: TimelineFilter[] = [
+        ...APPLICATIONS.map((application) => ({ mesh: 'k8s-prod', application })),
+        { mesh: 'k8s-prod', type: 'warning' },
+        { mesh: 'k8s-prod', reasons: ['Started'] },
+        { mesh: 'k8s-prod', q: 'event' },
+      ]
+      // Sequential answers first, then the same calls all at once, several times over, mixing
+      // pages, searches and look-ups by id.
+      const expected = await Promise.all(filters.map(async (filter) => (await store.timeline(filter, 7)).items.map((item) => item.id)))
+      const calls: Array<Promise<[string, string[]]>> = []
+      for (let round = 0; round < 10; round++) {
+        filters.forEach((filter, index) =>
+          calls.push(store.timeline(filter, 7).then((page) => [`filter ${index}`, page.items.map((item) => item.id)])),
+        )
+        calls.push(store.event(`e-${round * 13}`).then((item) => [`event ${round * 13}`, item ? [item.id] : []]))
+      }
+      const answers = await Promise.all(calls)
+      for (const [name, ids] of answers) {
+        if (name.startsWith('event ')) expect(ids).toEqual([`e-${name.slice(6)}`])
+        else expect(ids).toEqual(expected[Number(name.slice(7))])
+      }
+    } finally {
+      await store.close()
+    }
+  })
+})
