@@ -85,9 +85,12 @@ describe.skipIf(skip)('replicas on one PostgreSQL', () => {
     await one.stop()
     await eventually(() => expect(two.leadership.isLeader).toBe(true), 5_000)
     expect((await two.get('/readyz')).body).toEqual({ status: 'ready', leader: true })
-    // The demo source now runs on the second replica: new demo events keep arriving.
+    // The demo source now runs on the second replica: its mesh reads connected in the new term, and
+    // new demo events keep arriving (a tick emits with a chance of 0.3 a second, so the wait for one
+    // is long enough not to depend on luck or on the machine's load).
+    await eventually(async () => expect((await two.get<{ items: Mesh[] }>('/api/v1/meshes')).body.items.find((mesh) => mesh.kind === 'demo')?.status).toBe('connected'), 15_000)
     const { body } = await two.get<{ items: Array<{ time: string }> }>('/api/v1/events?limit=1')
     const newest = body.items[0]?.time
-    await eventually(async () => expect((await two.get<{ items: Array<{ time: string }> }>('/api/v1/events?limit=1')).body.items[0]?.time).not.toBe(newest), 15_000)
-  })
+    await eventually(async () => expect((await two.get<{ items: Array<{ time: string }> }>('/api/v1/events?limit=1')).body.items[0]?.time).not.toBe(newest), 40_000)
+  }, 90_000)
 })
