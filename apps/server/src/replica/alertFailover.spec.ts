@@ -5,11 +5,10 @@
  * window: it sends the one summary with every occurrence counted when the window closes.
  */
 import { writeFileSync } from 'node:fs'
-import type { PostEvent } from '@eventline/shared'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../config.ts'
 import { eventually } from '../testing/eventually.ts'
-import { crashLoopAlertConfig, pagerServer } from '../testing/pagerServer.ts'
+import { backOffEvent, crashLoopAlertConfig, pagerServer } from '../testing/pagerServer.ts'
 import { dropSchema, skipWithoutPostgres, TEST_PG_URL, testSchema } from '../testing/postgres.ts'
 import { startTestServer, tempDir } from '../testing/testServer.ts'
 import type { TestServer } from '../testing/testServer.ts'
@@ -44,15 +43,7 @@ describe.skipIf(skip)('alert groups across a change of leader', () => {
     await dropSchema(schema)
   })
 
-  const event = (id: string): PostEvent => ({
-    id,
-    time: new Date().toISOString(),
-    type: 'warning',
-    reason: 'BackOff',
-    message: `Back-off restarting failed container (${id})`,
-    mesh: 'shop',
-    object: { kind: 'Pod', name: 'checkout-7d9f', namespace: 'shop' },
-  })
+  const event = (id: string) => backOffEvent(id, 'checkout-7d9f')
 
   it('pages the first occurrence once and sends one summary counting occurrences on both leaders', async () => {
     expect((await one.post('/api/v1/events', [event('b1'), event('b2')])).status).toBe(202)

@@ -7,11 +7,10 @@
  * window's summary counts the occurrences seen by both leaders.
  */
 import { writeFileSync } from 'node:fs'
-import type { PostEvent } from '@eventline/shared'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../testing/eventually.ts'
-import { crashLoopAlertConfig, pagerServer } from '../testing/pagerServer.ts'
+import { backOffEvent, crashLoopAlertConfig, pagerServer } from '../testing/pagerServer.ts'
 import { dropSchema, skipWithoutPostgres, TEST_PG_URL, testSchema } from '../testing/postgres.ts'
 import { isLeader, postJson, ReplicaCluster } from '../testing/replicaCluster.ts'
 import type { ReplicaSettings } from '../testing/replicaProcess.ts'
@@ -49,15 +48,6 @@ describe.skipIf(skip)('alerting on every replica’s writes, across a kill -9 of
     await dropSchema(schema)
   })
 
-  const backOff = (id: string, pod: string): PostEvent => ({
-    id,
-    time: new Date().toISOString(),
-    type: 'warning',
-    reason: 'BackOff',
-    message: `Back-off restarting failed container (${id})`,
-    mesh: 'shop',
-    object: { kind: 'Pod', name: pod, namespace: 'shop' },
-  })
   const pages = () => notices.map(({ kind, event }) => `${kind} ${event.object.name}`)
   const outboxRows = async () => (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.outbox`)).rows[0]!.n
 
@@ -68,7 +58,7 @@ describe.skipIf(skip)('alerting on every replica’s writes, across a kill -9 of
     expect(await isLeader(second)).toBe(false)
 
     // Posted to the follower: the leader pages it.
-    expect(await postJson(second, '/api/v1/events', [backOff('b1', 'checkout-1')], TOKEN)).toBe(202)
+    expect(await postJson(second, '/api/v1/events', [backOffEvent('b1', 'checkout-1')], TOKEN)).toBe(202)
     await eventually(() => expect(pages()).toEqual(['first checkout-1']), 20_000)
     // Delivered and acknowledged (the outbox is at least once: a kill before the acknowledgement
     // commits would send it again, which is not what this test is about).
@@ -77,7 +67,7 @@ describe.skipIf(skip)('alerting on every replica’s writes, across a kill -9 of
     first.child.kill('SIGKILL')
     // Posted while no replica leads (the lease has not expired yet): one more occurrence of the
     // paged group, and a new group.
-    expect(await postJson(second, '/api/v1/events', [backOff('b2', 'checkout-1'), backOff('c1', 'checkout-2')], TOKEN)).toBe(202)
+    expect(await postJson(second, '/api/v1/events', [backOffEvent('b2', 'checkout-1'), backOffEvent('c1', 'checkout-2')], TOKEN)).toBe(202)
     await eventually(async () => expect(await isLeader(second)).toBe(true), 30_000)
     await eventually(() => expect(pages()).toEqual(['first checkout-1', 'first checkout-2']), 20_000)
 
@@ -85,7 +75,7 @@ describe.skipIf(skip)('alerting on every replica’s writes, across a kill -9 of
     await eventually(() => expect(pages()).toEqual(['first checkout-1', 'first checkout-2', 'summary checkout-1']), (WINDOW_S + 20) * 1_000)
     expect(notices[2]).toMatchObject({ kind: 'summary', count: 2, group: notices[0]!.group, windowStart: notices[0]!.windowStart })
     // Nothing else comes later: a third group pages once, after everything before it.
-    expect(await postJson(second, '/api/v1/events', [backOff('d1', 'checkout-3')], TOKEN)).toBe(202)
+    expect(await postJson(second, '/api/v1/events', [backOffEvent('d1', 'checkout-3')], TOKEN)).toBe(202)
     await eventually(() => expect(pages()).toEqual(['first checkout-1', 'first checkout-2', 'summary checkout-1', 'first checkout-3']), 20_000)
   }, 120_000)
 })

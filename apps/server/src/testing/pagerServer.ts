@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { PostEvent } from '@eventline/shared'
 import type { AlertNotice } from '../sinks/types.ts'
 
 export interface PagerServer {
@@ -50,4 +51,17 @@ alerts:
       - type: warning
         reason: ^BackOff$
 `
+}
+
+/** A posted BackOff warning of pod `pod` in mesh and namespace `shop`: what `crashLoopAlertConfig` pages. */
+export function backOffEvent(id: string, pod: string): PostEvent {
+  return {
+    id,
+    time: new Date().toISOString(),
+    type: 'warning',
+    reason: 'BackOff',
+    message: `Back-off restarting failed container (${id})`,
+    mesh: 'shop',
+    object: { kind: 'Pod', name: pod, namespace: 'shop' },
+  }
 }
