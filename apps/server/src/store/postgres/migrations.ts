@@ -200,7 +200,7 @@ export const MIGRATIONS: readonly string[] = [
   `,
 ]
 
-/** Any fixed key: every Eventline of a database (or schema) migrates under the same lock. */
+/** With a hash of the schema, the key of the lock every Eventline of one schema migrates under (other schemas never wait). */
 const MIGRATION_LOCK = 0x4576_4c6e // "EvLn"
 
 /**
@@ -211,7 +211,7 @@ export async function migrate(client: PoolClient): Promise<void> {
   for (;;) {
     await client.query('BEGIN')
     try {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [MIGRATION_LOCK])
       await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())')
       const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations')
       const current = rows[0]?.version ?? 0

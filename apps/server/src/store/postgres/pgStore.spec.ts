@@ -2,7 +2,8 @@
  * PostgreSQL-only store behaviour the conformance suite cannot reach through the interface: a
  * write the database cannot make in time (another session holds a lock past the write budget) is
  * `UnavailableError` (a 503), reported by `writeFailure()` for `/readyz` until a write commits,
- * and leaves nothing behind.
+ * and leaves nothing behind; and a write held up in one schema never holds up a store in another
+ * schema of the same database.
  */
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -53,6 +54,38 @@ describe.skipIf(skip)('PgStore write failures', () => {
     } finally {
       await other.end()
       await store.close()
+    }
+  })
+
+  it('never holds up a write in another schema of the same database behind a write that waits', async () => {
+    const otherSchema = testSchema()
+    const held = await PgStore.open(TEST_PG_URL, { schema: otherSchema, maxConnections: 2 })
+    const store = await PgStore.open(TEST_PG_URL, { schema, maxConnections: 2 })
+    const locker = new pg.Client({ connectionString: TEST_PG_URL })
+    await locker.connect()
+    try {
+      // The held store's write reads its events, takes its sequence numbers, then waits to insert
+      // its links; holding its sequence order must not hold anyone else's.
+      await locker.query('BEGIN')
+      await locker.query(`LOCK TABLE ${otherSchema}.event_links IN EXCLUSIVE MODE`)
+      let heldDone = false
+      const heldWrite = held.writeBatch(batch([event('k:held')])).finally(() => (heldDone = true))
+      const waiting = async () =>
+        (await locker.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = $1::regclass", [`${otherSchema}.event_links`])).rows[0]!.n
+      while ((await waiting()) === 0) await new Promise((resolve) => setImmediate(resolve))
+
+      await store.writeBatch(batch([event('k:free')]))
+      expect(await store.event('k:free')).toMatchObject({ id: 'k:free' })
+      expect(heldDone).toBe(false)
+
+      await locker.query('ROLLBACK')
+      await heldWrite
+      expect(await held.event('k:held')).toMatchObject({ id: 'k:held' })
+    } finally {
+      await locker.end()
+      await held.close()
+      await store.close()
+      await dropSchema(otherSchema)
     }
   })
 })

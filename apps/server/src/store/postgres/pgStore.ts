@@ -123,7 +123,11 @@ const FACET_SAMPLE = 10_000
 const HISTOGRAM_ROW_BUDGET = 30_000
 const FACET_COLUMNS = { reason: 'reason', namespace: 'obj_namespace', kind: 'obj_kind', application: 'application', source: 'source', type: 'type' } as const
 
-/** Transaction-scoped advisory lock that orders seq assignment by commit (see the header). */
+/**
+ * Transaction-scoped advisory lock that orders seq assignment by commit (see the header). Advisory
+ * locks are per database, so the key pairs this constant with a hash of the schema: Eventlines in
+ * other schemas of the same database (other deployments, parallel test runs) never queue behind it.
+ */
 const SEQ_LOCK = 0x4576_5371 // "EvSq"
 /**
  * The channel committed batches notify, with the batch's highest seq as payload. Channels are per
@@ -739,7 +743,7 @@ class WriteTransaction {
     // Held to commit: seqs become visible in the order they are taken (see the header).
     // The lock is an InitPlan the gating filter runs once, before the first nextval.
     const seqs = (
-      await query<{ seq: number }>(this.db, "SELECT nextval('event_seq') AS seq FROM generate_series(1, $2) WHERE (SELECT pg_advisory_xact_lock($1)) IS NOT NULL", [
+      await query<{ seq: number }>(this.db, "SELECT nextval('event_seq') AS seq FROM generate_series(1, $2) WHERE (SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))) IS NOT NULL", [
         SEQ_LOCK,
         events.length,
       ])
