@@ -128,7 +128,9 @@ describe.skipIf(skip)('PostgreSQL leader lease and fencing', () => {
     await two.replicas.releaseLease('b', second)
   })
 
-  it('makes store sequences visible in commit order with concurrent writers', async () => {
+  // 80 batches that take their seqs one after another: at a load average of 30 they took more than
+  // the default 30 s, and the writes still in flight then failed the next tests.
+  it('makes store sequences visible in commit order with concurrent writers', { timeout: 120_000 }, async () => {
     const start = await one.replicas.lastSeq()
     let seen = start
     let stop = false
