@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { bundleSizes } from '../apps/web/scripts/bundleSize.mjs'
@@ -16,5 +16,13 @@ describe('console bundle', () => {
     expect(tab.gzipBytes).toBeLessThanOrEqual(BUDGET_BYTES)
     // The Overview's tables stay out of the Events tab's download.
     expect(tab.gzipBytes).toBeLessThan(sizes['entity overview tab']!.gzipBytes)
+  })
+
+  it('renders a deep-linked timeline without antd: no chunk on its way holds the CSS-in-JS every antd component loads', () => {
+    const sizes = bundleSizes(DIST)
+    for (const page of ['entity events tab', 'events']) {
+      const withAntd = sizes[page]!.files.filter((file) => readFileSync(join(DIST, file), 'utf8').includes('data-css-hash'))
+      expect(withAntd, page).toEqual([])
+    }
   })
 })

@@ -1,7 +1,7 @@
 // antd 4 styles its components at run time but leaves the page itself alone: this is its global reset.
 import 'ant-design-vue/dist/reset.css'
-// The CSS of the antd components in use, both themes, made at build time (scripts/antdStyles.ts).
-import 'virtual:antd-styles.css'
+// The themes' tokens as CSS variables, read by the console's own components (scripts/antdStyles.ts).
+import 'virtual:antd-tokens.css'
 import { createPinia } from 'pinia'
 import { createApp } from 'vue'
 import App from './App.vue'

@@ -1,6 +1,7 @@
 import type { EventItem } from '@eventline/shared'
 import { flushPromises, mount } from '@vue/test-utils'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createPinia } from 'pinia'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { nextTick } from 'vue'
 import { ApiError } from '../api/client.ts'
 import { i18n } from '../i18n/index.ts'
@@ -33,14 +34,18 @@ type Props = InstanceType<typeof EventTimeline>['$props']
 function render(props: Partial<Props> = {}) {
   return mount(EventTimeline, {
     props: { items: [], loading: false, loaded: true, hasMore: false, error: null, ...props },
-    global: { plugins: [i18n] },
+    // Pinia for the antd parts (empty state, error), which read the theme and locale preferences.
+    global: { plugins: [i18n, createPinia()] },
     attachTo: document.body,
   })
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   globalThis.IntersectionObserver = TestIntersectionObserver
   i18n.global.locale.value = 'en'
+  // The empty state and the error alert are chunks of their own (antd): loaded once here, so a test
+  // waits only for the async component to settle, not for antd to be transformed.
+  await Promise.all([import('./TimelineEmpty.vue'), import('./RetryAlert.vue')])
 })
 
 afterEach(() => {
@@ -184,7 +189,8 @@ describe('EventTimeline', () => {
     const wrapper = render({ loaded: false, loading: true })
     expect(wrapper.find('[data-testid="event-empty"]').exists()).toBe(false)
     await wrapper.setProps({ loaded: true, loading: false })
-    expect(wrapper.find('[data-testid="event-empty"]').text()).toContain('No events match')
+    // The illustration and its text come in their own chunk.
+    await vi.waitFor(() => expect(wrapper.find('[data-testid="event-empty"]').text()).toContain('No events match'))
     await wrapper.setProps({ filtered: true })
     expect(wrapper.find('[data-testid="event-empty"]').text()).toContain('No events match these filters')
   })
@@ -222,6 +228,8 @@ describe('EventTimeline', () => {
   it('shows an error with a retry instead of the sentinel, and asks for no page meanwhile', async () => {
     const error = new ApiError(400, { error: { code: 'invalid_argument', message: 'since: not a time', field: 'since' } })
     const wrapper = render({ items: [], loaded: false, hasMore: false, error })
+    // The alert comes in its own chunk.
+    await vi.waitFor(() => expect(wrapper.find('[role="alert"]').exists()).toBe(true))
     const alert = wrapper.find('[role="alert"]')
     expect(alert.text()).toContain('The server refused the request (400 invalid_argument)')
     expect(alert.text()).toContain('since: not a time')
