@@ -264,13 +264,16 @@ function perView({ views, driverWhere }: Pick<Parts, 'views' | 'driverWhere'>, b
 }
 
 /**
- * The rows of one query per driving view, in `order` and at most `limit`: the one query as it is,
- * or the queries (each ordered and limited itself) merged. The sort reads at most `limit` rows of
- * each view, never a whole view.
+ * The rows of the driving views (`select`: one view's rows given its conditions on the driving
+ * index, without order) newest first (or oldest), at most `limit`. One view: its range scan in
+ * index order (`order.view`). An entity's views in each mesh: the members of one compound ordered
+ * and limited as a whole (`order.merged`, by the members' column names). SQLite merges them
+ * lazily, each read in its index's order only as far as the merge takes rows from it, and sorts
+ * nothing but the ties of one time: no view is read whole, no row sorted twice.
  */
-function merged(queries: string[], order: string, limit: string): string {
-  if (queries.length === 1) return queries[0]!
-  return `SELECT * FROM (${queries.map((query) => `SELECT * FROM (${query})`).join(' UNION ALL ')}) ORDER BY ${order} LIMIT ${limit}`
+function ordered(p: Parts, select: (driverWhere: string[]) => string, order: { view: string; merged: string }, limit: string): string {
+  const members = perView(p, select)
+  return members.length === 1 ? `${members[0]} ORDER BY ${order.view} LIMIT ${limit}` : `${members.join(' UNION ALL ')} ORDER BY ${order.merged} LIMIT ${limit}`
 }
 
 /** The rows of every query one after the other (views that share no event: counts add up). */
@@ -293,12 +296,12 @@ const whereClause = (where: string[]) => (where.length ? `WHERE ${where.join(' A
 /** The driving index's rows in timeline order (or its reverse), at most `@scan` of them (of every driving view together). */
 function walk(p: Parts, direction: 'ASC' | 'DESC'): string {
   const { driver } = p
-  const queries = perView(
+  return ordered(
     p,
-    (driverWhere) =>
-      `SELECT ${driver.time} AS time, ${driver.id} AS id, ${driver.rid} AS rid FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} ${direction}, ${driver.id} ${direction} LIMIT @scan`,
+    (driverWhere) => `SELECT ${driver.time} AS time, ${driver.id} AS id, ${driver.rid} AS rid FROM ${driver.from} ${whereClause(driverWhere)}`,
+    { view: `${driver.time} ${direction}, ${driver.id} ${direction}`, merged: `time ${direction}, id ${direction}` },
+    '@scan',
   )
-  return merged(queries, `time ${direction}, id ${direction}`, '@scan')
 }
 
 /** The oldest time of the driving index: its first entry in time order, from the index alone (the oldest of every driving view). */
@@ -308,12 +311,29 @@ function oldestIndexed(p: Parts): TimelineSql {
   return { sql: queries.length === 1 ? queries[0]! : `SELECT min(time) FROM (${concatenated(queries)})`, params: p.params }
 }
 
+/**
+ * The newest matches of the driving views (`limit`: a LIMIT clause), as (time, id, rid): with
+ * several views the event rows of the chosen rows are read again, by rowid, and none other.
+ */
+function newestMatches(p: Parts, limit: string): string {
+  return ordered(
+    p,
+    (driverWhere) => `SELECT ${p.driver.time} AS time, ${p.driver.id} AS id, ${p.driver.rid} AS rid FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])}`,
+    { view: p.order, merged: 'time DESC, id DESC' },
+    limit,
+  )
+}
+
+/** The event rows of `matches` (time, id, rid), newest first. */
+const matchedEvents = (matches: string, columns: string) => `SELECT ${columns} FROM (${matches}) AS d CROSS JOIN events AS e ON e.rid = d.rid ORDER BY d.time DESC, d.id DESC`
+
 /** One page, newest first, starting after `after`; `limit + 1` rows tell whether more follow. */
 export function pageSql(filter: ScopedFilter, limit: number, after?: TimelinePosition, plan?: SearchPlan, columns = EVENT_COLUMNS): TimelineSql {
   const p = parts(filter, after, true, plan)
   p.params.limit = limit + 1
-  const queries = perView(p, (driverWhere) => `SELECT ${columns} FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])} ORDER BY ${p.order} LIMIT @limit`)
-  return { sql: merged(queries, 'time DESC, id DESC', '@limit'), params: p.params }
+  if (p.views.length > 1) return { sql: matchedEvents(newestMatches(p, '@limit'), columns), params: p.params }
+  const [query] = perView(p, (driverWhere) => `SELECT ${columns} FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])} ORDER BY ${p.order} LIMIT @limit`)
+  return { sql: query!, params: p.params }
 }
 
 /**
@@ -337,10 +357,13 @@ export function budgetEdgeSql(filter: ScopedFilter, after: TimelinePosition | un
   const p = parts(filter, after, false, 'probe')
   const { driver } = p
   p.params.skip = scan - 1
-  const queries = perView(p, (driverWhere) => `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} DESC, ${driver.id} DESC`)
-  if (queries.length === 1) return { sql: `${queries[0]} LIMIT 1 OFFSET @skip`, params: p.params }
-  // Every view's first `scan` rows hold the `scan`-th row of their union.
-  return { sql: `SELECT * FROM (${concatenated(queries.map((query) => `${query} LIMIT @skip + 1`))}) ORDER BY time DESC, id DESC LIMIT 1 OFFSET @skip`, params: p.params }
+  const edge = ordered(
+    p,
+    (driverWhere) => `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)}`,
+    { view: `${driver.time} DESC, ${driver.id} DESC`, merged: 'time DESC, id DESC' },
+    '1 OFFSET @skip',
+  )
+  return { sql: edge, params: p.params }
 }
 
 /** Counts the matches among the first `scan` rows of the driving index, up to `cap`. */
@@ -356,10 +379,9 @@ export function offsetPageSql(filter: ScopedFilter, offset: number, limit: numbe
   const p = parts(filter, undefined, true)
   p.params.limit = limit
   p.params.offset = offset
-  const queries = perView(p, (driverWhere) => `SELECT ${EVENT_COLUMNS} FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])} ORDER BY ${p.order}`)
-  if (queries.length === 1) return { sql: `${queries[0]} LIMIT @limit OFFSET @offset`, params: p.params }
-  const firstRows = queries.map((query) => `${query} LIMIT @offset + @limit`)
-  return { sql: `SELECT * FROM (${concatenated(firstRows)}) ORDER BY time DESC, id DESC LIMIT @limit OFFSET @offset`, params: p.params }
+  if (p.views.length > 1) return { sql: matchedEvents(newestMatches(p, '@limit OFFSET @offset'), EVENT_COLUMNS), params: p.params }
+  const [query] = perView(p, (driverWhere) => `SELECT ${EVENT_COLUMNS} FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])} ORDER BY ${p.order} LIMIT @limit OFFSET @offset`)
+  return { sql: query!, params: p.params }
 }
 
 /** Counts matches up to `cap` rows (the count stops there). */
@@ -441,16 +463,18 @@ export function facetSql(filter: ScopedFilter, column: string, plan: SearchPlan 
   if (budgeted) {
     p.params.scan = scan
     matches = `SELECT e.${column} AS value FROM (${walk(p, 'DESC')}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(p.rowWhere)} ORDER BY d.time DESC, d.id DESC LIMIT @sample`
+  } else if (!indexColumn && p.views.length > 1) {
+    matches = matchedEvents(newestMatches(p, '@sample'), `e.${column} AS value`)
   } else {
     const value = indexColumn ? p.columns[column as 'type' | 'source'] : `e.${column}`
     // Without the event rows the most recent links are taken by time alone (see `parts`).
-    const byId = p.order.includes(',')
-    const queries = perView(
+    const byId = p.from !== p.driver.index
+    matches = ordered(
       p,
-      (driverWhere) =>
-        `SELECT ${value} AS value, ${p.columns.time} AS time${byId ? `, ${p.driver.id} AS id` : ''} FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])} ORDER BY ${p.order} LIMIT @sample`,
+      (driverWhere) => `SELECT ${value} AS value, ${p.columns.time} AS time${byId ? `, ${p.driver.id} AS id` : ''} FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])}`,
+      { view: p.order, merged: byId ? 'time DESC, id DESC' : 'time DESC' },
+      '@sample',
     )
-    matches = merged(queries, byId ? 'time DESC, id DESC' : 'time DESC', '@sample')
   }
   return { sql: `SELECT value, count(*) AS count FROM (${matches}) WHERE value IS NOT NULL GROUP BY value ORDER BY count DESC, value LIMIT @top`, params: p.params }
 }
