@@ -45,9 +45,11 @@ type EntityKind = 'application' | 'instance' | 'service'
 
 /**
  * The five shapes: the largest application, a small one (at the 90th percentile of sizes), the
- * largest instance and service, and the busiest mesh. Views come largest first.
+ * largest instance and service, and the busiest mesh. Views come largest first. With `everyMesh`
+ * (the events of the largest application's name in any mesh), a sixth: that application with no
+ * `mesh`, served from its views in each mesh.
  */
-export function timelineShapes(views: Record<EntityKind, readonly ViewSize[]>, busiest: { mesh: string; n: number }): Shape[] {
+export function timelineShapes(views: Record<EntityKind, readonly ViewSize[]>, busiest: { mesh: string; n: number }, everyMesh?: number): Shape[] {
   const applications = views.application
   const entityShape = (name: string, kind: EntityKind, view: ViewSize): Shape => ({
     name,
@@ -63,6 +65,19 @@ export function timelineShapes(views: Record<EntityKind, readonly ViewSize[]>, b
     entityShape('instance', 'instance', views.instance[0]!),
     entityShape('service', 'service', views.service[0]!),
     { name: 'mesh-wide', path: `/api/v1/events?mesh=${encodeURIComponent(busiest.mesh)}`, viewEvents: busiest.n, mesh: busiest.mesh, filter: { mesh: busiest.mesh } },
+    ...(everyMesh === undefined
+      ? []
+      : [
+          {
+            name: 'largest application, every mesh',
+            // `&limit=...` and the cursor follow the `?` (an empty first parameter is skipped).
+            path: `/api/v1/applications/${encodeURIComponent(applications[0]!.entity)}/events?`,
+            viewEvents: everyMesh,
+            mesh: '',
+            application: applications[0]!.entity,
+            filter: { application: applications[0]!.entity },
+          },
+        ]),
   ]
 }
 

@@ -1,6 +1,7 @@
 /**
  * Which timeline views an event belongs to (CONTRACT "Correlation"). Backend-neutral: every store
- * writes one link row per view, so every view is one range scan.
+ * writes one link row per view, so every view is one range scan (SQLite links `meshViews` only and
+ * serves an entity's every-mesh view from its views in each mesh).
  *
  * A registry instance and the pod at its IP are one process, so each one's page shows the other's
  * events: a pod event is linked to the registry instances at the pod's IP (`ip:port` and
@@ -62,13 +63,29 @@ export function isPodEvent(event: Pick<ViewedEvent, 'source' | 'objectKind'>): b
  * views of the registry instances at the pod's IP (their instance, IP, application and services)
  * and of other meshes' applications carrying the application name; for other events at an IP
  * (registrations) the instance view of the pod that had the IP then. Each view is also listed
- * under mesh '' so the every-mesh view lists an event once.
+ * under mesh '' so the every-mesh view lists an event once (`withEveryMesh`).
  */
 export function eventViews(event: ViewedEvent, lookup: ViewLookup): View[] {
+  return withEveryMesh(meshViews(event, lookup))
+}
+
+/**
+ * `views` and, after them, the every-mesh copy (mesh '') of each entity they name, once. A store
+ * that serves the every-mesh view of an entity from its views in each mesh links only `views`,
+ * and gives the copies back to whoever matches views in memory (the live stream's filter).
+ */
+export function withEveryMesh(views: readonly View[]): View[] {
+  const copies = new Map<string, View>(views.filter(([mesh]) => mesh !== '').map(([, kind, entity]) => [`${kind}\u0000${entity}`, ['', kind, entity]]))
+  return [...views, ...copies.values()]
+}
+
+/** The views of an event in its mesh and the meshes it is correlated into (see `eventViews`), without every-mesh copies. */
+export function meshViews(event: ViewedEvent, lookup: ViewLookup): View[] {
   const views = new Map<string, View>()
   const add = (mesh: string, kind: EntityKind, entity: string | null | undefined) => {
     if (!entity) return
-    for (const view of [[mesh, LINK_KIND[kind], entity], ['', LINK_KIND[kind], entity]] as View[]) views.set(view.join('\u0000'), view)
+    const view: View = [mesh, LINK_KIND[kind], entity]
+    views.set(view.join('\u0000'), view)
   }
   add(event.mesh, 'application', event.application)
   add(event.mesh, 'instance', event.instance)

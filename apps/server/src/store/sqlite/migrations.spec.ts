@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
+import { withEveryMesh } from '../eventViews.ts'
+import type { View } from '../eventViews.ts'
 import { MIGRATIONS } from './migrations.ts'
 import type { IngestEvent, TimelineFilter, TimelinePosition, WriteBatch } from '../types.ts'
 import { SqliteStore } from './sqliteStore.ts'
@@ -76,6 +78,74 @@ describe('migration 4: ZooKeeper consumers by <application>@<ip>', () => {
   })
 })
 
+const T0 = Date.parse('2026-11-20T08:00:00Z')
+const batch = (events: IngestEvent[]): WriteBatch => ({ events, catalog: [], checkpoints: [], outbox: [] })
+// Ties at one millisecond (ids out of insertion order), two meshes sharing an application name,
+// warnings and several sources, a service link.
+const events: IngestEvent[] = Array.from({ length: 120 }, (_, i) => ({
+  id: `${i % 2 ? 'zookeeper' : 'kubernetes'}:${((i * 7919) % 1000).toString(36)}-${i}`,
+  time: T0 + Math.floor(i / 4) * 1000,
+  type: i % 5 === 0 ? 'warning' : 'normal',
+  reason: i % 3 === 0 ? 'BackOff' : 'ProviderRegistered',
+  message: `${i % 3 === 0 ? 'Back-off restarting' : 'Provider registered'} event ${i} timeout ${i % 7}`,
+  source: i % 2 ? 'zookeeper' : 'kubernetes',
+  component: 'test',
+  mesh: i % 2 ? 'zk' : 'k8s',
+  object: { kind: i % 2 ? 'Provider' : 'Pod', name: `obj-${i % 4}`, namespace: 'shop' },
+  application: `app-${i % 3}`,
+  instance: `inst-${i % 5}`,
+  ip: `10.0.0.${i % 5}`,
+  ...(i % 2 ? { service: `org.x.S${i % 2}` } : {}),
+}))
+
+/** Every page of a view, following cursors with a small limit (ties cross page ends). */
+async function walk(store: SqliteStore, filter: TimelineFilter) {
+  const pages: Array<{ items: Array<{ id: string; time: string }>; next: TimelinePosition | null }> = []
+  let after: TimelinePosition | undefined
+  for (;;) {
+    const page = await store.timeline(filter, 3, after)
+    pages.push(page)
+    if (!page.next) return pages
+    after = page.next
+  }
+}
+
+/**
+ * The migrated store pages, counts, searches and draws histograms as one written by the current
+ * code, in the contract's order, every event once.
+ */
+async function expectSameTimelines(migrated: SqliteStore, fresh: SqliteStore, filters: readonly TimelineFilter[]) {
+  for (const filter of filters) {
+    const expected = await walk(fresh, filter)
+    expect(await walk(migrated, filter), JSON.stringify(filter)).toEqual(expected)
+    expect(expected.length, JSON.stringify(filter)).toBeGreaterThan(1)
+    // Exactly the contract's order across pages, ties of one millisecond included.
+    const items = expected.flatMap((page) => page.items)
+    const sorted = [...items].sort((a, b) => (a.time !== b.time ? (a.time < b.time ? 1 : -1) : a.id < b.id ? 1 : -1))
+    expect(items.map((item) => item.id), JSON.stringify(filter)).toEqual(sorted.map((item) => item.id))
+    expect(new Set(items.map((item) => item.id)).size).toBe(items.length)
+    const range = { ...filter, since: T0, until: T0 + 40_000 }
+    expect(await migrated.histogram(range, 5000, 8), JSON.stringify(filter)).toEqual(await fresh.histogram(range, 5000, 8))
+    expect(await migrated.facets(filter, 'source', 10), JSON.stringify(filter)).toEqual(await fresh.facets(filter, 'source', 10))
+    expect(await migrated.oldestMatch(filter), JSON.stringify(filter)).toEqual(await fresh.oldestMatch(filter))
+  }
+}
+
+const filters: TimelineFilter[] = [
+  {},
+  { mesh: 'k8s' },
+  { mesh: 'zk', application: 'app-1' },
+  { application: 'app-1' },
+  { mesh: 'k8s', instance: 'inst-0', type: 'warning' },
+  { ip: '10.0.0.3', sources: ['kubernetes'] },
+  { ip: '10.0.0.1' },
+  { application: 'app-0', instance: 'inst-1' },
+  { mesh: 'zk', service: 'org.x.S1', application: 'app-0' },
+  { application: 'app-2', q: 'timeout' },
+  { q: 'back' },
+  { mesh: 'zk', q: 'provider regis', since: T0 + 5000, until: T0 + 25_000 },
+]
+
 /**
  * Migration 7 (lean storage) rewrites the links of a database in place: views interned, link rows
  * keyed by integers, an event's views as their ids. A database at schema 6 holding what the code
@@ -87,26 +157,6 @@ describe('migration 7: links keyed by integers', () => {
   afterEach(() => {
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   })
-
-  const T0 = Date.parse('2026-11-20T08:00:00Z')
-  const batch = (events: IngestEvent[]): WriteBatch => ({ events, catalog: [], checkpoints: [], outbox: [] })
-  // Ties at one millisecond (ids out of insertion order), two meshes sharing an application name,
-  // warnings and several sources, a service link.
-  const events: IngestEvent[] = Array.from({ length: 120 }, (_, i) => ({
-    id: `${i % 2 ? 'zookeeper' : 'kubernetes'}:${((i * 7919) % 1000).toString(36)}-${i}`,
-    time: T0 + Math.floor(i / 4) * 1000,
-    type: i % 5 === 0 ? 'warning' : 'normal',
-    reason: i % 3 === 0 ? 'BackOff' : 'ProviderRegistered',
-    message: `${i % 3 === 0 ? 'Back-off restarting' : 'Provider registered'} event ${i} timeout ${i % 7}`,
-    source: i % 2 ? 'zookeeper' : 'kubernetes',
-    component: 'test',
-    mesh: i % 2 ? 'zk' : 'k8s',
-    object: { kind: i % 2 ? 'Provider' : 'Pod', name: `obj-${i % 4}`, namespace: 'shop' },
-    application: `app-${i % 3}`,
-    instance: `inst-${i % 5}`,
-    ip: `10.0.0.${i % 5}`,
-    ...(i % 2 ? { service: `org.x.S${i % 2}` } : {}),
-  }))
 
   it('answers the same timelines, totals and searches as a database written by the new code', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eventline-migration-'))
@@ -127,11 +177,14 @@ describe('migration 7: links keyed by integers', () => {
     const insertEvent = old.prepare(`INSERT INTO events (${columns.join(', ')}) VALUES (${columns.map((name) => `@${name}`).join(', ')})`)
     const insertLink = old.prepare('INSERT INTO event_links (mesh, kind, entity, time, event_id, type, source) VALUES (?, ?, ?, ?, ?, ?, ?)')
     for (const row of source.prepare('SELECT * FROM events ORDER BY rid').all() as Array<Record<string, string | number> & { views: string }>) {
-      // The store's mesh views (kind m) are new with migration 7.
-      const views = row.views
-        .split(' ')
-        .map((id) => viewOf.get(Number(id)) as [string, string, string])
-        .filter(([, kind]) => kind !== 'm')
+      // The store's mesh views (kind m) are new with migration 7; the every-mesh copies of entity
+      // views were stored until migration 8.
+      const views = withEveryMesh(
+        row.views
+          .split(' ')
+          .map((id) => viewOf.get(Number(id)) as View)
+          .filter(([, kind]) => kind !== 'm'),
+      )
       insertEvent.run({ ...Object.fromEntries(columns.map((name) => [name, row[name]])), views: JSON.stringify(views) })
       for (const [mesh, kind, entity] of views) insertLink.run(mesh, kind, entity, row.time, row.id, row.type, row.source)
     }
@@ -146,42 +199,8 @@ describe('migration 7: links keyed by integers', () => {
     const count = (store: SqliteStore, sql: string) => store.database.prepare(sql).pluck().get()
     expect(count(migrated, 'SELECT count(*) FROM event_links')).toBe(count(fresh, 'SELECT count(*) FROM event_links'))
     expect(count(migrated, 'SELECT count(*) FROM views')).toBe(count(fresh, 'SELECT count(*) FROM views'))
-
-    const filters: TimelineFilter[] = [
-      {},
-      { mesh: 'k8s' },
-      { mesh: 'zk', application: 'app-1' },
-      { application: 'app-1' },
-      { mesh: 'k8s', instance: 'inst-0', type: 'warning' },
-      { ip: '10.0.0.3', sources: ['kubernetes'] },
-      { mesh: 'zk', service: 'org.x.S1', application: 'app-0' },
-      { application: 'app-2', q: 'timeout' },
-      { q: 'back' },
-      { mesh: 'zk', q: 'provider regis', since: T0 + 5000, until: T0 + 25_000 },
-    ]
-    // Every page of every view, following cursors with a small limit (ties cross page ends).
-    const walk = async (store: SqliteStore, filter: TimelineFilter) => {
-      const pages: unknown[] = []
-      let after: TimelinePosition | undefined
-      for (;;) {
-        const page = await store.timeline(filter, 3, after)
-        pages.push(page)
-        if (!page.next) return pages
-        after = page.next
-      }
-    }
-    for (const filter of filters) {
-      const expected = await walk(fresh, filter)
-      expect(await walk(migrated, filter), JSON.stringify(filter)).toEqual(expected)
-      expect(expected.length, JSON.stringify(filter)).toBeGreaterThan(1)
-      // Exactly the contract's order across pages, ties of one millisecond included.
-      const items = (expected as Array<{ items: Array<{ id: string; time: string }> }>).flatMap((page) => page.items)
-      const sorted = [...items].sort((a, b) => (a.time !== b.time ? (a.time < b.time ? 1 : -1) : a.id < b.id ? 1 : -1))
-      expect(items.map((item) => item.id), JSON.stringify(filter)).toEqual(sorted.map((item) => item.id))
-      expect(new Set(items.map((item) => item.id)).size).toBe(items.length)
-      const range = { ...filter, since: T0, until: T0 + 40_000 }
-      expect(await migrated.histogram(range, 5000, 8), JSON.stringify(filter)).toEqual(await fresh.histogram(range, 5000, 8))
-    }
+    expect(count(migrated, 'SELECT count(*) FROM event_links WHERE source >= 64')).toBe(count(fresh, 'SELECT count(*) FROM event_links WHERE source >= 64'))
+    await expectSameTimelines(migrated, fresh, filters)
     // The live stream's resume reads an event's views back from their ids.
     expect(await migrated.eventsAfter(0, 500)).toEqual(await fresh.eventsAfter(0, 500))
     // A write after the migration links under the views the migration interned.
@@ -189,6 +208,96 @@ describe('migration 7: links keyed by integers', () => {
     await migrated.writeBatch(batch([later]))
     await fresh.writeBatch(batch([later]))
     expect(await walk(migrated, { application: 'app-1' })).toEqual(await walk(fresh, { application: 'app-1' }))
+    await migrated.close()
+    await fresh.close()
+  })
+})
+
+/**
+ * Migration 8 deletes the every-mesh copies of entity views (their links and views) and marks the
+ * secondary links of events correlated into one entity in two meshes. A database at schema 7
+ * holding what the code before it stored answers the same timelines, totals, searches, histograms
+ * and facets as one written by the new code, and an entity's every-mesh timeline lists what its
+ * every-mesh view listed before.
+ */
+describe('migration 8: no every-mesh copies of entity views', () => {
+  const dirs: string[] = []
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('answers the same timelines, totals and searches as a database written by the new code', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eventline-migration-'))
+    dirs.push(dir)
+    const fresh = new SqliteStore(join(dir, 'fresh.db'))
+    await fresh.writeBatch(batch(events))
+    const source = fresh.database
+    // Events correlated into one entity in two meshes (a pod event into a ZooKeeper instance's IP and application).
+    expect(source.prepare('SELECT count(*) FROM event_links WHERE source >= 64').pluck().get()).toBeGreaterThan(0)
+
+    // The same rows as the code before migration 8 stored them: every entity view also under mesh
+    // '' (interned after the views in the meshes), next to it in the event's views.
+    const path = join(dir, 'old.db')
+    const old = new Database(path)
+    for (const [index, sql] of MIGRATIONS.slice(0, 7).entries()) {
+      old.exec(sql)
+      old.pragma(`user_version = ${index + 1}`)
+    }
+    old.exec('DELETE FROM views') // the every-mesh view migration 7 starts with, under the fresh store's id
+    for (const table of ['views', 'meshes', 'mesh_event_counts', 'applications', 'instances', 'services', 'service_instances']) {
+      const rows = source.prepare(`SELECT * FROM ${table}`).all() as Array<Record<string, unknown>>
+      for (const row of rows) old.prepare(`INSERT INTO ${table} (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map((key) => `@${key}`).join(', ')})`).run(row)
+    }
+    const viewOf = source.prepare('SELECT mesh, kind, entity FROM views WHERE id = ?').raw()
+    const copyOf = (kind: string, entity: string) => {
+      const id = old.prepare("SELECT id FROM views WHERE mesh = '' AND kind = ? AND entity = ?").pluck().get(kind, entity) as number | undefined
+      return id ?? Number(old.prepare("INSERT INTO views (mesh, kind, entity) VALUES ('', ?, ?)").run(kind, entity).lastInsertRowid)
+    }
+    const insertLink = old.prepare('INSERT INTO event_links (view, time, rid, source, warning) VALUES (?, ?, ?, ?, ?)')
+    const expectedEveryMesh = new Map<number, string[]>() // copy view -> event ids it lists
+    for (const row of source.prepare('SELECT * FROM events ORDER BY rid').all() as Array<Record<string, string | number> & { rid: number; views: string; time: number }>) {
+      const links = source.prepare('SELECT view, source % 64 AS source, warning FROM event_links WHERE rid = ? AND time = ?').all(row.rid, row.time) as Array<{
+        view: number
+        source: number
+        warning: number
+      }>
+      const ids: number[] = []
+      for (const id of row.views.split(' ').map(Number)) {
+        ids.push(id)
+        const [mesh, kind, entity] = viewOf.get(id) as View
+        if (mesh === '' || kind === 'm') continue
+        const copy = copyOf(kind, entity)
+        if (ids.includes(copy)) continue
+        ids.push(copy)
+        const { source: code, warning } = links.find((link) => link.view === id)!
+        insertLink.run(copy, row.time, row.rid, code, warning)
+        expectedEveryMesh.set(copy, [...(expectedEveryMesh.get(copy) ?? []), row.id as string])
+      }
+      for (const link of links) insertLink.run(link.view, row.time, row.rid, link.source, link.warning)
+      const columns = Object.keys(row)
+      old.prepare(`INSERT INTO events (${columns.join(', ')}) VALUES (${columns.map((name) => `@${name}`).join(', ')})`).run({ ...row, views: ids.join(' ') })
+    }
+    const copies = old.prepare("SELECT id, kind, entity FROM views WHERE mesh = '' AND kind <> 'm'").all() as Array<{ id: number; kind: string; entity: string }>
+    old.close()
+
+    const migrated = new SqliteStore(path)
+    expect(migrated.database.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length)
+    const rows = (store: SqliteStore, sql: string) => store.database.prepare(sql).raw().all()
+    // The links, secondary marks included, and the views are the new code's.
+    expect(rows(migrated, 'SELECT * FROM event_links ORDER BY view, time, rid')).toEqual(rows(fresh, 'SELECT * FROM event_links ORDER BY view, time, rid'))
+    expect(rows(migrated, 'SELECT * FROM views ORDER BY id')).toEqual(rows(fresh, 'SELECT * FROM views ORDER BY id'))
+    expect(rows(migrated, 'SELECT rid, views FROM events ORDER BY rid')).toEqual(rows(fresh, 'SELECT rid, views FROM events ORDER BY rid'))
+    await expectSameTimelines(migrated, fresh, filters)
+    // Each entity's timeline with no mesh lists what its every-mesh view listed.
+    const kinds: Record<string, 'application' | 'instance' | 'ip' | 'service'> = { a: 'application', i: 'instance', p: 'ip', s: 'service' }
+    for (const { id, kind, entity } of copies) {
+      const filter = { [kinds[kind]!]: entity }
+      const listed = (await walk(migrated, filter)).flatMap((page) => page.items.map((item) => item.id))
+      expect(listed.sort(), JSON.stringify(filter)).toEqual([...(expectedEveryMesh.get(id) ?? [])].sort())
+      expect((await migrated.timeline(filter, 3)).total, JSON.stringify(filter)).toBe(listed.length)
+    }
+    // The live stream's resume reads an event's views back, every-mesh copies included.
+    expect(await migrated.eventsAfter(0, 500)).toEqual(await fresh.eventsAfter(0, 500))
     await migrated.close()
     await fresh.close()
   })

@@ -369,4 +369,29 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE event_links;
   ALTER TABLE links RENAME TO event_links;
   `,
+  // 8: no every-mesh copies of entity views (issue 14). An event belongs to one mesh, so the
+  // every-mesh timeline of an entity is the union of its views in each mesh, read one range scan
+  // per mesh; the copies (a link per entity view of every event, about 100 bytes an event) go,
+  // with their views. Only an event correlated into one entity in two meshes is in two of those
+  // views: its first link to the entity (in events.views order, the order links are written in)
+  // is its primary one, and the others are marked secondary (64 added to the source code) so the
+  // union lists it once. The every-mesh view of all events (kind m) stays: retention walks it.
+  `
+  CREATE TEMP TABLE m8_copies (id INTEGER PRIMARY KEY);
+  INSERT INTO m8_copies SELECT id FROM views WHERE mesh = '' AND kind <> 'm';
+  DELETE FROM event_links WHERE view IN (SELECT id FROM m8_copies);
+  CREATE TEMP TABLE m8_secondary AS
+    SELECT view, time, rid FROM (
+      SELECT v.id AS view, e.time, e.rid, row_number() OVER (PARTITION BY e.rid, v.kind, v.entity ORDER BY j.key) AS n
+      FROM events AS e, json_each('[' || replace(e.views, ' ', ',') || ']') AS j JOIN views AS v ON v.id = j.value
+      WHERE v.mesh <> '' AND v.kind <> 'm')
+    WHERE n > 1;
+  UPDATE event_links SET source = source + 64 FROM m8_secondary AS s
+    WHERE event_links.view = s.view AND event_links.time = s.time AND event_links.rid = s.rid;
+  UPDATE events SET views = (
+    SELECT group_concat(j.value, ' ') FROM json_each('[' || replace(views, ' ', ',') || ']') AS j WHERE j.value NOT IN (SELECT id FROM m8_copies));
+  DELETE FROM views WHERE id IN (SELECT id FROM m8_copies);
+  DROP TABLE m8_copies;
+  DROP TABLE m8_secondary;
+  `,
 ]

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import type { TimelineFilter } from '../types.ts'
 import { SqliteStore } from './sqliteStore.ts'
-import { budgetedCountSql, budgetedPageSql, countSql, facetSql, histogramSql, oldestSql, pageSql } from './timelineSql.ts'
+import { bucketCountSql, budgetEdgeSql, budgetedCountSql, budgetedPageSql, countSql, facetSql, histogramSql, oldestIndexedSql, oldestSql, pageSql } from './timelineSql.ts'
+import type { ScopedFilter } from './timelineSql.ts'
 
 /**
  * Every timeline shape must be one index range scan in time order: no full scan of a table, no
@@ -19,17 +19,21 @@ function plan(sql: string, params: Record<string, unknown>): string[] {
   return (store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((row) => row.detail)
 }
 
-const entities: Array<[string, TimelineFilter]> = [
+/** An entity with no mesh: its views in each mesh (two here; the ids need not exist). */
+const everyMesh = { application: [1, 2], instance: [3, 4], service: [5, 6] }
+
+const entities: Array<[string, ScopedFilter]> = [
   ['mesh-wide', { mesh: 'm' }],
   ['every mesh', {}],
   ['application', { mesh: 'm', application: 'a' }],
-  ['application, every mesh', { application: 'a' }],
+  ['application, every mesh', { application: 'a', meshViews: everyMesh }],
+  ['application and instance, every mesh', { application: 'a', instance: 'pod-1', meshViews: everyMesh }],
   ['instance', { mesh: 'm', instance: 'pod-1' }],
   ['IP', { mesh: 'm', ip: '10.0.0.1' }],
   ['service', { mesh: 'm', service: 'org.example.Api' }],
   ['application and instance', { mesh: 'm', application: 'a', instance: 'pod-1' }],
 ]
-const extras: Array<[string, TimelineFilter]> = [
+const extras: Array<[string, ScopedFilter]> = [
   ['', {}],
   [' + type', { type: 'warning' }],
   [' + source', { sources: ['kubernetes', 'zookeeper'] }],
@@ -38,11 +42,14 @@ const extras: Array<[string, TimelineFilter]> = [
 ]
 const shapes = entities.flatMap(([name, filter]) => extras.map(([extra, more]) => [`${name}${extra}`, { ...filter, ...more }] as const))
 
+/** The range scans driving a shape: one, or one per mesh for an entity with no mesh. */
+const drivingViews = (filter: ScopedFilter) => (filter.meshViews ? 2 : 1)
+
 /**
  * SEARCH steps use an index range; every view, the every-mesh one included, is a range of the
  * links' primary key. A SCAN of a table, or of any index, fails.
  */
-function expectNoTableScan(step: string, _filter: TimelineFilter, text: string) {
+function expectNoTableScan(step: string, _filter: ScopedFilter, text: string) {
   if (!step.startsWith('SCAN ')) return
   if (/^SCAN \(subquery-\d+\)$/.test(step)) return // the count's LIMITed subquery, not a table
   if (step === 'SCAN d') return // the budgeted walk's co-routine: at most the budget of index rows
@@ -51,39 +58,61 @@ function expectNoTableScan(step: string, _filter: TimelineFilter, text: string) 
 }
 
 describe('timeline query plans', () => {
-  it.each(shapes)('%s: pages with one index range scan and no sort', (_name, filter) => {
+  it.each(shapes)('%s: pages with one index range scan (one per mesh) and no sort', (_name, filter) => {
     for (const after of [undefined, { time: 1000, id: 'x' }]) {
       const { sql, params } = pageSql(filter, 20, after)
       const steps = plan(sql, params)
       const text = steps.join('\n')
+      // An entity's views in each mesh are merged in their index order, read as far as the page takes rows from each.
       expect(fullSort(text), text).toBe(false)
-      expect(text.includes(TIE_SORT), text).toBe(true)
+      if (filter.meshViews) expect(text, text).toMatch(/MERGE \(UNION ALL\)/)
+      expect(text.match(new RegExp(TIE_SORT, 'g'))?.length, text).toBe(drivingViews(filter))
       expect(text, text).not.toMatch(/\bOFFSET\b/i)
       for (const step of steps) expectNoTableScan(step, filter, text)
-      const driver = steps[0]!
-      // An entity's view, or the mesh's (every mesh's) own view: always the links' primary key.
-      expect(driver, text).toMatch(/^SEARCH l USING PRIMARY KEY \(view=\?/)
-      if (after) expect(driver, text).toMatch(/\(view=\? AND (time>\? AND )?time<\?/)
+      // An entity's view (in each mesh), or the mesh's (every mesh's) own view: always the links' primary key.
+      const drivers = steps.filter((step) => step.startsWith('SEARCH l '))
+      expect(drivers.length, text).toBe(drivingViews(filter))
+      for (const detail of drivers) {
+        expect(detail, text).toMatch(/^SEARCH l USING PRIMARY KEY \(view=\?/)
+        if (after) expect(detail, text).toMatch(/\(view=\? AND (time>\? AND )?time<\?/)
+      }
     }
   })
 
-  it.each(shapes)('%s: counts with one index range scan', (_name, filter) => {
+  it.each(shapes)('%s: counts with one index range scan (one per mesh)', (_name, filter) => {
     const { sql, params } = countSql(filter, 10_001)
     const steps = plan(sql, params)
     const text = steps.join('\n')
     expect(text, text).not.toMatch(/TEMP B-TREE/)
     for (const step of steps) expectNoTableScan(step, filter, text)
+    expect(steps.filter((step) => step.startsWith('SEARCH l USING PRIMARY KEY (view=?')).length, text).toBe(drivingViews(filter))
+  })
+
+  it.each(shapes.filter(([, filter]) => filter.meshViews))('%s: the budgeted walk, its edge and the oldest match merge one bounded scan per mesh', (_name, filter) => {
+    const queries = [
+      budgetedPageSql({ ...filter, q: 'x' }, 20, { time: 5, id: 'x' }, 'set', 1000),
+      budgetEdgeSql(filter, { time: 5, id: 'x' }, 1000),
+      oldestSql({ ...filter, reasons: ['BackOff'] }, undefined, 1000),
+      oldestIndexedSql(filter),
+    ]
+    for (const { sql, params } of queries) {
+      const steps = plan(sql, params)
+      const text = steps.join('\n')
+      expect(fullSort(text), text).toBe(false)
+      for (const step of steps) expectNoTableScan(step, filter, text)
+      expect(steps.filter((step) => step.startsWith('SEARCH l USING PRIMARY KEY (view=?')).length, text).toBe(drivingViews(filter))
+    }
   })
 
   // Search combined with an entity, a mesh or a time range (issue 11): each plan is bounded by
   // the FTS result (`search`) or by the scan budget over one index range (`set`, `probe`); none
   // reads the whole entity or looks an IN list up once per row.
-  const searchShapes: Array<[string, TimelineFilter]> = [
-    ['service + q', { service: 'com.example.Svc1', q: 'a' }],
+  const searchShapes: Array<[string, ScopedFilter]> = [
+    ['service + q', { service: 'com.example.Svc1', q: 'a', meshViews: everyMesh }],
     ['application + mesh + q', { mesh: 'm', application: 'a', q: 'timeout' }],
     ['mesh + q', { mesh: 'm', q: '连接超时' }],
     ['every mesh + since + q', { since: 1, q: 'order' }],
-    ['instance + type + reason + q', { instance: 'pod-1', type: 'warning', reasons: ['BackOff'], q: 'back off' }],
+    ['instance + type + reason + q', { instance: 'pod-1', type: 'warning', reasons: ['BackOff'], q: 'back off', meshViews: everyMesh }],
   ]
 
   it.each(searchShapes)('%s, FTS-driven: reads the FTS matches, one point look-up each', (_name, filter) => {
@@ -103,7 +132,12 @@ describe('timeline query plans', () => {
         // Never the quadratic shape: the IN list used as a key of an index on events. The walk is
         // driven by the timeline index (a link's event is then read by its rowid, once).
         expect(text, text).not.toMatch(/SEARCH e USING .*rowid IN/)
-        expect(steps[steps.indexOf('CO-ROUTINE d') + 1], text).toMatch(/^SEARCH l USING PRIMARY KEY/)
+        if (filter.meshViews) {
+          expect(fullSort(text), text).toBe(false)
+          expect(steps.filter((step) => step.startsWith('SEARCH l USING PRIMARY KEY')).length, text).toBe(drivingViews(filter))
+        } else {
+          expect(steps[steps.indexOf('CO-ROUTINE d') + 1], text).toMatch(/^SEARCH l USING PRIMARY KEY/)
+        }
         // set: the FTS result once (a LIST SUBQUERY); probe: one rowid look-up per row (`=M`).
         expect(text, text).toMatch(searchPlan === 'set' ? /LIST SUBQUERY/ : /SCAN events_fts EXISTS VIRTUAL TABLE INDEX \d+:=M/)
       }
@@ -112,9 +146,9 @@ describe('timeline query plans', () => {
 
   // The histogram (issue 13) is computed from the index alone: event_links carries time and type
   // (warning), so without filters on other columns no event row is read.
-  const indexOnly: Array<[string, TimelineFilter]> = [
+  const indexOnly: Array<[string, ScopedFilter]> = [
     ['application', { mesh: 'm', application: 'a' }],
-    ['application, every mesh, warnings', { application: 'a', type: 'warning' }],
+    ['application, every mesh, warnings', { application: 'a', type: 'warning', meshViews: everyMesh }],
     ['instance and service', { mesh: 'm', instance: 'pod-1', service: 's' }],
     ['mesh, sources', { mesh: 'm', sources: ['kubernetes'] }],
     ['every mesh', {}],
@@ -122,19 +156,25 @@ describe('timeline query plans', () => {
 
   it.each(indexOnly)('%s: histogram, oldest match and type/source facets read one index range, no event row', (_name, filter) => {
     const ranged = { ...filter, since: 1, until: 2 }
-    const queries = [histogramSql(ranged, undefined, 60_000, 1000), oldestSql(filter, undefined, 1000), facetSql(filter, 'type', undefined, 10_000, 0, 50), facetSql(filter, 'source', undefined, 10_000, 0, 50)]
+    const queries = [
+      histogramSql(ranged, undefined, 60_000, 1000),
+      bucketCountSql(ranged),
+      oldestSql(filter, undefined, 1000),
+      facetSql(filter, 'type', undefined, 10_000, 0, 50),
+      facetSql(filter, 'source', undefined, 10_000, 0, 50),
+    ]
     for (const { sql, params } of queries) {
       const steps = plan(sql, params)
       const text = steps.join('\n')
       for (const step of steps) expectNoTableScan(step, filter, text)
-      expect(text, text).toMatch(/SEARCH l USING PRIMARY KEY/)
+      expect(steps.filter((step) => step.startsWith('SEARCH l USING PRIMARY KEY')).length, text).toBe(drivingViews(filter))
       // Never the events table itself: its rows are what the index spares.
       expect(text, text).not.toMatch(/(SEARCH|SCAN) e USING (INTEGER PRIMARY KEY|INDEX sqlite_autoindex)/)
     }
   })
 
   it('a histogram with row filters reads at most its budget of index rows, each event by key', () => {
-    const filter: TimelineFilter = { mesh: 'm', application: 'a', reasons: ['BackOff'], since: 1, until: 2 }
+    const filter: ScopedFilter = { mesh: 'm', application: 'a', reasons: ['BackOff'], since: 1, until: 2 }
     const text = plan(histogramSql(filter, undefined, 60_000, 1000).sql, histogramSql(filter, undefined, 60_000, 1000).params).join('\n')
     expect(text, text).toMatch(/CO-ROUTINE d/)
     expect(text, text).toMatch(/SEARCH l USING PRIMARY KEY \(view=\? AND time>\? AND time<\?\)/)

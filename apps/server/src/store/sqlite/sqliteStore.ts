@@ -14,9 +14,11 @@ import { TOTAL_COUNT_CAP } from '@eventline/shared'
 import type { AlertNotice, OutboxEntry } from '../../sinks/types.ts'
 import { mayUpdate, merge, rowToItem, sameRow, toRow } from '../eventRows.ts'
 import type { EventRow } from '../eventRows.ts'
-import { eventViews, LINK_KIND } from '../eventViews.ts'
+import { LINK_KIND, meshViews, withEveryMesh } from '../eventViews.ts'
 import type { View } from '../eventViews.ts'
+import { ENTITY_KINDS } from '../types.ts'
 import type {
+  EntityKind,
   EventOrigin,
   ActivityChange,
   ActivityPeriod,
@@ -41,6 +43,9 @@ import { UnavailableError } from '../../errors.ts'
 import { Statements } from './statements.ts'
 import {
   MESH_VIEW,
+  MESH_VIEWS_SQL,
+  needsMeshViews,
+  SECONDARY_LINK,
   SOURCE_CODE,
   bucketCountSql,
   budgetedCountSql,
@@ -57,7 +62,7 @@ import {
   oldestSql,
   pageSql,
 } from './timelineSql.ts'
-import type { SearchPlan } from './timelineSql.ts'
+import type { MeshViews, ScopedFilter, SearchPlan } from './timelineSql.ts'
 
 const MESH_KIND_OF_SOURCE: Record<EventSource, MeshKind> = { kubernetes: 'kubernetes', zookeeper: 'zookeeper', nacos: 'nacos', api: 'api', demo: 'demo' }
 
@@ -268,32 +273,65 @@ export class SqliteStore implements EventStore {
     // The views of the event, and the store's own views of its mesh and of every mesh.
     const ids = [...views, MESH_VIEW(row.mesh), MESH_VIEW('')].map((view) => this.viewId(view))
     const written = this.statements.get(stored ? UPDATE_EVENT : INSERT_EVENT).run({ ...row, seq: ++this.seq, views: ids.join(' ') })
-    this.link(stored ? stored.rid : Number(written.lastInsertRowid), row, ids)
+    this.link(stored ? stored.rid : Number(written.lastInsertRowid), row, ids, this.secondary(views))
     this.fillCatalog(row)
-    return { seq: this.seq, item: rowToItem(row), created: !stored, views }
+    return { seq: this.seq, item: rowToItem(row), created: !stored, views: withEveryMesh(views) }
   }
 
-  /** `links`: what the source linked the event to beyond its row (services, a Node event's pods). */
+  /**
+   * The event's views in its mesh and the meshes it is correlated into. An entity's every-mesh
+   * view is the union of its views in each mesh: it has no links of its own.
+   * `links`: what the source linked the event to beyond its row (services, a Node event's pods).
+   */
   private views(row: EventRow, links: Pick<IngestEvent, 'services' | 'applications' | 'instances' | 'ips'> | undefined): View[] {
-    return eventViews({ ...row, objectKind: row.obj_kind, services: links?.services, applications: links?.applications, instances: links?.instances, ips: links?.ips }, this.catalog)
+    return meshViews({ ...row, objectKind: row.obj_kind, services: links?.services, applications: links?.applications, instances: links?.instances, ips: links?.ips }, this.catalog)
+  }
+
+  /**
+   * The ids of `views` whose links are secondary (see `SECONDARY_LINK`): those naming an entity
+   * that an earlier view, of `before` (the event's views already linked) or of `views`, names.
+   */
+  private secondary(views: readonly View[], before: readonly View[] = []): Set<number> {
+    const entityOf = ([, kind, entity]: View) => `${kind}\u0000${entity}`
+    const named = new Set(before.map(entityOf))
+    const ids = new Set<number>()
+    for (const view of views) {
+      if (named.has(entityOf(view))) ids.add(this.viewId(view))
+      else named.add(entityOf(view))
+    }
+    return ids
+  }
+
+  /** The ids of an entity's views, one per mesh that has one (see `MeshViews`). */
+  private meshViewIds(kind: EntityKind, entity: string): number[] {
+    return this.statements.get(MESH_VIEWS_SQL).pluck().all(LINK_KIND[kind], entity) as number[]
+  }
+
+  /** The filter with the views in each mesh of its entities, when it names entities and no mesh. */
+  private scope<F extends TimelineFilter>(filter: F): F & ScopedFilter {
+    if (!needsMeshViews(filter)) return filter
+    const meshViews: MeshViews = {}
+    for (const kind of ENTITY_KINDS) {
+      const entity = filter[kind]
+      if (entity !== undefined) meshViews[kind] = this.meshViewIds(kind, entity)
+    }
+    return { ...filter, meshViews }
   }
 
   /**
    * The catalog changed at an IP: events already stored there gain the views it gives them, read
-   * by the IP's every-mesh link range. A registry instance appeared: pod events there gain its
+   * from the IP's views in each mesh. A registry instance appeared: pod events there gain its
    * views (its mesh's application, instance, IP, services), so an instance that registers after
    * its pod's events still shows them. A pod got the IP: registrations there since the previous
    * pod left gain the pod's instance view. Views are only added.
    */
   private correlate({ ip, events, since }: Correlation): void {
-    const bySource = events === 'pod' ? ` AND l.source IN (${SOURCE_CODE.kubernetes}, ${SOURCE_CODE.demo})` : ` AND l.source <> ${SOURCE_CODE.kubernetes}`
-    const ids = this.statements
-      .get(
-        `SELECT e.id FROM event_links AS l CROSS JOIN events AS e ON e.rid = l.rid
-         WHERE l.view = (SELECT id FROM views WHERE mesh = '' AND kind = ? AND entity = ?) AND l.time >= ?${bySource}`,
-      )
+    const bySource = events === 'pod' ? `IN (${SOURCE_CODE.kubernetes}, ${SOURCE_CODE.demo})` : `<> ${SOURCE_CODE.kubernetes}`
+    const atIp = this.statements
+      .get(`SELECT e.id FROM event_links AS l CROSS JOIN events AS e ON e.rid = l.rid WHERE l.view = ? AND l.time >= ? AND l.source % ${SECONDARY_LINK} ${bySource}`)
       .pluck()
-      .all(LINK_KIND.ip, ip, since ?? Number.MIN_SAFE_INTEGER) as string[]
+    // An event linked to the IP in two meshes is read twice: once is enough.
+    const ids = new Set(this.meshViewIds('ip', ip).flatMap((view) => atIp.all(view, since ?? Number.MIN_SAFE_INTEGER) as string[]))
     const read = this.statements.get(READ_EVENT_WITH_VIEWS)
     const update = this.statements.get('UPDATE events SET views = ? WHERE rid = ?')
     for (const id of ids) {
@@ -302,10 +340,11 @@ export class SqliteStore implements EventStore {
       if (events === 'pod' && stored.obj_kind !== 'Pod') continue
       const { views: storedViews, rid, ...row } = stored
       const known = new Set(viewIds(storedViews))
-      const added = [...new Set(this.views(row, undefined).map((view) => this.viewId(view)))].filter((view) => !known.has(view))
+      const added = this.views(row, undefined).filter((view) => !known.has(this.viewId(view)))
       if (added.length === 0) continue
-      this.link(rid, row, added)
-      update.run([...known, ...added].join(' '), rid)
+      const addedIds = added.map((view) => this.viewId(view))
+      this.link(rid, row, addedIds, this.secondary(added, this.viewsOf(storedViews)))
+      update.run([...known, ...addedIds].join(' '), rid)
     }
   }
 
@@ -338,10 +377,10 @@ export class SqliteStore implements EventStore {
       .filter(([, kind]) => kind !== MESH_VIEW('')[1])
   }
 
-  private link(rid: number, row: EventRow, views: readonly number[]): void {
+  private link(rid: number, row: EventRow, views: readonly number[], secondary: ReadonlySet<number>): void {
     const insert = this.statements.get(INSERT_LINK)
     const [source, warning] = [SOURCE_CODE[row.source], row.type === 'warning' ? 1 : 0]
-    for (const view of views) insert.run(view, row.time, rid, source, warning)
+    for (const view of views) insert.run(view, row.time, rid, secondary.has(view) ? source + SECONDARY_LINK : source, warning)
   }
 
   /** Deletes an event's links by primary key, from the view ids recorded with it. */
@@ -360,17 +399,19 @@ export class SqliteStore implements EventStore {
     if (row.service) this.catalog.ensureService(row.mesh, row.service)
   }
 
-  async timeline(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<TimelineResult> {
+  async timeline(unscoped: TimelineFilter, limit: number, after?: TimelinePosition): Promise<TimelineResult> {
+    const filter = this.scope(unscoped)
     const plan = filter.q === undefined ? undefined : this.searchPlan(filter.q)
     const { items, next } = this.page(filter, limit, after, plan)
     return { items, next, ...this.count(filter, plan) }
   }
 
-  async timelinePage(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<Pick<TimelineResult, 'items' | 'next'>> {
+  async timelinePage(unscoped: TimelineFilter, limit: number, after?: TimelinePosition): Promise<Pick<TimelineResult, 'items' | 'next'>> {
+    const filter = this.scope(unscoped)
     return this.page(filter, limit, after, filter.q === undefined ? undefined : this.searchPlan(filter.q))
   }
 
-  private page(filter: TimelineFilter, limit: number, after: TimelinePosition | undefined, plan: SearchPlan | undefined): Pick<TimelineResult, 'items' | 'next'> {
+  private page(filter: ScopedFilter, limit: number, after: TimelinePosition | undefined, plan: SearchPlan | undefined): Pick<TimelineResult, 'items' | 'next'> {
     const budgeted = plan === 'set' || plan === 'probe'
     const scan = budgeted ? this.search.scanBudget[plan] : 0
     const page = budgeted ? budgetedPageSql(filter, limit, after, plan, scan) : pageSql(filter, limit, after, plan)
@@ -384,7 +425,8 @@ export class SqliteStore implements EventStore {
     return { items, next: (this.statements.get(edge.sql).get(edge.params) as TimelinePosition | undefined) ?? null }
   }
 
-  async oldestMatch(filter: TimelineFilter): Promise<number | undefined> {
+  async oldestMatch(unscoped: TimelineFilter): Promise<number | undefined> {
+    const filter = this.scope(unscoped)
     const plan = filter.q === undefined ? undefined : this.searchPlan(filter.q)
     const oldest = oldestSql(filter, plan, this.histogramRowBudget)
     const time = this.statements.get(oldest.sql).pluck().get(oldest.params) as number | null | undefined
@@ -394,7 +436,8 @@ export class SqliteStore implements EventStore {
     return (this.statements.get(indexed.sql).pluck().get(indexed.params) as number | undefined) ?? undefined
   }
 
-  async histogram(filter: TimelineFilter & { since: number; until: number }, bucketMs: number, buckets: number): Promise<HistogramCounts> {
+  async histogram(unscoped: TimelineFilter & { since: number; until: number }, bucketMs: number, buckets: number): Promise<HistogramCounts> {
+    const filter = this.scope(unscoped)
     if (!needsRows(filter)) {
       const query = bucketCountSql(filter)
       const statement = this.statements.get(query.sql)
@@ -424,7 +467,8 @@ export class SqliteStore implements EventStore {
     return { counts, capped: false }
   }
 
-  async facets(filter: TimelineFilter, field: keyof typeof FACET_COLUMNS, top: number): Promise<FacetResult> {
+  async facets(unscoped: TimelineFilter, field: keyof typeof FACET_COLUMNS, top: number): Promise<FacetResult> {
+    const filter = this.scope(unscoped)
     const plan = filter.q === undefined ? undefined : this.searchPlan(filter.q)
     const budgeted = plan === 'set' || plan === 'probe'
     const scan = budgeted ? this.search.scanBudget[plan] : 0
@@ -505,7 +549,7 @@ export class SqliteStore implements EventStore {
    * `total` and `totalCapped`. A budgeted search counts the matches within its scan budget: when
    * the walk stopped early, the total is what it found so far and flagged as capped.
    */
-  private count(filter: TimelineFilter, plan?: SearchPlan): { total: number; totalCapped: boolean } {
+  private count(filter: ScopedFilter, plan?: SearchPlan): { total: number; totalCapped: boolean } {
     const budgeted = plan === 'set' || plan === 'probe'
     const scan = budgeted ? this.search.scanBudget[plan] : 0
     const count = budgeted ? budgetedCountSql(filter, TOTAL_COUNT_CAP + 1, plan, scan) : countSql(filter, TOTAL_COUNT_CAP + 1, plan)
@@ -516,7 +560,8 @@ export class SqliteStore implements EventStore {
     return { total: n, totalCapped: this.statements.get(edge.sql).get(edge.params) !== undefined }
   }
 
-  async timelineByOffset(filter: TimelineFilter, offset: number, limit: number): Promise<{ items: EventItem[]; total: number }> {
+  async timelineByOffset(unscoped: TimelineFilter, offset: number, limit: number): Promise<{ items: EventItem[]; total: number }> {
+    const filter = this.scope(unscoped)
     const page = offsetPageSql(filter, offset, limit)
     const rows = this.statements.get(page.sql).all(page.params) as EventRow[]
     return { items: rows.map(rowToItem), total: this.count(filter).total }
@@ -526,7 +571,7 @@ export class SqliteStore implements EventStore {
     const rows = this.statements
       .get(`SELECT ${EVENT_COLUMNS}, e.seq, e.views FROM events AS e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`)
       .all(seq, limit) as Array<EventRow & { seq: number; views: string }>
-    return rows.map(({ seq: rowSeq, views, ...row }) => ({ seq: rowSeq, item: rowToItem(row), created: false, views: this.viewsOf(views) }))
+    return rows.map(({ seq: rowSeq, views, ...row }) => ({ seq: rowSeq, item: rowToItem(row), created: false, views: withEveryMesh(this.viewsOf(views)) }))
   }
 
   async latestSeq(): Promise<number> {

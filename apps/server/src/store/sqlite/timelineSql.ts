@@ -1,7 +1,9 @@
 /**
  * Builds timeline SQL. Every shape is driven by one index in time order so a page is one range
  * scan that stops after `limit` rows: every view (an entity's, a mesh's, every mesh's) walks
- * `event_links`' primary key (view, time, rid). Other filters are checked on the rows the scan
+ * `event_links`' primary key (view, time, rid). An entity has no view of every mesh: with no
+ * `mesh` its timeline is that of its views in each mesh (a few), one bounded range scan each,
+ * merged (see `MeshViews`). Other filters are checked on the rows the scan
  * meets; there is never an OFFSET on the keyset path. Links are keyed by the event's rid, so
  * within one millisecond they are in rid order: a page sorts
  * the rows of equal time by id (SQLite's sort of the right part of the ORDER BY, one time at a
@@ -23,8 +25,18 @@ type Params = Record<string, string | number>
 /** Small codes of sources in link rows (`event_links.source`). Append only: stored in every link. */
 export const SOURCE_CODE: Record<EventSource, number> = { kubernetes: 1, zookeeper: 2, nacos: 3, api: 4, demo: 5 }
 
+/**
+ * Added to the source code of a secondary link: one of an event's links to an entity in a mesh
+ * when an earlier link of the event (in `events.views` order) names the same entity in another
+ * mesh (a pod event correlated into the application of that name in two meshes). The every-mesh
+ * timeline of an entity, the union of its views in each mesh, reads primary links only, so it
+ * lists such an event once and its views are disjoint: counts add up. A code under 128 is still
+ * one byte in a record.
+ */
+export const SECONDARY_LINK = 64
+
 /** A link's source code back to its name, in SQL. */
-const SOURCE_NAME = `CASE l.source ${Object.entries(SOURCE_CODE)
+const SOURCE_NAME = `CASE l.source % ${SECONDARY_LINK} ${Object.entries(SOURCE_CODE)
   .map(([name, code]) => `WHEN ${code} THEN '${name}'`)
   .join(' ')} END`
 
@@ -44,6 +56,28 @@ export interface TimelineSql {
 
 // Most specific first: the driving view is the one with the fewest rows.
 const DRIVER_ORDER: readonly EntityKind[] = ['instance', 'ip', 'service', 'application']
+
+/**
+ * The ids of the views in each mesh of every entity a filter without `mesh` names (from
+ * `MESH_VIEWS_SQL`, read once per request): the every-mesh timeline of an entity is the union of
+ * those views' primary links. An entity no mesh has a view of has an empty list (no match).
+ */
+export type MeshViews = Partial<Record<EntityKind, readonly number[]>>
+
+/** A timeline filter, with the views in each mesh of its entities when it has entities and no mesh. */
+export type ScopedFilter = TimelineFilter & { meshViews?: MeshViews }
+
+/**
+ * The ids of one entity's views, one per mesh that has it (`?` kind, `?` entity). The meshes are
+ * found by hopping along the views' unique index (mesh first), one seek per mesh: there are a few.
+ */
+export const MESH_VIEWS_SQL = `WITH RECURSIVE meshes (mesh) AS (
+    SELECT min(mesh) FROM views WHERE mesh > ''
+    UNION ALL SELECT (SELECT min(v.mesh) FROM views AS v WHERE v.mesh > meshes.mesh) FROM meshes WHERE meshes.mesh IS NOT NULL)
+  SELECT v.id FROM meshes CROSS JOIN views AS v ON v.mesh = meshes.mesh AND v.kind = ? AND v.entity = ? ORDER BY v.mesh`
+
+/** Whether a filter's entities are served by their views in each mesh (it names entities, and no mesh). */
+export const needsMeshViews = (filter: TimelineFilter): boolean => filter.mesh === undefined && DRIVER_ORDER.some((kind) => filter[kind] !== undefined)
 
 /**
  * Turns user text into an FTS5 query: every word must match, as a prefix, with no operators. A word
@@ -78,7 +112,13 @@ export type SearchPlan = 'search' | 'set' | 'probe'
 
 interface Parts {
   from: string
-  /** Conditions on the driving index alone (its key, type and source). */
+  /**
+   * The driving views, as SQL: one (an entity's view in a mesh, a mesh's, every mesh's), or an
+   * entity's views in each mesh, each its own range scan whose rows are merged. Empty when the
+   * FTS result drives.
+   */
+  views: string[]
+  /** Conditions on the driving index alone (its type and source, the cursor), besides its view. */
   driverWhere: string[]
   /** Conditions that need the event row (or the FTS index). */
   rowWhere: string[]
@@ -93,7 +133,7 @@ interface Parts {
   params: Params
 }
 
-function parts(filter: TimelineFilter, after: TimelinePosition | undefined, needEvents: boolean, plan: SearchPlan = 'probe'): Parts {
+function parts(filter: ScopedFilter, after: TimelinePosition | undefined, needEvents: boolean, plan: SearchPlan = 'probe'): Parts {
   const params: Params = {}
   const driverWhere: string[] = []
   const rowWhere: string[] = []
@@ -101,6 +141,21 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
   const driverKind = entities[0]
   const view = filter.mesh ?? '' // '' is the every-mesh view of event_links
   const searchFirst = filter.q !== undefined && plan === 'search'
+  // An entity with no mesh: its views in each mesh, as parameters (NULL, no view, when it has none).
+  const everyMesh = needsMeshViews(filter)
+  const meshViewsOf = (kind: EntityKind, prefix: string) => {
+    const ids = filter.meshViews?.[kind]
+    if (!ids) throw new Error(`timeline SQL: the views in each mesh of ${kind} ${filter[kind]} were not given`)
+    return ids.length === 0 ? ['NULL'] : list(params, prefix, ids)
+  }
+  // Whether an event has a link to an entity (any link: in a mesh, or in any of its meshes).
+  const linked = (kind: EntityKind, index: number, time: string, rid: string) => {
+    if (everyMesh) return `EXISTS (SELECT 1 FROM event_links AS x WHERE x.view IN (${meshViewsOf(kind, `x${index}_`).join(', ')}) AND x.time = ${time} AND x.rid = ${rid})`
+    params[`k${index}`] = LINK_KIND[kind]
+    params[`v${index}`] = filter[kind]!
+    return `EXISTS (SELECT 1 FROM event_links AS x WHERE x.view = ${viewId('view', `k${index}`, `v${index}`)} AND x.time = ${time} AND x.rid = ${rid})`
+  }
+  let views: string[] = []
   let from: string
   let time: string
   let id: string
@@ -115,12 +170,10 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
   let before: string
 
   if (searchFirst) {
-    // Every entity is a point look-up of its link by primary key, at the event's own (time, id).
+    // Every entity is a point look-up of its link by primary key (one per mesh with no mesh), at the event's own (time, rid).
     for (const [index, kind] of entities.entries()) {
-      params.view = view
-      params[`k${index}`] = LINK_KIND[kind]
-      params[`v${index}`] = filter[kind]!
-      rowWhere.push(`EXISTS (SELECT 1 FROM event_links AS x WHERE x.view = ${viewId('view', `k${index}`, `v${index}`)} AND x.time = e.time AND x.rid = e.rid)`)
+      if (!everyMesh) params.view = view
+      rowWhere.push(linked(kind, index, 'e.time', 'e.rid'))
     }
     if (filter.mesh !== undefined && entities.length === 0) {
       params.mesh = filter.mesh
@@ -134,16 +187,18 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
     sourceIn = (list) => `e.source IN (${list})`
     before = '(e.time, e.id) < (@afterTime, @afterId)'
   } else {
-    // An entity's view, or with no entity the mesh's own view (every mesh: mesh '').
-    params.view = view
-    params.driverKind = driverKind ? LINK_KIND[driverKind] : 'm'
-    params.driverEntity = driverKind ? filter[driverKind]! : ''
-    driverWhere.push(`l.view = ${viewId('view', 'driverKind', 'driverEntity')}`)
-    for (const [index, kind] of entities.slice(1).entries()) {
-      params[`k${index}`] = LINK_KIND[kind]
-      params[`v${index}`] = filter[kind]!
-      driverWhere.push(`EXISTS (SELECT 1 FROM event_links AS x WHERE x.view = ${viewId('view', `k${index}`, `v${index}`)} AND x.time = l.time AND x.rid = l.rid)`)
+    // An entity's view, or with no entity the mesh's own view (every mesh: mesh ''). An entity
+    // with no mesh: its views in each mesh, primary links only (see `SECONDARY_LINK`).
+    if (everyMesh) {
+      views = meshViewsOf(driverKind!, 'dv')
+      if (!filter.sources?.length) driverWhere.push(`l.source < ${SECONDARY_LINK}`)
+    } else {
+      params.view = view
+      params.driverKind = driverKind ? LINK_KIND[driverKind] : 'm'
+      params.driverEntity = driverKind ? filter[driverKind]! : ''
+      views = [viewId('view', 'driverKind', 'driverEntity')]
     }
+    for (const [index, kind] of entities.slice(1).entries()) driverWhere.push(linked(kind, index, 'l.time', 'l.rid'))
     // The id of a link's event is on the event row: ordering by it (and a cursor) joins it.
     const joined = 'event_links AS l CROSS JOIN events AS e ON e.rid = l.rid'
     from = needEvents || after ? joined : 'event_links AS l'
@@ -176,12 +231,15 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
     onDriver.push(typeIs('@type'))
   }
   if (filter.sources?.length) {
-    const codes = !searchFirst ? filter.sources.map((name) => SOURCE_CODE[name as EventSource] ?? 0) : filter.sources
-    onDriver.push(sourceIn(list(params, 'source', codes)))
+    // A view in one mesh lists its secondary links too; the union of an entity's views in each
+    // mesh only its primary ones.
+    const codes = filter.sources.map((name) => SOURCE_CODE[name as EventSource] ?? 0)
+    const linkCodes = everyMesh ? codes : [...codes, ...codes.map((code) => code + SECONDARY_LINK)]
+    onDriver.push(sourceIn(list(params, 'source', searchFirst ? filter.sources : linkCodes).join(', ')))
   }
-  if (filter.reasons?.length) rowWhere.push(`e.reason IN (${list(params, 'reason', filter.reasons)})`)
-  if (filter.namespaces?.length) rowWhere.push(`e.obj_namespace IN (${list(params, 'namespace', filter.namespaces)})`)
-  if (filter.kinds?.length) rowWhere.push(`e.obj_kind IN (${list(params, 'kind', filter.kinds)})`)
+  if (filter.reasons?.length) rowWhere.push(`e.reason IN (${list(params, 'reason', filter.reasons).join(', ')})`)
+  if (filter.namespaces?.length) rowWhere.push(`e.obj_namespace IN (${list(params, 'namespace', filter.namespaces).join(', ')})`)
+  if (filter.kinds?.length) rowWhere.push(`e.obj_kind IN (${list(params, 'kind', filter.kinds).join(', ')})`)
   if (filter.name !== undefined) {
     params.obj_name = filter.name
     rowWhere.push('e.obj_name = @obj_name')
@@ -194,16 +252,38 @@ function parts(filter: TimelineFilter, after: TimelinePosition | undefined, need
     else if (plan === 'set') rowWhere.push('+e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH @q)')
     else rowWhere.push('EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH @q AND rowid = e.rid)')
   }
-  return { from, driverWhere, rowWhere, order, driver, columns: { time, type, source, warning }, params }
+  return { from, views, driverWhere, rowWhere, order, driver, columns: { time, type, source, warning }, params }
 }
 
-function list(params: Params, prefix: string, values: readonly (string | number)[]): string {
-  return values
-    .map((value, index) => {
-      params[`${prefix}${index}`] = value
-      return `@${prefix}${index}`
-    })
-    .join(', ')
+/**
+ * One query per driving view (`build` given its conditions on the driving index), or the one
+ * query when the FTS result drives.
+ */
+function perView({ views, driverWhere }: Pick<Parts, 'views' | 'driverWhere'>, build: (driverWhere: string[]) => string): string[] {
+  return views.length === 0 ? [build(driverWhere)] : views.map((view) => build([`l.view = ${view}`, ...driverWhere]))
+}
+
+/**
+ * The rows of the driving views (`select`: one view's rows given its conditions on the driving
+ * index, without order) newest first (or oldest), at most `limit`. One view: its range scan in
+ * index order (`order.view`). An entity's views in each mesh: the members of one compound ordered
+ * and limited as a whole (`order.merged`, by the members' column names). SQLite merges them
+ * lazily, each read in its index's order only as far as the merge takes rows from it, and sorts
+ * nothing but the ties of one time: no view is read whole, no row sorted twice.
+ */
+function ordered(p: Parts, select: (driverWhere: string[]) => string, order: { view: string; merged: string }, limit: string): string {
+  const members = perView(p, select)
+  return members.length === 1 ? `${members[0]} ORDER BY ${order.view} LIMIT ${limit}` : `${members.join(' UNION ALL ')} ORDER BY ${order.merged} LIMIT ${limit}`
+}
+
+/** The rows of every query one after the other (views that share no event: counts add up). */
+const concatenated = (queries: string[]) => (queries.length === 1 ? queries[0]! : queries.map((query) => `SELECT * FROM (${query})`).join(' UNION ALL '))
+
+function list(params: Params, prefix: string, values: readonly (string | number)[]): string[] {
+  return values.map((value, index) => {
+    params[`${prefix}${index}`] = value
+    return `@${prefix}${index}`
+  })
 }
 
 /** Whether the filter needs columns only `events` has (so a link-driven count must join). */
@@ -213,20 +293,47 @@ function needsEventColumns(filter: TimelineFilter): boolean {
 
 const whereClause = (where: string[]) => (where.length ? `WHERE ${where.join(' AND ')}` : '')
 
-/** The driving index's rows in timeline order (or its reverse), at most `@scan` of them. */
-const walk = (driver: Parts['driver'], driverWhere: string[], direction: 'ASC' | 'DESC') =>
-  `SELECT ${driver.time} AS time, ${driver.id} AS id, ${driver.rid} AS rid FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} ${direction}, ${driver.id} ${direction} LIMIT @scan`
-
-/** The oldest time of the driving index: its first entry in time order, from the index alone. */
-function oldestIndexed(driver: Parts['driver'], driverWhere: string[], params: Params): TimelineSql {
-  return { sql: `SELECT ${driver.time} FROM ${driver.index} ${whereClause(driverWhere)} ORDER BY ${driver.time} LIMIT 1`, params }
+/** The driving index's rows in timeline order (or its reverse), at most `@scan` of them (of every driving view together). */
+function walk(p: Parts, direction: 'ASC' | 'DESC'): string {
+  const { driver } = p
+  return ordered(
+    p,
+    (driverWhere) => `SELECT ${driver.time} AS time, ${driver.id} AS id, ${driver.rid} AS rid FROM ${driver.from} ${whereClause(driverWhere)}`,
+    { view: `${driver.time} ${direction}, ${driver.id} ${direction}`, merged: `time ${direction}, id ${direction}` },
+    '@scan',
+  )
 }
 
+/** The oldest time of the driving index: its first entry in time order, from the index alone (the oldest of every driving view). */
+function oldestIndexed(p: Parts): TimelineSql {
+  const { driver } = p
+  const queries = perView(p, (driverWhere) => `SELECT ${driver.time} AS time FROM ${driver.index} ${whereClause(driverWhere)} ORDER BY ${driver.time} LIMIT 1`)
+  return { sql: queries.length === 1 ? queries[0]! : `SELECT min(time) FROM (${concatenated(queries)})`, params: p.params }
+}
+
+/**
+ * The newest matches of the driving views (`limit`: a LIMIT clause), as (time, id, rid): with
+ * several views the event rows of the chosen rows are read again, by rowid, and none other.
+ */
+function newestMatches(p: Parts, limit: string): string {
+  return ordered(
+    p,
+    (driverWhere) => `SELECT ${p.driver.time} AS time, ${p.driver.id} AS id, ${p.driver.rid} AS rid FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])}`,
+    { view: p.order, merged: 'time DESC, id DESC' },
+    limit,
+  )
+}
+
+/** The event rows of `matches` (time, id, rid), newest first. */
+const matchedEvents = (matches: string, columns: string) => `SELECT ${columns} FROM (${matches}) AS d CROSS JOIN events AS e ON e.rid = d.rid ORDER BY d.time DESC, d.id DESC`
+
 /** One page, newest first, starting after `after`; `limit + 1` rows tell whether more follow. */
-export function pageSql(filter: TimelineFilter, limit: number, after?: TimelinePosition, plan?: SearchPlan, columns = EVENT_COLUMNS): TimelineSql {
-  const { from, driverWhere, rowWhere, order, params } = parts(filter, after, true, plan)
-  params.limit = limit + 1
-  return { sql: `SELECT ${columns} FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} ORDER BY ${order} LIMIT @limit`, params }
+export function pageSql(filter: ScopedFilter, limit: number, after?: TimelinePosition, plan?: SearchPlan, columns = EVENT_COLUMNS): TimelineSql {
+  const p = parts(filter, after, true, plan)
+  p.params.limit = limit + 1
+  if (p.views.length > 1) return { sql: matchedEvents(newestMatches(p, '@limit'), columns), params: p.params }
+  const [query] = perView(p, (driverWhere) => `SELECT ${columns} FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])} ORDER BY ${p.order} LIMIT @limit`)
+  return { sql: query!, params: p.params }
 }
 
 /**
@@ -235,49 +342,54 @@ export function pageSql(filter: TimelineFilter, limit: number, after?: TimelineP
  * page may come back short; `budgetEdgeSql` then gives the position where the walk stopped, and
  * the next page continues from there (every match is still served exactly once).
  */
-export function budgetedPageSql(filter: TimelineFilter, limit: number, after: TimelinePosition | undefined, plan: SearchPlan, scan: number): TimelineSql {
-  const { driverWhere, rowWhere, driver, params } = parts(filter, after, true, plan)
-  params.limit = limit + 1
-  params.scan = scan
-  const walked = walk(driver, driverWhere, 'DESC')
+export function budgetedPageSql(filter: ScopedFilter, limit: number, after: TimelinePosition | undefined, plan: SearchPlan, scan: number): TimelineSql {
+  const p = parts(filter, after, true, plan)
+  p.params.limit = limit + 1
+  p.params.scan = scan
   return {
-    sql: `SELECT ${EVENT_COLUMNS} FROM (${walked}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(rowWhere)} ORDER BY d.time DESC, d.id DESC LIMIT @limit`,
-    params,
+    sql: `SELECT ${EVENT_COLUMNS} FROM (${walk(p, 'DESC')}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(p.rowWhere)} ORDER BY d.time DESC, d.id DESC LIMIT @limit`,
+    params: p.params,
   }
 }
 
 /** The `scan`-th row of the driving index (its `time` and `id`), if the walk has that many. */
-export function budgetEdgeSql(filter: TimelineFilter, after: TimelinePosition | undefined, scan: number): TimelineSql {
-  const { driverWhere, driver, params } = parts(filter, after, false, 'probe')
-  params.skip = scan - 1
-  return {
-    sql: `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)} ORDER BY ${driver.time} DESC, ${driver.id} DESC LIMIT 1 OFFSET @skip`,
-    params,
-  }
+export function budgetEdgeSql(filter: ScopedFilter, after: TimelinePosition | undefined, scan: number): TimelineSql {
+  const p = parts(filter, after, false, 'probe')
+  const { driver } = p
+  p.params.skip = scan - 1
+  const edge = ordered(
+    p,
+    (driverWhere) => `SELECT ${driver.time} AS time, ${driver.id} AS id FROM ${driver.from} ${whereClause(driverWhere)}`,
+    { view: `${driver.time} DESC, ${driver.id} DESC`, merged: 'time DESC, id DESC' },
+    '1 OFFSET @skip',
+  )
+  return { sql: edge, params: p.params }
 }
 
 /** Counts the matches among the first `scan` rows of the driving index, up to `cap`. */
-export function budgetedCountSql(filter: TimelineFilter, cap: number, plan: SearchPlan, scan: number): TimelineSql {
-  const { driverWhere, rowWhere, driver, params } = parts(filter, undefined, true, plan)
-  params.cap = cap
-  params.scan = scan
-  const walked = walk(driver, driverWhere, 'DESC')
-  return { sql: `SELECT count(*) AS n FROM (SELECT 1 FROM (${walked}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(rowWhere)} LIMIT @cap)`, params }
+export function budgetedCountSql(filter: ScopedFilter, cap: number, plan: SearchPlan, scan: number): TimelineSql {
+  const p = parts(filter, undefined, true, plan)
+  p.params.cap = cap
+  p.params.scan = scan
+  return { sql: `SELECT count(*) AS n FROM (SELECT 1 FROM (${walk(p, 'DESC')}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(p.rowWhere)} LIMIT @cap)`, params: p.params }
 }
 
 /** Offset page (Dubbo admin compatible endpoints only). */
-export function offsetPageSql(filter: TimelineFilter, offset: number, limit: number): TimelineSql {
-  const { from, driverWhere, rowWhere, order, params } = parts(filter, undefined, true)
-  params.limit = limit
-  params.offset = offset
-  return { sql: `SELECT ${EVENT_COLUMNS} FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} ORDER BY ${order} LIMIT @limit OFFSET @offset`, params }
+export function offsetPageSql(filter: ScopedFilter, offset: number, limit: number): TimelineSql {
+  const p = parts(filter, undefined, true)
+  p.params.limit = limit
+  p.params.offset = offset
+  if (p.views.length > 1) return { sql: matchedEvents(newestMatches(p, '@limit OFFSET @offset'), EVENT_COLUMNS), params: p.params }
+  const [query] = perView(p, (driverWhere) => `SELECT ${EVENT_COLUMNS} FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])} ORDER BY ${p.order} LIMIT @limit OFFSET @offset`)
+  return { sql: query!, params: p.params }
 }
 
 /** Counts matches up to `cap` rows (the count stops there). */
-export function countSql(filter: TimelineFilter, cap: number, plan?: SearchPlan): TimelineSql {
-  const { from, driverWhere, rowWhere, params } = parts(filter, undefined, needsEventColumns(filter), plan)
-  params.cap = cap
-  return { sql: `SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} LIMIT @cap)`, params }
+export function countSql(filter: ScopedFilter, cap: number, plan?: SearchPlan): TimelineSql {
+  const p = parts(filter, undefined, needsEventColumns(filter), plan)
+  p.params.cap = cap
+  const queries = perView(p, (driverWhere) => `SELECT 1 FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])}`)
+  return { sql: `SELECT count(*) AS n FROM (${concatenated(queries)} LIMIT @cap)`, params: p.params }
 }
 
 /** Whether the filter needs the event rows (or the FTS index), not only a timeline index. */
@@ -291,20 +403,18 @@ export function needsRows(filter: TimelineFilter): boolean {
  * it walks the driving index from its oldest end, at most `budget` rows; when none of those match
  * the query answers NULL and `oldestIndexedSql` stands in (the view's oldest event).
  */
-export function oldestSql(filter: TimelineFilter, plan: SearchPlan | undefined, budget: number): TimelineSql {
+export function oldestSql(filter: ScopedFilter, plan: SearchPlan | undefined, budget: number): TimelineSql {
   const rows = needsEventColumns(filter)
-  const { from, driverWhere, rowWhere, columns, driver, params } = parts(filter, undefined, rows, plan)
-  if (plan === 'search') return { sql: `SELECT min(${columns.time}) FROM ${from} ${whereClause([...driverWhere, ...rowWhere])}`, params }
-  if (!rows) return oldestIndexed(driver, driverWhere, params)
-  params.scan = budget
-  const walked = walk(driver, driverWhere, 'ASC')
-  return { sql: `SELECT d.time FROM (${walked}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(rowWhere)} ORDER BY d.time, d.id LIMIT 1`, params }
+  const p = parts(filter, undefined, rows, plan)
+  if (plan === 'search') return { sql: `SELECT min(${p.columns.time}) FROM ${p.from} ${whereClause([...p.driverWhere, ...p.rowWhere])}`, params: p.params }
+  if (!rows) return oldestIndexed(p)
+  p.params.scan = budget
+  return { sql: `SELECT d.time FROM (${walk(p, 'ASC')}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(p.rowWhere)} ORDER BY d.time, d.id LIMIT 1`, params: p.params }
 }
 
 /** The oldest row of the driving index (entity, mesh or every mesh), ignoring row filters. */
-export function oldestIndexedSql(filter: TimelineFilter): TimelineSql {
-  const { driverWhere, driver, params } = parts(filter, undefined, false, 'probe')
-  return oldestIndexed(driver, driverWhere, params)
+export function oldestIndexedSql(filter: ScopedFilter): TimelineSql {
+  return oldestIndexed(parts(filter, undefined, false, 'probe'))
 }
 
 /**
@@ -312,10 +422,11 @@ export function oldestIndexedSql(filter: TimelineFilter): TimelineSql {
  * need no event row. The histogram runs it once per bucket with the bucket's bounds: 60 short
  * range counts are about 5 times faster than one GROUP BY over the whole range (its sorter).
  */
-export function bucketCountSql(filter: TimelineFilter & { since: number; until: number }): TimelineSql {
+export function bucketCountSql(filter: ScopedFilter & { since: number; until: number }): TimelineSql {
   if (needsEventColumns(filter)) throw new Error('bucketCountSql: the filter needs event rows')
-  const { from, driverWhere, rowWhere, columns, params } = parts(filter, undefined, false)
-  return { sql: `SELECT count(*) AS n, coalesce(sum(${columns.warning}), 0) AS w FROM ${from} ${whereClause([...driverWhere, ...rowWhere])}`, params }
+  const p = parts(filter, undefined, false)
+  const queries = perView(p, (driverWhere) => `SELECT count(*) AS n, coalesce(sum(${p.columns.warning}), 0) AS w FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])}`)
+  return { sql: queries.length === 1 ? queries[0]! : `SELECT sum(n) AS n, sum(w) AS w FROM (${concatenated(queries)})`, params: p.params }
 }
 
 /**
@@ -324,38 +435,46 @@ export function bucketCountSql(filter: TimelineFilter & { since: number; until: 
  * index carries time and type). With them (and no small FTS result to drive) it reads at most
  * `budget` rows of the range, newest first: `histogramEdgeSql` tells whether more were left.
  */
-export function histogramSql(filter: TimelineFilter, plan: SearchPlan | undefined, bucketMs: number, budget: number): TimelineSql {
+export function histogramSql(filter: ScopedFilter, plan: SearchPlan | undefined, bucketMs: number, budget: number): TimelineSql {
   const rows = needsEventColumns(filter)
-  const { from, driverWhere, rowWhere, columns, driver, params } = parts(filter, undefined, rows, plan)
-  params.since = filter.since!
-  params.bucketMs = bucketMs
+  const p = parts(filter, undefined, rows, plan)
+  p.params.since = filter.since!
+  p.params.bucketMs = bucketMs
   const select = (time: string, warning: string) => `SELECT CAST((${time} - @since) / @bucketMs AS INTEGER) AS b, count(*) AS n, sum(${warning}) AS w`
   if (!rows || plan === 'search') {
-    return { sql: `${select(columns.time, columns.warning)} FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} GROUP BY b`, params }
+    const queries = perView(p, (driverWhere) => `${select(p.columns.time, p.columns.warning)} FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])} GROUP BY b`)
+    return { sql: queries.length === 1 ? queries[0]! : `SELECT b, sum(n) AS n, sum(w) AS w FROM (${concatenated(queries)}) GROUP BY b`, params: p.params }
   }
-  params.scan = budget
-  const walked = walk(driver, driverWhere, 'DESC')
-  return { sql: `${select('d.time', "e.type = 'warning'")} FROM (${walked}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(rowWhere)} GROUP BY b`, params }
+  p.params.scan = budget
+  return { sql: `${select('d.time', "e.type = 'warning'")} FROM (${walk(p, 'DESC')}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(p.rowWhere)} GROUP BY b`, params: p.params }
 }
 
 /**
  * The most common values of one column among the `sample` most recent matches. `column` is an
  * `events` column, or `type` / `source`, which the driving index carries itself.
  */
-export function facetSql(filter: TimelineFilter, column: string, plan: SearchPlan | undefined, sample: number, scan: number, top: number): TimelineSql {
+export function facetSql(filter: ScopedFilter, column: string, plan: SearchPlan | undefined, sample: number, scan: number, top: number): TimelineSql {
   const indexColumn = column === 'type' || column === 'source'
   const budgeted = plan === 'set' || plan === 'probe'
-  const { from, driverWhere, rowWhere, order, columns, driver, params } = parts(filter, undefined, !indexColumn || needsEventColumns(filter), plan)
-  params.sample = sample
-  params.top = top
+  const p = parts(filter, undefined, !indexColumn || needsEventColumns(filter), plan)
+  p.params.sample = sample
+  p.params.top = top
   let matches: string
   if (budgeted) {
-    params.scan = scan
-    const walked = walk(driver, driverWhere, 'DESC')
-    matches = `SELECT e.${column} AS value FROM (${walked}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(rowWhere)} ORDER BY d.time DESC, d.id DESC LIMIT @sample`
+    p.params.scan = scan
+    matches = `SELECT e.${column} AS value FROM (${walk(p, 'DESC')}) AS d CROSS JOIN events AS e ON e.rid = d.rid ${whereClause(p.rowWhere)} ORDER BY d.time DESC, d.id DESC LIMIT @sample`
+  } else if (!indexColumn && p.views.length > 1) {
+    matches = matchedEvents(newestMatches(p, '@sample'), `e.${column} AS value`)
   } else {
-    const value = indexColumn ? columns[column as 'type' | 'source'] : `e.${column}`
-    matches = `SELECT ${value} AS value FROM ${from} ${whereClause([...driverWhere, ...rowWhere])} ORDER BY ${order} LIMIT @sample`
+    const value = indexColumn ? p.columns[column as 'type' | 'source'] : `e.${column}`
+    // Without the event rows the most recent links are taken by time alone (see `parts`).
+    const byId = p.from !== p.driver.index
+    matches = ordered(
+      p,
+      (driverWhere) => `SELECT ${value} AS value, ${p.columns.time} AS time${byId ? `, ${p.driver.id} AS id` : ''} FROM ${p.from} ${whereClause([...driverWhere, ...p.rowWhere])}`,
+      { view: p.order, merged: byId ? 'time DESC, id DESC' : 'time DESC' },
+      '@sample',
+    )
   }
-  return { sql: `SELECT value, count(*) AS count FROM (${matches}) WHERE value IS NOT NULL GROUP BY value ORDER BY count DESC, value LIMIT @top`, params }
+  return { sql: `SELECT value, count(*) AS count FROM (${matches}) WHERE value IS NOT NULL GROUP BY value ORDER BY count DESC, value LIMIT @top`, params: p.params }
 }
