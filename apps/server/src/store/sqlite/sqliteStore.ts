@@ -14,6 +14,7 @@ import { TOTAL_COUNT_CAP } from '@eventline/shared'
 import type { AlertNotice, OutboxEntry } from '../../sinks/types.ts'
 import { mayUpdate, merge, rowToItem, sameRow, toRow } from '../eventRows.ts'
 import type { EventRow } from '../eventRows.ts'
+import { eventPageJson } from '../eventPage.ts'
 import { eventViews, LINK_KIND } from '../eventViews.ts'
 import type { View } from '../eventViews.ts'
 import type {
@@ -375,6 +376,10 @@ export class SqliteStore implements EventStore {
     const plan = filter.q === undefined ? undefined : this.searchPlan(filter.q)
     const { items, next } = this.page(filter, limit, after, plan)
     return { items, next, ...this.count(filter, plan) }
+  }
+
+  async timelineBody(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<string> {
+    return eventPageJson(await this.timeline(filter, limit, after))
   }
 
   async timelinePage(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<Pick<TimelineResult, 'items' | 'next'>> {
