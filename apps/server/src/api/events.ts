@@ -10,6 +10,7 @@ import { instanceScope, toFilter } from '../services/timeline.ts'
 import type { TimelineService } from '../services/timeline.ts'
 import type { EventStore } from '../store/types.ts'
 import { requireConfiguredToken } from './auth.ts'
+import { sendJson } from './sendJson.ts'
 import { parse } from './validate.ts'
 
 /** `Last-Event-ID`: the store sequence of the last event a reconnecting client saw. */
@@ -35,7 +36,7 @@ export function eventsRouter(timeline: TimelineService, ingest: IngestService, s
   })
 
   router.get('/events', async (req, res) => {
-    res.json(await timeline.page(parse(timelineQuerySchema, req.query)))
+    sendJson(res, await timeline.pageBody(parse(timelineQuerySchema, req.query)))
   })
 
   router.post('/events', requireConfiguredToken(token), async (req, res) => {
@@ -46,15 +47,15 @@ export function eventsRouter(timeline: TimelineService, ingest: IngestService, s
   })
 
   router.get('/applications/:name/events', async (req, res) => {
-    res.json(await timeline.page(parse(timelineQuerySchema, req.query), { application: req.params.name }))
+    sendJson(res, await timeline.pageBody(parse(timelineQuerySchema, req.query), { application: req.params.name }))
   })
 
   router.get('/instances/:name/events', async (req, res) => {
-    res.json(await timeline.page(parse(timelineQuerySchema, req.query), instanceScope(req.params.name)))
+    sendJson(res, await timeline.pageBody(parse(timelineQuerySchema, req.query), instanceScope(req.params.name)))
   })
 
   router.get('/services/:name/events', async (req, res) => {
-    res.json(await timeline.page(parse(timelineQuerySchema, req.query), { service: req.params.name }))
+    sendJson(res, await timeline.pageBody(parse(timelineQuerySchema, req.query), { service: req.params.name }))
   })
 
   return router

@@ -1,6 +1,6 @@
 /** Timeline service: validated queries in, keyset pages with opaque cursors out. */
-import type { EventItem, EventPage, TimelineQuery } from '@eventline/shared'
-import { decodeCursor, encodeCursor } from '../store/cursor.ts'
+import type { EventItem, TimelineQuery } from '@eventline/shared'
+import { decodeCursor } from '../store/cursor.ts'
 import { invalidArgument } from '../errors.ts'
 import type { EventStore, TimelineFilter } from '../store/types.ts'
 
@@ -31,17 +31,12 @@ export function toFilter(query: Omit<TimelineQuery, 'limit' | 'cursor'>, scope: 
 export class TimelineService {
   constructor(private readonly store: EventStore) {}
 
-  async page(query: TimelineQuery, scope: TimelineScope = {}): Promise<EventPage> {
+  /** The page's JSON body (an `EventPage`), as the store built it: see `eventPageJson`. */
+  pageBody(query: TimelineQuery, scope: TimelineScope = {}): Promise<string> {
     const { limit, cursor, ...rest } = query
     const filter = toFilter(rest, scope)
     const after = cursor === undefined ? undefined : (([time, id]) => ({ time, id }))(decodeCursor(cursor, ['n', 's'] as const))
-    const result = await this.store.timeline(filter, limit, after)
-    return {
-      items: result.items,
-      nextCursor: result.next ? encodeCursor([result.next.time, result.next.id]) : null,
-      total: result.total,
-      totalCapped: result.totalCapped,
-    }
+    return this.store.timelineBody(filter, limit, after)
   }
 
   /** Offset pages for the Dubbo admin compatible endpoints. */

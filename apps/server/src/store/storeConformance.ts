@@ -10,6 +10,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { AlertNotice } from '../sinks/types.ts'
 import { streamFilter } from '../services/streamFilter.ts'
+import { encodeCursor } from './cursor.ts'
 import type { EventStore, IngestEvent, PendingEntry, StoredEvent, TimelineFilter, WriteBatch } from './types.ts'
 
 export interface StoreHarness {
@@ -533,6 +534,10 @@ export function describeStoreConformance(createHarness: () => Promise<StoreHarne
       const offset = await store.timelineByOffset(filter, 3, 5)
       expect(offset.items.map(({ id }) => id)).toEqual(want.slice(3, 8))
       expect(offset.total).toBe(want.length)
+      // The JSON body the API sends: the same first page, its position as an opaque cursor.
+      const first = await store.timeline(filter, 7)
+      const body: unknown = JSON.parse(await store.timelineBody(filter, 7))
+      expect(body).toEqual({ items: first.items, nextCursor: first.next ? encodeCursor([first.next.time, first.next.id]) : null, total: first.total, totalCapped: first.totalCapped })
     })
 
     it('matches Chinese text by token and by prefix, and treats operators in the query as text', async () => {

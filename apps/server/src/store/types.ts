@@ -258,6 +258,8 @@ export interface EventStore {
   writeBatch(batch: WriteBatch): Promise<StoredEvent[]>
   /** One keyset page of a timeline, newest first (`time` desc, `id` desc). */
   timeline(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<TimelineResult>
+  /** `timeline` as the JSON body of its API answer (`eventPageJson`): what `GET .../events` sends. */
+  timelineBody(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<string>
   /** One keyset page without the total: how an export walks every match. A page may be short (or empty) with `next` set. */
   timelinePage(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<Pick<TimelineResult, 'items' | 'next'>>
   /** Time of the oldest match (or of the oldest event of the view, see `oldestSql`); undefined when none. */

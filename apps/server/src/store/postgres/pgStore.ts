@@ -45,6 +45,7 @@ import { TOTAL_COUNT_CAP } from '@eventline/shared'
 import pg from 'pg'
 import type { PoolClient } from 'pg'
 import type { AlertNotice } from '../../sinks/types.ts'
+import { eventPageJson } from '../eventPage.ts'
 import { eventViews, isPodEvent } from '../eventViews.ts'
 import type { View, ViewLookup } from '../eventViews.ts'
 import type { Correlation } from '../sqlite/catalog.ts'
@@ -305,6 +306,10 @@ export class PgStore implements EventStore {
     const items = rows.slice(0, limit).map(rowToItem)
     const last = rows.length > limit ? rows[limit - 1]! : undefined
     return { items, next: last ? { time: last.time, id: last.id } : null, ...counted }
+  }
+
+  async timelineBody(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<string> {
+    return eventPageJson(await this.timeline(filter, limit, after))
   }
 
   async timelinePage(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<Pick<TimelineResult, 'items' | 'next'>> {

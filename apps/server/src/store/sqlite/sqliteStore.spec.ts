@@ -78,6 +78,42 @@ describe('SqliteStore write failures', () => {
   })
 })
 
+describe('SqliteStore totals on a read-only connection', () => {
+  it('counts again after another connection commits: an insert, an update that moves an event out, a purge', async () => {
+    const dir = tempDir()
+    const path = join(dir.dir, 'totals.db')
+    const writer = new SqliteStore(path)
+    await writer.writeBatch(batch({ events: [podEvent({ id: 'k:1' }), podEvent({ id: 'k:2', time: T0 + 1000 })] }))
+    const reader = new SqliteStore(path, { readonly: true })
+    const total = async (filter: TimelineFilter) => {
+      const { total: n } = await reader.timeline(filter, 1)
+      // Every page of the view agrees, the first and a later one.
+      const first = await reader.timeline(filter, 1)
+      expect(first.total).toBe(n)
+      if (first.next) expect((await reader.timeline(filter, 1, first.next)).total).toBe(n)
+      return n
+    }
+    try {
+      expect(await total({ application: 'order-service' })).toBe(2)
+      expect(await total({ application: 'billing' })).toBe(0)
+      await writer.writeBatch(batch({ events: [podEvent({ id: 'k:3', time: T0 + 2000 })] }))
+      expect(await total({ application: 'order-service' })).toBe(3)
+      // An update that moves k:3 to another application.
+      await writer.writeBatch(batch({ events: [podEvent({ id: 'k:3', time: T0 + 3000, application: 'billing' })] }))
+      expect(await total({ application: 'order-service' })).toBe(2)
+      expect(await total({ application: 'billing' })).toBe(1)
+      // Retention deletes without a new sequence (max(seq) alone would not tell).
+      await writer.purgeBefore(T0 + 500, 100)
+      expect(await total({ application: 'order-service' })).toBe(1)
+      expect((await reader.timelineByOffset({ application: 'order-service' }, 0, 10)).total).toBe(1)
+    } finally {
+      await reader.close()
+      await writer.close()
+      dir.cleanup()
+    }
+  })
+})
+
 describe('SqliteStore search combined with other filters', () => {
   // 600 events over two services and two meshes; words spread so that a word is common overall
   // but rare in one service ("zebra" is in svc-b only, once every 50 events).

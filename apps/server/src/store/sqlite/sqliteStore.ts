@@ -14,6 +14,7 @@ import { TOTAL_COUNT_CAP } from '@eventline/shared'
 import type { AlertNotice, OutboxEntry } from '../../sinks/types.ts'
 import { mayUpdate, merge, rowToItem, sameRow, toRow } from '../eventRows.ts'
 import type { EventRow } from '../eventRows.ts'
+import { eventPageJson } from '../eventPage.ts'
 import { LINK_KIND, meshViews, withEveryMesh } from '../eventViews.ts'
 import type { View } from '../eventViews.ts'
 import { ENTITY_KINDS } from '../types.ts'
@@ -110,6 +111,9 @@ export interface SearchTuning {
   scanBudget: { set: number; probe: number }
 }
 
+/** Totals a reader keeps for the filters it served last (cleared whenever the database changed). */
+const TOTAL_CACHE_SIZE = 256
+
 /** Matches a facet counts at most (the most recent ones). */
 const FACET_SAMPLE = 10_000
 /** Index rows a histogram reads at most when its filters need the event rows. */
@@ -141,6 +145,14 @@ export class SqliteStore implements EventStore {
   private readonly viewIdByKey = new Map<string, number>()
   private readonly viewById = new Map<number, View>()
   private readonly histogramRowBudget: number
+  /**
+   * A read-only connection's page totals by filter, valid while `PRAGMA data_version` reads
+   * `totalsVersion`: it changes when another connection commits, and a read-only connection makes
+   * no commits of its own. Paging through one view asks the same count for every page (up to
+   * `TOTAL_COUNT_CAP` index rows, most of a plain page's SQL time): asked once per change.
+   */
+  private readonly totals = new Map<string, { total: number; totalCapped: boolean }>()
+  private totalsVersion = -1
 
   constructor(path: string, options: OpenOptions & { search?: Partial<SearchTuning>; histogramRowBudget?: number } = {}) {
     this.search = { ...SEARCH_TUNING, ...options.search }
@@ -406,6 +418,10 @@ export class SqliteStore implements EventStore {
     return { items, next, ...this.count(filter, plan) }
   }
 
+  async timelineBody(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<string> {
+    return eventPageJson(await this.timeline(filter, limit, after))
+  }
+
   async timelinePage(unscoped: TimelineFilter, limit: number, after?: TimelinePosition): Promise<Pick<TimelineResult, 'items' | 'next'>> {
     const filter = this.scope(unscoped)
     return this.page(filter, limit, after, filter.q === undefined ? undefined : this.searchPlan(filter.q))
@@ -545,11 +561,31 @@ export class SqliteStore implements EventStore {
     return n <= this.search.searchFirstMax ? 'search' : n <= this.search.setMax ? 'set' : 'probe'
   }
 
-  /**
-   * `total` and `totalCapped`. A budgeted search counts the matches within its scan budget: when
-   * the walk stopped early, the total is what it found so far and flagged as capped.
-   */
+  /** `total` and `totalCapped`: counted, or on a read-only connection kept while nothing changed (`totals`). */
   private count(filter: ScopedFilter, plan?: SearchPlan): { total: number; totalCapped: boolean } {
+    if (!this.readonly) return this.countNow(filter, plan)
+    // Read before the count: a commit in between changes the version again, so a total is never
+    // kept under a version older than the data it counted.
+    const version = this.statements.get('PRAGMA data_version').pluck().get() as number
+    if (version !== this.totalsVersion) {
+      this.totals.clear()
+      this.totalsVersion = version
+    }
+    const key = JSON.stringify([plan ?? null, filter])
+    let counted = this.totals.get(key)
+    if (counted === undefined) {
+      counted = this.countNow(filter, plan)
+      if (this.totals.size >= TOTAL_CACHE_SIZE) this.totals.delete(this.totals.keys().next().value!)
+      this.totals.set(key, counted)
+    }
+    return counted
+  }
+
+  /**
+   * Counts `total` and `totalCapped`. A budgeted search counts the matches within its scan budget:
+   * when the walk stopped early, the total is what it found so far and flagged as capped.
+   */
+  private countNow(filter: ScopedFilter, plan?: SearchPlan): { total: number; totalCapped: boolean } {
     const budgeted = plan === 'set' || plan === 'probe'
     const scan = budgeted ? this.search.scanBudget[plan] : 0
     const count = budgeted ? budgetedCountSql(filter, TOTAL_COUNT_CAP + 1, plan, scan) : countSql(filter, TOTAL_COUNT_CAP + 1, plan)

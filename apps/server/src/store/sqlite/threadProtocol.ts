@@ -10,6 +10,7 @@ import type { EventStore } from '../types.ts'
 /** Methods that only read: run on a reader thread (read-only connection), under the query budget. */
 export const READ_METHODS = [
   'timeline',
+  'timelineBody',
   'timelineByOffset',
   'eventsAfter',
   'readCheckpoint',
