@@ -35,6 +35,8 @@ export interface Correlation {
 
 const INSTANCE_COLUMNS = 'mesh, name, ip, port, application, namespace, node, phase, registered, sources, labels'
 const DAY_MS = 86_400_000
+/** Answers kept at most per look-up (see `SqliteCatalog.instancesAtIp`). */
+const LOOKUPS_MAX = 50_000
 
 function toInstance(row: InstanceRow): Instance {
   const instance: Instance = { name: row.name, mesh: row.mesh, registered: row.registered === 1, sources: JSON.parse(row.sources) as string[] }
@@ -63,7 +65,24 @@ export class SqliteCatalog {
   // the insert and the application it names would never exist.
   private readonly staged = new Set<string>()
 
+  /**
+   * Answers of the look-ups `eventViews` makes for the writer, by key: registry instances at an IP,
+   * an instance's services (`mesh\u0000instance`), the meshes of an application name. A pod event
+   * asks all three, a query each. Only this connection writes the catalog, and each write drops
+   * the answers it may change (a rollback drops them all), so an answer is always what the query
+   * would return now.
+   */
+  private readonly instancesAtIp = new Map<string, Array<{ mesh: string; name: string; application: string | null }>>()
+  private readonly servicesByInstance = new Map<string, string[]>()
+  private readonly meshesByApplication = new Map<string, string[]>()
+
   constructor(private readonly statements: Statements) {}
+
+  private forgetLookups(): void {
+    this.instancesAtIp.clear()
+    this.servicesByInstance.clear()
+    this.meshesByApplication.clear()
+  }
 
   /**
    * Applies one catalog change; call inside the writer's transaction. Returns what to correlate
@@ -71,6 +90,7 @@ export class SqliteCatalog {
    * gone) or a pod got an IP: events already stored for that IP may now belong to more views.
    */
   apply(change: CatalogChange): Correlation | undefined {
+    this.forgetLookups()
     const run = (sql: string, params: Record<string, unknown>) => this.statements.get(sql).run(params)
     switch (change.op) {
       case 'mesh':
@@ -139,6 +159,18 @@ export class SqliteCatalog {
     }
   }
 
+  /** The answer cached under `key`, read (and kept) when there is none. */
+  private lookup<T>(answers: Map<string, T>, key: string, read: () => T): T {
+    let answer = answers.get(key)
+    if (answer === undefined) {
+      answer = read()
+      // Bounded: a catalog that never changes still names only so many IPs and instances.
+      if (answers.size >= LOOKUPS_MAX) answers.clear()
+      answers.set(key, answer)
+    }
+    return answer
+  }
+
   /** True the first time this process sees `parts` (then the caller writes), false after. */
   private firstTime(...parts: Array<string | undefined>): boolean {
     const key = parts.map((part) => part ?? '').join('\u0000')
@@ -156,6 +188,7 @@ export class SqliteCatalog {
   /** The writer's transaction rolled back: forget what it would have written. */
   rolledBack(): void {
     this.staged.clear()
+    this.forgetLookups()
   }
 
   ensureMesh(name: string, kind: MeshKind): void {
@@ -165,6 +198,7 @@ export class SqliteCatalog {
 
   ensureApplication(mesh: string, name: string): void {
     if (!this.firstTime('application', mesh, name)) return
+    this.meshesByApplication.delete(name)
     this.statements.get('INSERT OR IGNORE INTO applications (mesh, name) VALUES (?, ?)').run(mesh, name)
   }
 
@@ -180,15 +214,18 @@ export class SqliteCatalog {
   ensureInstance(mesh: string, name: string, source: string, ip?: string, application?: string): boolean {
     // The statement only fills a missing IP or application: the same inputs again change nothing.
     if (!this.firstTime('instance', mesh, name, ip, application)) return false
-    const { changes } = this.statements
+    // A row comes back when the instance was added or changed: its IP is the one look-up it changes.
+    const written = this.statements
       .get(
         `INSERT INTO instances (mesh, name, ip, application, registered, sources, updated_at)
          VALUES (@mesh, @name, @ip, @application, 0, json_array(@source), @now)
          ON CONFLICT (mesh, name) DO UPDATE SET ip = coalesce(ip, excluded.ip), application = coalesce(application, excluded.application)
-         WHERE (ip IS NULL AND excluded.ip IS NOT NULL) OR (application IS NULL AND excluded.application IS NOT NULL)`,
+         WHERE (ip IS NULL AND excluded.ip IS NOT NULL) OR (application IS NULL AND excluded.application IS NOT NULL)
+         RETURNING ip`,
       )
-      .run({ mesh, name, source, ip: ip ?? null, application: application ?? null, now: Date.now() })
-    return ip !== undefined && changes > 0
+      .all({ mesh, name, source, ip: ip ?? null, application: application ?? null, now: Date.now() }) as Array<{ ip: string | null }>
+    for (const row of written) if (row.ip !== null) this.instancesAtIp.delete(row.ip)
+    return ip !== undefined && written.length > 0
   }
 
   private upsertInstance(instance: InstanceRecord): Correlation | undefined {
@@ -251,12 +288,17 @@ export class SqliteCatalog {
    * later get the IP together.
    */
   instancesByIp(ip: string): Array<{ mesh: string; name: string; application: string | null }> {
-    return this.statements
-      .get(
-        `SELECT mesh, name, application FROM instances WHERE ip = ? AND gone_at IS NULL AND namespace IS NULL
-           AND NOT EXISTS (SELECT 1 FROM json_each(sources) WHERE value = 'kubernetes')`,
-      )
-      .all(ip) as Array<{ mesh: string; name: string; application: string | null }>
+    return this.lookup(
+      this.instancesAtIp,
+      ip,
+      () =>
+        this.statements
+          .get(
+            `SELECT mesh, name, application FROM instances WHERE ip = ? AND gone_at IS NULL AND namespace IS NULL
+               AND NOT EXISTS (SELECT 1 FROM json_each(sources) WHERE value = 'kubernetes')`,
+          )
+          .all(ip) as Array<{ mesh: string; name: string; application: string | null }>,
+    )
   }
 
   /**
@@ -273,12 +315,16 @@ export class SqliteCatalog {
 
   /** Meshes that know an application of this name. */
   meshesWithApplication(name: string): string[] {
-    return this.statements.get('SELECT mesh FROM applications WHERE name = ?').pluck().all(name) as string[]
+    return this.lookup(this.meshesByApplication, name, () => this.statements.get('SELECT mesh FROM applications WHERE name = ?').pluck().all(name) as string[])
   }
 
   /** Services an instance provides or consumes in its mesh. */
   servicesOfInstance(mesh: string, instance: string): string[] {
-    return this.statements.get('SELECT DISTINCT service FROM service_instances WHERE mesh = ? AND instance = ?').pluck().all(mesh, instance) as string[]
+    return this.lookup(
+      this.servicesByInstance,
+      `${mesh}\u0000${instance}`,
+      () => this.statements.get('SELECT DISTINCT service FROM service_instances WHERE mesh = ? AND instance = ?').pluck().all(mesh, instance) as string[],
+    )
   }
 
   meshes(): MeshRecord[] {
