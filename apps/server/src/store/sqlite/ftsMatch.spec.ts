@@ -60,4 +60,9 @@ describe('ftsMatch', () => {
       })
     }
   })
+
+  it('leaves a token FTS5 might cut (32,768 bytes) to the index', () => {
+    expect(ftsMatch('x', `y ${'a'.repeat(10_000)}`, '"a"*')).toBe(1)
+    expect(ftsMatch('x', `y ${'a'.repeat(10_001)}`, '"a"*')).toBeNull()
+  })
 })

@@ -62,21 +62,27 @@ range(0x4e00, 0x9fff, identity)
 range(0xff01, 0xff0f, separator)
 range(0xff1a, 0xff20, separator)
 
+/**
+ * FTS5 cuts a token at 32,768 bytes: a token that long is left to it. Past this many UTF-16 code
+ * units (3 bytes each at most in UTF-8, for the ranges here) a token might be cut.
+ */
+const MAX_TOKEN = 10_000
+
 /** The folded tokens of `text` in order, or undefined when it has a character outside the ranges. */
 export function ftsTokens(text: string): string[] | undefined {
   const out: string[] = []
   let token = ''
-  for (let index = 0; index < text.length; index++) {
-    const folded = FOLD[text.charCodeAt(index)]
+  for (let index = 0; index <= text.length; index++) {
+    const folded = index < text.length ? FOLD[text.charCodeAt(index)] : ''
     if (folded === undefined) return undefined
     if (folded) {
       token += folded
     } else if (token) {
+      if (token.length > MAX_TOKEN) return undefined
       out.push(token)
       token = ''
     }
   }
-  if (token) out.push(token)
   return out
 }
 
