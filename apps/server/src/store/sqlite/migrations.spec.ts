@@ -8,6 +8,7 @@ import type { View } from '../eventViews.ts'
 import { MIGRATIONS } from './migrations.ts'
 import type { IngestEvent, TimelineFilter, TimelinePosition, WriteBatch } from '../types.ts'
 import { SqliteStore } from './sqliteStore.ts'
+import { ftsQuery } from './timelineSql.ts'
 
 /**
  * Migration 4 reads the consumers ZooKeeper holds from the node state, in SQL: these are the node
@@ -300,5 +301,82 @@ describe('migration 8: no every-mesh copies of entity views', () => {
     expect(await migrated.eventsAfter(0, 500)).toEqual(await fresh.eventsAfter(0, 500))
     await migrated.close()
     await fresh.close()
+  })
+})
+
+describe('migration 9: a smaller full-text index', () => {
+  const dirs: string[] = []
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  })
+
+  const T0 = Date.parse('2026-12-01T08:00:00Z')
+  const batch = (events: IngestEvent[]): WriteBatch => ({ events, catalog: [], checkpoints: [], outbox: [] })
+  // Texts `ftsMatch` covers (ASCII, accents, Chinese) and texts it leaves to the FTS index (an emoji, a combining mark).
+  const messages = [
+    'Back-off restarting failed container app in pod shop-7f9c',
+    'Successfully pulled image "nginx:1.25" in 2.1s',
+    'Provider org.x.Api registered at 10.0.0.7:20880',
+    '服务调用失败 连接超时，重试 3 次',
+    'Café naïve ÉCOLE – restarting',
+    'emoji 🙂 a container timeout',
+    'cafe\u0301 decomposed back off',
+  ]
+  const events: IngestEvent[] = Array.from({ length: 84 }, (_, i) => ({
+    id: `kubernetes:e-${i}`,
+    time: T0 + Math.floor(i / 3) * 1000,
+    type: i % 4 === 0 ? 'warning' : 'normal',
+    reason: ['BackOff', 'Pulled', 'ProviderRegistered', 'Timeout'][i % 4]!,
+    message: `${messages[i % messages.length]} #${i}`,
+    source: 'kubernetes',
+    component: 'test',
+    mesh: 'k8s',
+    object: { kind: 'Pod', name: `pod-${i % 5}`, namespace: 'shop' },
+    application: `app-${i % 2}`,
+  }))
+  const queries = ['a', 'c', 'co', 'con', 'back-off', 'back off', 'restarting', 'ecole', 'café', '服务', '超时', '连接超时', 'nginx 1 2', 'x.api', 'ti', '🙂', 'cafe']
+
+  it('keeps every search answering the same matches, whichever plan serves it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eventline-migration-'))
+    dirs.push(dir)
+    const fresh = new SqliteStore(join(dir, 'fresh.db'))
+    await fresh.writeBatch(batch(events))
+    await fresh.close()
+
+    // The same rows at schema 8: the old FTS table (prefixes 1, 2, 3, column sizes) indexes them as they are inserted.
+    const path = join(dir, 'old.db')
+    const old = new Database(path)
+    for (const [index, sql] of MIGRATIONS.slice(0, 8).entries()) {
+      old.exec(sql)
+      old.pragma(`user_version = ${index + 1}`)
+    }
+    old.exec(`ATTACH '${join(dir, 'fresh.db')}' AS fresh`)
+    for (const table of ['events', 'event_links', 'views', 'meshes', 'mesh_event_counts', 'applications']) old.exec(`INSERT OR REPLACE INTO ${table} SELECT * FROM fresh.${table}`)
+    old.exec('DETACH fresh')
+    const matchesBefore = queries.map((q) => old.prepare('SELECT rowid FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid').pluck().all(ftsQuery(q)))
+    expect(matchesBefore.filter((rows) => rows.length > 0).length).toBeGreaterThan(12)
+    old.close()
+
+    const plans = { search: { searchFirstMax: 1_000_000 }, set: { searchFirstMax: 0, setMax: 1_000_000 }, probe: { searchFirstMax: 0, setMax: 0 } }
+    const migrated = new SqliteStore(path, { search: plans.probe })
+    expect(migrated.database.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length)
+    expect(migrated.database.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'events_fts_docsize'").pluck().get()).toBe(0)
+    const matchesAfter = queries.map((q) => migrated.database.prepare('SELECT rowid FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid').pluck().all(ftsQuery(q)))
+    expect(matchesAfter).toEqual(matchesBefore)
+    await migrated.close()
+
+    // Each plan pages the same events; the probe plan's budget is the whole view.
+    const ridOf = new Map(events.map((event, index) => [event.id, index + 1]))
+    for (const [name, search] of Object.entries(plans)) {
+      const store = new SqliteStore(path, { search: { ...search, scanBudget: { set: 1000, probe: 1000 } } })
+      for (const [index, q] of queries.entries()) {
+        for (const filter of [{ q }, { application: 'app-1', q }] as TimelineFilter[]) {
+          const page = await store.timeline(filter, 200)
+          const want = (matchesBefore[index] as number[]).filter((rid) => !filter.application || events[rid - 1]!.application === filter.application)
+          expect(page.items.map((item) => ridOf.get(item.id)!).sort((a, b) => a - b), `${name} ${JSON.stringify(filter)}`).toEqual(want)
+        }
+      }
+      await store.close()
+    }
   })
 })

@@ -394,4 +394,32 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE m8_copies;
   DROP TABLE m8_secondary;
   `,
+  // 9: a smaller full-text index (issue 14). The 2- and 3-letter prefix indexes (about 150 of 320
+  // bytes per event) are dropped: the `probe` search plan tests each row's own text (`ftsMatch`)
+  // instead of probing the index, and elsewhere such a prefix is a merge of the few terms it
+  // starts, once per search. The 1-letter index stays: a single letter starts a large part of all
+  // terms. `columnsize = 0` drops the per-event token counts (11 bytes per event), which only
+  // ranking (bm25) reads, and nothing ranks. Same external content and triggers; the rebuild
+  // reads every event once.
+  `
+  DROP TRIGGER events_fts_insert;
+  DROP TRIGGER events_fts_delete;
+  DROP TRIGGER events_fts_update;
+  DROP TABLE events_fts;
+  CREATE VIRTUAL TABLE events_fts USING fts5 (
+    reason, message, content = 'events', content_rowid = 'rid', tokenize = 'unicode61 remove_diacritics 2', prefix = '1', columnsize = 0
+  );
+  INSERT INTO events_fts (events_fts) VALUES ('rebuild');
+  CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+    INSERT INTO events_fts (rowid, reason, message) VALUES (new.rid, new.reason, new.message);
+  END;
+  CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+    INSERT INTO events_fts (events_fts, rowid, reason, message) VALUES ('delete', old.rid, old.reason, old.message);
+  END;
+  CREATE TRIGGER events_fts_update AFTER UPDATE OF reason, message ON events
+  WHEN old.reason IS NOT new.reason OR old.message IS NOT new.message BEGIN
+    INSERT INTO events_fts (events_fts, rowid, reason, message) VALUES ('delete', old.rid, old.reason, old.message);
+    INSERT INTO events_fts (rowid, reason, message) VALUES (new.rid, new.reason, new.message);
+  END;
+  `,
 ]

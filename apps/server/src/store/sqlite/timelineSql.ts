@@ -14,6 +14,7 @@
  */
 import type { EventSource } from '@eventline/shared'
 import { LINK_KIND } from '../eventViews.ts'
+import { FTS_MATCH_FUNCTION } from './ftsMatch.ts'
 import type { EntityKind, TimelineFilter, TimelinePosition } from '../types.ts'
 
 export const EVENT_COLUMNS =
@@ -103,9 +104,11 @@ export function ftsQuery(text: string): string {
  *   sorted. Work grows with the matches only, never with the entity or the mesh.
  * - `set`: many matches. The timeline index drives in (time, id) order, as without `q`, and each
  *   row is tested against the FTS result materialised once (C speed, a few ms per 100k matches).
- * - `probe`: very many matches. The index drives and each row probes the FTS index by rowid;
- *   cheap for whole words and for 1-3 letter prefixes (FTS `prefix` indexes), so nothing the size
- *   of the FTS result is built.
+ * - `probe`: very many matches. The index drives and each row's own reason and message are tested
+ *   (`ftsMatch`, microseconds whatever the prefix), so nothing the size of the FTS result is built.
+ *   A row with text `ftsMatch` does not cover probes the FTS index by rowid instead: cheap for a
+ *   whole word and for a one-letter prefix (the FTS `prefix` index), a merge of every term the
+ *   prefix starts otherwise.
  * The `set` and `probe` walks stop after a scan budget: see `budgetedPageSql`.
  */
 export type SearchPlan = 'search' | 'set' | 'probe'
@@ -250,7 +253,8 @@ function parts(filter: ScopedFilter, after: TimelinePosition | undefined, needEv
     // The unary + keeps SQLite from using the IN list as an index key on events: that turned the
     // membership test into one look-up per (row, match) pair, quadratic (37 s at 60,000 events).
     else if (plan === 'set') rowWhere.push('+e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH @q)')
-    else rowWhere.push('EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH @q AND rowid = e.rid)')
+    // The row's own text first (`ftsMatch`); a probe of the FTS index only for text it does not cover.
+    else rowWhere.push(`coalesce(${FTS_MATCH_FUNCTION}(e.reason, e.message, @q), EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH @q AND rowid = e.rid))`)
   }
   return { from, views, driverWhere, rowWhere, order, driver, columns: { time, type, source, warning }, params }
 }
