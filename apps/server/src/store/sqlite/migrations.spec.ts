@@ -15,16 +15,22 @@ import { ftsQuery } from './timelineSql.ts'
  * names it must read (as Java Dubbo, JavaScript clients and SOFA write them) and those it must
  * leave to the source's next full sync.
  */
+/** Each test's temporary directory, removed after it. */
+const dirs: string[] = []
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'eventline-migration-'))
+  dirs.push(dir)
+  return dir
+}
+
 describe('migration 4: ZooKeeper consumers by <application>@<ip>', () => {
-  const dirs: string[] = []
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-  })
 
   /** A database at schema 3 with what the old code stored for `consumers` of mesh `zk` under `root`. */
   const oldDatabase = (root: string, consumers: Array<{ node: string; service: string; ip: string; application: string | null }>) => {
-    const dir = mkdtempSync(join(tmpdir(), 'eventline-migration-'))
-    dirs.push(dir)
+    const dir = tempDir()
     const path = join(dir, 'eventline.db')
     const db = new Database(path)
     for (const [index, sql] of MIGRATIONS.slice(0, 3).entries()) {
@@ -154,14 +160,9 @@ const filters: TimelineFilter[] = [
  * totals, searches and histograms after it as a database written by the new code.
  */
 describe('migration 7: links keyed by integers', () => {
-  const dirs: string[] = []
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-  })
 
   it('answers the same timelines, totals and searches as a database written by the new code', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'eventline-migration-'))
-    dirs.push(dir)
+    const dir = tempDir()
     const fresh = new SqliteStore(join(dir, 'fresh.db'))
     await fresh.writeBatch(batch(events))
 
@@ -222,14 +223,9 @@ describe('migration 7: links keyed by integers', () => {
  * every-mesh view listed before.
  */
 describe('migration 8: no every-mesh copies of entity views', () => {
-  const dirs: string[] = []
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-  })
 
   it('answers the same timelines, totals and searches as a database written by the new code', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'eventline-migration-'))
-    dirs.push(dir)
+    const dir = tempDir()
     const fresh = new SqliteStore(join(dir, 'fresh.db'))
     await fresh.writeBatch(batch(events))
     const source = fresh.database
@@ -305,10 +301,6 @@ describe('migration 8: no every-mesh copies of entity views', () => {
 })
 
 describe('migration 9: a smaller full-text index', () => {
-  const dirs: string[] = []
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-  })
 
   const T0 = Date.parse('2026-12-01T08:00:00Z')
   const batch = (events: IngestEvent[]): WriteBatch => ({ events, catalog: [], checkpoints: [], outbox: [] })
@@ -337,8 +329,7 @@ describe('migration 9: a smaller full-text index', () => {
   const queries = ['a', 'c', 'co', 'con', 'back-off', 'back off', 'restarting', 'ecole', 'café', '服务', '超时', '连接超时', 'nginx 1 2', 'x.api', 'ti', '🙂', 'cafe']
 
   it('keeps every search answering the same matches, whichever plan serves it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'eventline-migration-'))
-    dirs.push(dir)
+    const dir = tempDir()
     const fresh = new SqliteStore(join(dir, 'fresh.db'))
     await fresh.writeBatch(batch(events))
     await fresh.close()
