@@ -9,9 +9,9 @@
  *
  * Known limits (candidly): bodies are read whole into memory up to the limit, then parsed with
  * `JSON.parse` on this thread (bounded by the limit); compressed bodies (`Content-Encoding`) and
- * charsets other than UTF-8 are refused with a 400 rather than decoded. After a 413 the client's
- * remaining bytes are discarded by Node for a short linger, then the socket is destroyed; a client
- * that has not read the answer by then sees a reset.
+ * charsets other than UTF-8 are refused with a 400 rather than decoded. After a 413 the connection
+ * half-closes and the client's remaining bytes are left unread for a short linger, then the socket is
+ * destroyed; a client that has not read the answer by then sees a reset.
  */
 import type { Request, RequestHandler, Response } from 'express'
 import { sendError } from './errorHandler.ts'
@@ -30,7 +30,16 @@ function refuse(req: Request, res: Response, limitBytes: number): void {
   // Stop reading: what the client still sends stays in the kernel's buffers, not in ours.
   req.pause()
   res.set('Connection', 'close')
-  res.on('finish', () => setTimeout(() => req.socket.destroy(), LINGER_MS).unref())
+  // Node closes a `Connection: close` socket the moment the answer is written (`destroySoon`). With
+  // the client's unread bytes still in the kernel that close is a reset, which can reach the client
+  // before it has read the 413, and its TCP stack then drops the answer: the client sees EPIPE or
+  // ECONNRESET instead of the 413. So this socket only half-closes after the answer (a FIN after the
+  // 413), and is destroyed once the client has had LINGER_MS to read it.
+  const socket = req.socket
+  socket.destroySoon = () => {
+    socket.end()
+    setTimeout(() => socket.destroy(), LINGER_MS).unref()
+  }
   sendError(res, 'payload_too_large', `request body is larger than ${limitBytes} bytes`, 'body')
 }
 
