@@ -28,12 +28,18 @@ export class RawInserter {
     this.db = openDatabase(path)
     this.insertEvent = this.db.prepare(`INSERT INTO events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`)
     this.insertLink = this.db.prepare('INSERT INTO event_links (view, time, rid, source, warning) VALUES (?, ?, ?, ?, ?)')
+    // The full-text rows once per transaction, as the store's writer does (migration 10).
+    const indexText = this.db.prepare('INSERT INTO events_fts (rowid, reason, message) SELECT rid, reason, message FROM events WHERE rid BETWEEN ? AND ?')
     this.insertBatch = this.db.transaction((rows: readonly EventRow[]) => {
+      let first: number | undefined
+      let rid = 0
       for (const row of rows) {
-        const rid = this.insertEvent.run(...COLUMNS.map((column) => row[column])).lastInsertRowid
+        rid = Number(this.insertEvent.run(...COLUMNS.map((column) => row[column])).lastInsertRowid)
+        first ??= rid
         const [source, warning] = [SOURCE_CODE[row.source as EventSource], row.type === 'warning' ? 1 : 0]
         for (const view of (row.views as string).split(' ')) if (view !== '') this.insertLink.run(Number(view), row.time, rid, source, warning)
       }
+      if (first !== undefined) indexText.run(first, rid)
     })
   }
 

@@ -371,3 +371,42 @@ describe('migration 9: a smaller full-text index', () => {
     }
   })
 })
+
+describe('migration 10: the writer indexes the text, not a trigger per row', () => {
+  it('leaves an index the writer keeps exact: inserts, text changes of migrated rows, purges', async () => {
+    const dir = tempDir()
+    const T0 = Date.parse('2026-12-02T08:00:00Z')
+    const event = (id: string, time: number, message: string): IngestEvent => ({
+      id, time, type: 'normal', reason: 'Started', message, source: 'api', component: 'test', mesh: 'm', object: { kind: 'Job', name: id },
+    })
+    const fresh = new SqliteStore(join(dir, 'fresh.db'))
+    await fresh.writeBatch({ events: [event('api:1', T0, 'alpha old'), event('api:2', T0 + 1000, 'bravo old')], catalog: [], checkpoints: [], outbox: [] })
+    await fresh.close()
+    // The same rows at schema 9, indexed by its insert trigger as they are copied in.
+    const path = join(dir, 'old.db')
+    const old = new Database(path)
+    for (const [index, sql] of MIGRATIONS.slice(0, 9).entries()) {
+      old.exec(sql)
+      old.pragma(`user_version = ${index + 1}`)
+    }
+    old.exec(`ATTACH '${join(dir, 'fresh.db')}' AS fresh`)
+    for (const table of ['events', 'event_links', 'views', 'meshes', 'mesh_event_counts']) old.exec(`INSERT OR REPLACE INTO ${table} SELECT * FROM fresh.${table}`)
+    old.exec('DETACH fresh')
+    old.close()
+
+    const store = new SqliteStore(path)
+    const triggers = store.database.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").pluck().all()
+    expect(triggers).toEqual(['events_fts_delete'])
+    const found = async (q: string) => (await store.timeline({ q }, 10)).items.map(({ id }) => id).sort()
+    expect(await found('old')).toEqual(['api:1', 'api:2'])
+    // A migrated row's text changes, a new row arrives, the oldest row is purged.
+    await store.writeBatch({ events: [event('api:2', T0 + 2000, 'bravo new'), event('api:3', T0 + 3000, 'charlie new')], catalog: [], checkpoints: [], outbox: [] })
+    expect(await found('new')).toEqual(['api:2', 'api:3'])
+    expect(await found('old')).toEqual(['api:1'])
+    await store.purgeBefore(T0 + 500, 100)
+    expect(await found('old')).toEqual([])
+    expect(await found('alpha')).toEqual([])
+    expect(() => store.database.exec("INSERT INTO events_fts (events_fts, rank) VALUES ('integrity-check', 1)")).not.toThrow()
+    await store.close()
+  })
+})

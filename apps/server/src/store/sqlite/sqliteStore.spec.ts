@@ -78,6 +78,32 @@ describe('SqliteStore write failures', () => {
   })
 })
 
+describe('SqliteStore full-text index, written by the writer once per batch', () => {
+  it('indexes each event with its final text: inserted and changed in one batch, changed in a later one, purged', async () => {
+    const store = new SqliteStore(':memory:')
+    const found = async (q: string) => (await store.timeline({ q }, 10)).items.map(({ id }) => id)
+    // k:1 is inserted and changed in the same batch: only its final text is indexed.
+    await store.writeBatch(batch({ events: [podEvent({ id: 'k:1', message: 'alpha one' }), podEvent({ id: 'k:2', message: 'alpha two' }), podEvent({ id: 'k:1', time: T0 + 1000, message: 'bravo one' })] }))
+    expect(await found('alpha')).toEqual(['k:2'])
+    expect(await found('bravo')).toEqual(['k:1'])
+    // k:2 was indexed by an earlier batch: its old terms leave, its new ones come in.
+    await store.writeBatch(batch({ events: [podEvent({ id: 'k:2', time: T0 + 2000, message: 'charlie two' }), podEvent({ id: 'k:3', time: T0 + 3000, message: 'alpha three' })] }))
+    expect(await found('alpha')).toEqual(['k:3'])
+    expect(await found('charlie')).toEqual(['k:2'])
+    expect(await found('two')).toEqual(['k:2'])
+    await store.purgeBefore(T0 + 1500, 100)
+    expect(await found('bravo')).toEqual([])
+    expect(await found('one')).toEqual([])
+    // FTS5's own check of an external-content index against the rows: it throws on any term
+    // indexed for text a row no longer has, or missing for text it has.
+    expect(() => store.database.exec("INSERT INTO events_fts (events_fts, rank) VALUES ('integrity-check', 1)")).not.toThrow()
+    // The same check sees a row the index misses (the writer's bulk insert is what adds them).
+    store.database.exec("INSERT INTO events (id, time, first_time, count, type, reason, message, source, component, mesh, obj_kind, obj_name, seq, views) VALUES ('x', 1, 1, 1, 'normal', 'R', 'unindexed', 'api', 'api', 'm', 'Event', 'x', 99, '')")
+    expect(() => store.database.exec("INSERT INTO events_fts (events_fts, rank) VALUES ('integrity-check', 1)")).toThrow()
+    await store.close()
+  })
+})
+
 describe('SqliteStore totals on a read-only connection', () => {
   it('counts again after another connection commits: an insert, an update that moves an event out, a purge', async () => {
     const dir = tempDir()

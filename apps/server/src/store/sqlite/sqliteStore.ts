@@ -91,6 +91,20 @@ type StoredRow = EventRow & { rid: number; views: string }
 const INSERT_LINKS = `INSERT OR IGNORE INTO event_links (view, time, rid, source, warning)
   SELECT v.value, ?, ?, ? + ${SECONDARY_LINK} * (v.value IN (SELECT s.value FROM json_each(?) AS s)), ? FROM json_each(?) AS v`
 const DELETE_LINK = 'DELETE FROM event_links WHERE view = ? AND time = ? AND rid = ?'
+/**
+ * The full-text rows of the events a batch inserted (rids `?` to `?`: a new row's rid is the
+ * largest plus one, so that range holds this batch's rows and no other), with their final text:
+ * one statement at the end of the batch (see migration 10).
+ */
+const INDEX_NEW_EVENTS = 'INSERT INTO events_fts (rowid, reason, message) SELECT rid, reason, message FROM events WHERE rid BETWEEN ? AND ?'
+/** Re-indexes an indexed event whose text an update changed: its old terms out, the new ones in. */
+const UNINDEX_EVENT = "INSERT INTO events_fts (events_fts, rowid, reason, message) VALUES ('delete', ?, ?, ?)"
+const INDEX_EVENT = 'INSERT INTO events_fts (rowid, reason, message) VALUES (?, ?, ?)'
+/** The rids a write transaction inserted (`first` 0: none yet), indexed at its end. */
+interface InsertedRows {
+  first: number
+  last: number
+}
 
 /** The parameters of `INSERT_EVENT`. */
 function eventValues(row: EventRow, seq: number, views: string): unknown[] {
@@ -189,10 +203,12 @@ export class SqliteStore implements EventStore {
       }
       const stored: StoredEvent[] = []
       const meshDeltas = new Map<string, number>()
+      const inserted: InsertedRows = { first: 0, last: 0 }
       for (const event of batch.events) {
-        const result = this.upsert(event, meshDeltas)
+        const result = this.upsert(event, meshDeltas, inserted)
         if (result) stored.push(result)
       }
+      if (inserted.first > 0) this.statements.get(INDEX_NEW_EVENTS).run(inserted.first, inserted.last)
       this.applyMeshDeltas(meshDeltas)
       this.writeOutbox(batch, stored)
       for (const { key, value } of batch.checkpoints) {
@@ -278,7 +294,7 @@ export class SqliteStore implements EventStore {
     for (const [mesh, delta] of deltas) if (delta !== 0) update.run(mesh, delta)
   }
 
-  private upsert(event: IngestEvent, meshDeltas: Map<string, number>): StoredEvent | undefined {
+  private upsert(event: IngestEvent, meshDeltas: Map<string, number>, inserted: InsertedRows): StoredEvent | undefined {
     const incoming = toRow(event)
     const stored = this.statements.get(READ_EVENT_WITH_VIEWS).get(incoming.id) as StoredRow | undefined
     let row = incoming
@@ -304,8 +320,16 @@ export class SqliteStore implements EventStore {
       rid = stored.rid
       values.shift() // the id
       this.statements.get(UPDATE_EVENT).run(...values, rid)
+      // A row this batch inserted is indexed at its end, with its final text; an older one now.
+      const indexed = inserted.first === 0 || rid < inserted.first
+      if (indexed && (stored.reason !== row.reason || stored.message !== row.message)) {
+        this.statements.get(UNINDEX_EVENT).run(rid, stored.reason, stored.message)
+        this.statements.get(INDEX_EVENT).run(rid, row.reason, row.message)
+      }
     } else {
       rid = Number(this.statements.get(INSERT_EVENT).run(...values).lastInsertRowid)
+      if (inserted.first === 0) inserted.first = rid
+      inserted.last = rid
     }
     this.link(rid, row, ids, this.secondary(views))
     this.fillCatalog(row)
