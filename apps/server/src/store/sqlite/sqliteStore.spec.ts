@@ -140,6 +140,34 @@ describe('SqliteStore totals on a read-only connection', () => {
   })
 })
 
+describe('SqliteStore search totals while events arrive', () => {
+  it('serves a search total for its maximum age across commits, then counts again; a plain total at once', async () => {
+    const dir = tempDir()
+    const path = join(dir.dir, 'search-totals.db')
+    const writer = new SqliteStore(path)
+    await writer.writeBatch(batch({ events: [podEvent({ id: 'k:1' }), podEvent({ id: 'k:2', time: T0 + 1000 })] }))
+    const kept = new SqliteStore(path, { readonly: true, searchTotalMaxAgeMs: 3_600_000 })
+    const fresh = new SqliteStore(path, { readonly: true, searchTotalMaxAgeMs: 0 })
+    const search = { application: 'order-service', q: 'started' }
+    try {
+      expect((await kept.timeline(search, 1)).total).toBe(2)
+      expect((await fresh.timeline(search, 1)).total).toBe(2)
+      await writer.writeBatch(batch({ events: [podEvent({ id: 'k:3', time: T0 + 2000 })] }))
+      // The page itself is never stale: its first item is the new event.
+      const page = await kept.timeline(search, 1)
+      expect(page.items[0]!.id).toBe('k:3')
+      expect(page.total).toBe(2)
+      expect((await kept.timeline({ application: 'order-service' }, 1)).total).toBe(3)
+      expect((await fresh.timeline(search, 1)).total).toBe(3)
+    } finally {
+      await kept.close()
+      await fresh.close()
+      await writer.close()
+      dir.cleanup()
+    }
+  })
+})
+
 describe('SqliteStore search combined with other filters', () => {
   // 600 events over two services and two meshes; words spread so that a word is common overall
   // but rare in one service ("zebra" is in svc-b only, once every 50 events).

@@ -67,6 +67,13 @@ import type { MeshViews, ScopedFilter, SearchPlan } from './timelineSql.ts'
 
 const MESH_KIND_OF_SOURCE: Record<EventSource, MeshKind> = { kubernetes: 'kubernetes', zookeeper: 'zookeeper', nacos: 'nacos', api: 'api', demo: 'demo' }
 
+/** Keeps `value` under `key` in a map of at most `TOTAL_CACHE_SIZE` entries, the oldest going first. */
+function remember<V>(kept: Map<string, V>, key: string, value: V): void {
+  kept.delete(key)
+  if (kept.size >= TOTAL_CACHE_SIZE) kept.delete(kept.keys().next().value!)
+  kept.set(key, value)
+}
+
 /** Adds `delta` to the count kept under `key`. */
 function add(counts: Map<string, number>, key: string, delta: number): void {
   counts.set(key, (counts.get(key) ?? 0) + delta)
@@ -137,8 +144,22 @@ export interface SearchTuning {
   scanBudget: { set: number; probe: number }
 }
 
-/** Totals a reader keeps for the filters it served last (cleared whenever the database changed). */
+/** Totals a reader keeps for the filters it served last, and search plans for the query texts. */
 const TOTAL_CACHE_SIZE = 256
+/**
+ * How long a search's total may be served while events arrive. Counting it reads up to a scan
+ * budget of rows (10-45 ms at 200k events), and with writes committing several times a second no
+ * total was ever asked twice under one database version: every page of a search counted again.
+ * A search's total is already an estimate when capped; one second old is what a reader of the
+ * console can tell from a live one. Totals without `q` stay exact.
+ */
+const SEARCH_TOTAL_MAX_AGE_MS = 1_000
+/**
+ * How long a query text keeps the plan its match count chose. The plan only decides how the same
+ * matches are found, and the bounded FTS count that chooses it (up to `setMax` doclist entries)
+ * cost 2-7 ms of every search page at 200k events.
+ */
+const SEARCH_PLAN_MAX_AGE_MS = 10_000
 
 /** Matches a facet counts at most (the most recent ones). */
 const FACET_SAMPLE = 10_000
@@ -174,16 +195,20 @@ export class SqliteStore implements EventStore {
   private readonly viewById = new Map<number, View>()
   private readonly histogramRowBudget: number
   /**
-   * A read-only connection's page totals by filter, valid while `PRAGMA data_version` reads
-   * `totalsVersion`: it changes when another connection commits, and a read-only connection makes
-   * no commits of its own. Paging through one view asks the same count for every page (up to
-   * `TOTAL_COUNT_CAP` index rows, most of a plain page's SQL time): asked once per change.
+   * A read-only connection's page totals by filter, counted under `version` (`PRAGMA
+   * data_version`: it changes when another connection commits, and a read-only connection makes
+   * no commits of its own) at `at`. Paging through one view asks the same count for every page (up
+   * to `TOTAL_COUNT_CAP` index rows, most of a plain page's SQL time): asked once per change. A
+   * search's total is kept across changes for `SEARCH_TOTAL_MAX_AGE_MS` (see there).
    */
-  private readonly totals = new Map<string, { total: number; totalCapped: boolean }>()
-  private totalsVersion = -1
+  private readonly totals = new Map<string, { counted: { total: number; totalCapped: boolean }; version: number; at: number }>()
+  /** The search plan of each recent query text, chosen at `at` (see `SEARCH_PLAN_MAX_AGE_MS`). */
+  private readonly plans = new Map<string, { plan: SearchPlan; at: number }>()
+  private readonly searchTotalMaxAgeMs: number
 
-  constructor(path: string, options: OpenOptions & { search?: Partial<SearchTuning>; histogramRowBudget?: number } = {}) {
+  constructor(path: string, options: OpenOptions & { search?: Partial<SearchTuning>; histogramRowBudget?: number; searchTotalMaxAgeMs?: number } = {}) {
     this.search = { ...SEARCH_TUNING, ...options.search }
+    this.searchTotalMaxAgeMs = options.searchTotalMaxAgeMs ?? SEARCH_TOTAL_MAX_AGE_MS
     this.histogramRowBudget = options.histogramRowBudget ?? HISTOGRAM_ROW_BUDGET
     this.db = openDatabase(path, options)
     this.readonly = options.readonly === true
@@ -606,11 +631,16 @@ export class SqliteStore implements EventStore {
    * matches, counted up to a bound: a streamed read of the FTS doclist, well under a millisecond.
    */
   private searchPlan(q: string): SearchPlan {
+    const now = Date.now()
+    const known = this.plans.get(q)
+    if (known && now - known.at < SEARCH_PLAN_MAX_AGE_MS) return known.plan
     const n = this.statements
       .get('SELECT count(*) FROM (SELECT 1 FROM events_fts WHERE events_fts MATCH ? LIMIT ?)')
       .pluck()
       .get(ftsQuery(q), this.search.setMax + 1) as number
-    return n <= this.search.searchFirstMax ? 'search' : n <= this.search.setMax ? 'set' : 'probe'
+    const plan = n <= this.search.searchFirstMax ? 'search' : n <= this.search.setMax ? 'set' : 'probe'
+    remember(this.plans, q, { plan, at: now })
+    return plan
   }
 
   /** `total` and `totalCapped`: counted, or on a read-only connection kept while nothing changed (`totals`). */
@@ -619,17 +649,12 @@ export class SqliteStore implements EventStore {
     // Read before the count: a commit in between changes the version again, so a total is never
     // kept under a version older than the data it counted.
     const version = this.statements.get('PRAGMA data_version').pluck().get() as number
-    if (version !== this.totalsVersion) {
-      this.totals.clear()
-      this.totalsVersion = version
-    }
+    const now = Date.now()
     const key = JSON.stringify([plan ?? null, filter])
-    let counted = this.totals.get(key)
-    if (counted === undefined) {
-      counted = this.countNow(filter, plan)
-      if (this.totals.size >= TOTAL_CACHE_SIZE) this.totals.delete(this.totals.keys().next().value!)
-      this.totals.set(key, counted)
-    }
+    const kept = this.totals.get(key)
+    if (kept && (kept.version === version || (filter.q !== undefined && now - kept.at < this.searchTotalMaxAgeMs))) return kept.counted
+    const counted = this.countNow(filter, plan)
+    remember(this.totals, key, { counted, version, at: now })
     return counted
   }
 
