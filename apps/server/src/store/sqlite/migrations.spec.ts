@@ -348,7 +348,7 @@ describe('migration 9: a smaller full-text index', () => {
     expect(matchesBefore.filter((rows) => rows.length > 0).length).toBeGreaterThan(12)
     old.close()
 
-    const plans = { search: { searchFirstMax: 1_000_000 }, set: { searchFirstMax: 0, setMax: 1_000_000 }, probe: { searchFirstMax: 0, setMax: 0 } }
+    const plans = { search: { searchFirstMax: 1_000_000 }, set: { searchFirstMax: 0, setMax: 1_000_000, probeShare: 2 }, probe: { searchFirstMax: 0, setMax: 0 } }
     const migrated = new SqliteStore(path, { search: plans.probe })
     expect(migrated.database.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length)
     expect(migrated.database.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'events_fts_docsize'").pluck().get()).toBe(0)

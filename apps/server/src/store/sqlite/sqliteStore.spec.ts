@@ -214,9 +214,26 @@ describe('SqliteStore search combined with other filters', () => {
   // Each tuning forces one plan for every search here; the small scan budget makes pages short.
   const tunings: Array<[string, Partial<SearchTuning>]> = [
     ['FTS-driven', { searchFirstMax: 1_000_000 }],
-    ['index-driven with the FTS set', { searchFirstMax: 0, setMax: 1_000_000, scanBudget: { set: 37, probe: 37 } }],
+    ['index-driven with the FTS set', { searchFirstMax: 0, setMax: 1_000_000, probeShare: 2, scanBudget: { set: 37, probe: 37 } }],
     ['index-driven with FTS probes', { searchFirstMax: 0, setMax: 0, scanBudget: { set: 37, probe: 37 } }],
   ]
+
+  it('probes a search whose matches are dense among all events, and tests rare ones against the FTS set', async () => {
+    // The plans read different scan budgets, so a total tells which plan counted it: the set's
+    // budget covers a service's 300 rows, the probe's 37 rows do not.
+    const scanBudget = { set: 500, probe: 37 }
+    const store = new SqliteStore(':memory:', { search: { searchFirstMax: 0, setMax: 1_000_000, scanBudget } })
+    const setOnly = new SqliteStore(':memory:', { search: { searchFirstMax: 0, setMax: 1_000_000, probeShare: 2, scanBudget } })
+    for (const each of [store, setOnly]) await each.writeBatch(batch({ events }))
+    // "zebra": 6 of 600 events (1%, under the 2% share): the FTS set.
+    expect(await store.timeline({ q: 'zebra', service: 'svc-b' }, 5)).toMatchObject({ total: 6, totalCapped: false })
+    // "timeout": one event in six, probed; counted within the probe's budget only.
+    const dense = { q: 'timeout', service: 'svc-a' }
+    expect(await store.timeline(dense, 5)).toMatchObject({ totalCapped: true })
+    expect(await setOnly.timeline(dense, 5)).toMatchObject({ total: expected(dense).length, totalCapped: false })
+    await store.close()
+    await setOnly.close()
+  })
 
   it.each(tunings)('%s: following the cursors yields every match once, newest first', async (_name, search) => {
     const store = new SqliteStore(':memory:', { search })
