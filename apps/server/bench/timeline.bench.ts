@@ -22,7 +22,7 @@
  * database the benchmark creates and drops), with the bytes per event and a raw-insert anchor
  * (timelinePostgres.ts); `BENCH_SQLITE=0` skips the SQLite run.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { Agent, get as httpGet } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -31,6 +31,9 @@ import Database from 'better-sqlite3'
 import type { EventBus } from '../src/bus.ts'
 import { startEventline } from '../src/eventline.ts'
 import { silentLogger } from '../src/log.ts'
+import { openStore } from '../src/store/openStore.ts'
+import { startServerProcess } from '../src/testing/eventlineProcess.ts'
+import type { ServerProcess } from '../src/testing/eventlineProcess.ts'
 import type { Db } from '../src/store/sqlite/db.ts'
 import { SqliteStore } from '../src/store/sqlite/sqliteStore.ts'
 import { LINK_KIND } from '../src/store/eventViews.ts'
@@ -188,8 +191,8 @@ function pageUrl(base: string, shape: Shape, limit: number, cursor: string | und
   return `${base}${shape.path}&limit=${limit}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`
 }
 
-// node:http with one kept-alive connection: the client shares this process's event loop and heap
-// with the server, and undici's fetch added its own allocations (and GC pauses) to every sample.
+// node:http with one kept-alive connection: undici's fetch added its own allocations (and GC pauses)
+// to every sample.
 const agent = new Agent({ keepAlive: true, maxSockets: 1 })
 
 /** GETs `url`, returning the body and the wall time from request to last byte. */
@@ -286,12 +289,19 @@ async function samplePages(base: string, shape: Shape, positions: readonly Posit
  * Streams an export to the end, counting rows and bytes without keeping them, and samples this
  * process's resident memory meanwhile (server and client share it): the growth over the start.
  */
-function measureExport(url: string, format: 'csv' | 'ndjson'): Promise<{ rows: number; seconds: number; rowsPerSecond: number; rssGrowthMb: number; bytesMb: number }> {
-  globalThis.gc?.()
-  const rssStart = process.memoryUsage().rss
+/** Resident memory of a process, from /proc (Linux). */
+function rssOf(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'))
+  return Number(line?.match(/(\d+)/)?.[1] ?? 0) * 1024
+}
+
+/** Streams an export from the server process, counting rows, and samples that process's resident memory meanwhile. */
+function measureExport(served: ServerProcess, url: string, format: 'csv' | 'ndjson'): Promise<{ rows: number; seconds: number; rowsPerSecond: number; rssGrowthMb: number; bytesMb: number }> {
+  const pid = served.child.pid!
+  const rssStart = rssOf(pid)
   let rssPeak = rssStart
   const sampler = setInterval(() => {
-    rssPeak = Math.max(rssPeak, process.memoryUsage().rss)
+    rssPeak = Math.max(rssPeak, rssOf(pid))
   }, 50)
   const started = performance.now()
   return new Promise((resolve, reject) => {
@@ -351,6 +361,9 @@ async function main(): Promise<void> {
   const oursPath = join(dir, 'ours.db')
   const rawPath = join(dir, 'raw.db')
   const server = await startEventline({ port: 0, host: '127.0.0.1', db: oursPath, retentionMs: 30 * DAY_MS, demo: false }, silentLogger)
+  // After the ingest: Eventline in its own process on the same file, and a store in this one.
+  let served: ServerProcess | undefined
+  let store: EventStore | undefined
   try {
     globalThis.gc?.()
     const rssBeforeIngest = process.memoryUsage().rss
@@ -388,8 +401,14 @@ async function main(): Promise<void> {
     const pkOnly = { ...ingestFigures(count, anchor.insertMs, 0), bytesPerEvent: Math.round(anchor.bytes / count) }
     log(`primary-key-only: ${pkOnly.eventsPerSecond.toLocaleString('en-US')} events/s`)
 
-    // 3. HTTP timeline pages at random depths (the server's reader threads), and the same pages
-    // from the store: through those threads, and from a connection on this thread (the hop's cost).
+    // 3. HTTP timeline pages at random depths, and the same pages from the store: through its
+    // reader threads, and from a connection on this thread (the hop's cost). The pages are asked of
+    // Eventline in a process of its own on the ingested file, as it runs for users: in this
+    // process its event loop and heap were shared with the benchmark's client, generator and
+    // cursors, whose GC pauses landed in the server's samples (the 10-27 ms outliers of p99).
+    await server.stop()
+    served = await startServerProcess(['--db', oursPath, '--retention', '30d', '--kubeconfig', 'off'])
+    store = await openStore(oursPath)
     const direct = new SqliteStore(oursPath, { readonly: true })
     const shapes = chooseShapes(db)
     const random = createRandom(SAMPLE_SEED)
@@ -397,10 +416,10 @@ async function main(): Promise<void> {
     const positionsByShape = new Map<string, Position[]>()
     for (const shape of shapes) {
       log(`timeline "${shape.name}": walking ${shape.viewEvents.toLocaleString('en-US')} events to collect cursors`)
-      const { positions, walked } = await walk(server.url, shape)
+      const { positions, walked } = await walk(served.url, shape)
       if (walked !== shape.viewEvents) log(`WARNING: ${shape.name}: walked ${walked} events, the view holds ${shape.viewEvents}`)
       positionsByShape.set(shape.name, positions)
-      timeline[shape.name] = await sampleShape(server.url, shape, server.store, positions, walked, random, direct)
+      timeline[shape.name] = await sampleShape(served.url, shape, store, positions, walked, random, direct)
     }
     await direct.close()
 
@@ -424,8 +443,8 @@ async function main(): Promise<void> {
       seedTimes.push(performance.now() - started)
       if (page.items.length === 0) throw new Error(`seed design: empty page at depth ${position.depth}`)
       globalThis.gc?.()
-      await reconnect(pageUrl(server.url, largest, PAGE_LIMIT, position.cursor))
-      for (let i = 0; i < OURS_REPEATS_PER_SEED_DEPTH; i++) oursTimes.push((await get(pageUrl(server.url, largest, PAGE_LIMIT, position.cursor))).ms)
+      await reconnect(pageUrl(served.url, largest, PAGE_LIMIT, position.cursor))
+      for (let i = 0; i < OURS_REPEATS_PER_SEED_DEPTH; i++) oursTimes.push((await get(pageUrl(served.url, largest, PAGE_LIMIT, position.cursor))).ms)
     }
     const seed = {
       application: largest.application!,
@@ -449,7 +468,7 @@ async function main(): Promise<void> {
     ] as const
     for (const word of SEARCH_WORDS) {
       for (const [name, path] of searchBases) {
-        const url = `${server.url}${path}&q=${encodeURIComponent(word)}&limit=${PAGE_LIMIT}`
+        const url = `${served.url}${path}&q=${encodeURIComponent(word)}&limit=${PAGE_LIMIT}`
         log(`search "${word}" in ${name}`)
         const first = JSON.parse((await get(url)).body) as EventPage
         const times: number[] = []
@@ -469,9 +488,9 @@ async function main(): Promise<void> {
     const histogram: Record<string, { url: string; p50Ms: number; p99Ms: number; maxMs: number }> = {}
     for (const [name, path] of histogramShapes) {
       log(`${name}`)
-      for (let i = 0; i < WARMUP_REQUESTS; i++) await get(`${server.url}${path}`)
+      for (let i = 0; i < WARMUP_REQUESTS; i++) await get(`${served.url}${path}`)
       const times: number[] = []
-      for (let i = 0; i < HISTOGRAM_SAMPLES; i++) times.push((await get(`${server.url}${path}`)).ms)
+      for (let i = 0; i < HISTOGRAM_SAMPLES; i++) times.push((await get(`${served.url}${path}`)).ms)
       histogram[name] = latencyFigures(path, times)
     }
 
@@ -479,7 +498,7 @@ async function main(): Promise<void> {
     const exports: Record<string, { rows: number; seconds: number; rowsPerSecond: number; rssGrowthMb: number; bytesMb: number }> = {}
     for (const format of ['ndjson', 'csv'] as const) {
       log(`export of every event as ${format}`)
-      exports[format] = await measureExport(`${server.url}/api/v1/events/export?format=${format}&max=1000000`, format)
+      exports[format] = await measureExport(served, `${served.url}/api/v1/events/export?format=${format}&max=1000000`, format)
     }
 
     const ratio = round(ours.eventsPerSecond / raw.eventsPerSecond)
@@ -587,6 +606,8 @@ async function main(): Promise<void> {
     mergeResults(results)
     console.log(`\nwrote ${RESULTS_FILE}`)
   } finally {
+    await served?.stop()
+    await store?.close()
     await server.stop()
     agent.destroy()
     rmSync(dir, { recursive: true, force: true })
