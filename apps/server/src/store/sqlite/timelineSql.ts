@@ -14,7 +14,7 @@
  */
 import type { EventSource } from '@eventline/shared'
 import { LINK_KIND } from '../eventViews.ts'
-import { FTS_MATCH_FUNCTION } from './ftsMatch.ts'
+import { FTS_MATCH_FUNCTION, ftsTokens } from './ftsMatch.ts'
 import type { EntityKind, TimelineFilter, TimelinePosition } from '../types.ts'
 
 export const EVENT_COLUMNS =
@@ -94,6 +94,30 @@ export function ftsQuery(text: string): string {
     .filter(Boolean)
     .map((phrase) => `"${phrase}"*`)
   return phrases.length === 0 ? '""' : phrases.join(' ')
+}
+
+/** ASCII query tokens the probe plan pre-filters on, at most. */
+const PREFILTER_TOKENS = 4
+
+/**
+ * The probe plan's test of one row: `ftsMatch` on its text, the FTS index where that answers NULL.
+ * A call of the SQL function costs some 4 µs (the strings cross into JavaScript), so it is made only
+ * for rows that can match: an ASCII-only text matches a query token only if its lower-cased text
+ * contains that token (ASCII folding is lower-casing, and a token matches as a prefix of one of
+ * the text's). Text with other characters (which may fold to the token) always goes on to the
+ * test; its length in characters is then below its length in bytes. At 200k events, 2,000 rows of
+ * a common word: 10.3 ms tested each, 5.1 ms pre-filtered.
+ */
+function probeCondition(q: string, params: Params): string {
+  const test = `coalesce(${FTS_MATCH_FUNCTION}(e.reason, e.message, @q), EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH @q AND rowid = e.rid))`
+  const tokens = [...new Set(ftsTokens(q) ?? [])].filter((token) => /^[a-z0-9]+$/.test(token)).slice(0, PREFILTER_TOKENS)
+  if (tokens.length === 0) return test
+  const canMatch = tokens.map((token, index) => {
+    params[`qt${index}`] = token
+    return `(instr(lower(e.message), @qt${index}) OR instr(lower(e.reason), @qt${index}))`
+  })
+  const nonAscii = 'length(e.reason) + length(e.message) < octet_length(e.reason) + octet_length(e.message)'
+  return `CASE WHEN ${canMatch.join(' AND ')} OR ${nonAscii} THEN ${test} ELSE 0 END`
 }
 
 /**
@@ -254,7 +278,7 @@ function parts(filter: ScopedFilter, after: TimelinePosition | undefined, needEv
     // membership test into one look-up per (row, match) pair, quadratic (37 s at 60,000 events).
     else if (plan === 'set') rowWhere.push('+e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH @q)')
     // The row's own text first (`ftsMatch`); a probe of the FTS index only for text it does not cover.
-    else rowWhere.push(`coalesce(${FTS_MATCH_FUNCTION}(e.reason, e.message, @q), EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH @q AND rowid = e.rid))`)
+    else rowWhere.push(probeCondition(filter.q, params))
   }
   return { from, views, driverWhere, rowWhere, order, driver, columns: { time, type, source, warning }, params }
 }
