@@ -26,6 +26,24 @@ const tempDir = (): string => {
   return dir
 }
 
+/**
+ * `old.db` in `dir` at schema `version`, holding the rows of `tables` copied from `fresh.db` (a
+ * database the current code wrote): the old schema's triggers index them as they are copied in.
+ */
+function copyAtSchema(dir: string, version: number, tables: readonly string[]): string {
+  const path = join(dir, 'old.db')
+  const old = new Database(path)
+  for (const [index, sql] of MIGRATIONS.slice(0, version).entries()) {
+    old.exec(sql)
+    old.pragma(`user_version = ${index + 1}`)
+  }
+  old.exec(`ATTACH '${join(dir, 'fresh.db')}' AS fresh`)
+  for (const table of tables) old.exec(`INSERT OR REPLACE INTO ${table} SELECT * FROM fresh.${table}`)
+  old.exec('DETACH fresh')
+  old.close()
+  return path
+}
+
 describe('migration 4: ZooKeeper consumers by <application>@<ip>', () => {
 
   /** A database at schema 3 with what the old code stored for `consumers` of mesh `zk` under `root`. */
@@ -335,15 +353,8 @@ describe('migration 9: a smaller full-text index', () => {
     await fresh.close()
 
     // The same rows at schema 8: the old FTS table (prefixes 1, 2, 3, column sizes) indexes them as they are inserted.
-    const path = join(dir, 'old.db')
+    const path = copyAtSchema(dir, 8, ['events', 'event_links', 'views', 'meshes', 'mesh_event_counts', 'applications'])
     const old = new Database(path)
-    for (const [index, sql] of MIGRATIONS.slice(0, 8).entries()) {
-      old.exec(sql)
-      old.pragma(`user_version = ${index + 1}`)
-    }
-    old.exec(`ATTACH '${join(dir, 'fresh.db')}' AS fresh`)
-    for (const table of ['events', 'event_links', 'views', 'meshes', 'mesh_event_counts', 'applications']) old.exec(`INSERT OR REPLACE INTO ${table} SELECT * FROM fresh.${table}`)
-    old.exec('DETACH fresh')
     const matchesBefore = queries.map((q) => old.prepare('SELECT rowid FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid').pluck().all(ftsQuery(q)))
     expect(matchesBefore.filter((rows) => rows.length > 0).length).toBeGreaterThan(12)
     old.close()
@@ -383,16 +394,7 @@ describe('migration 10: the writer indexes the text, not a trigger per row', () 
     await fresh.writeBatch({ events: [event('api:1', T0, 'alpha old'), event('api:2', T0 + 1000, 'bravo old')], catalog: [], checkpoints: [], outbox: [] })
     await fresh.close()
     // The same rows at schema 9, indexed by its insert trigger as they are copied in.
-    const path = join(dir, 'old.db')
-    const old = new Database(path)
-    for (const [index, sql] of MIGRATIONS.slice(0, 9).entries()) {
-      old.exec(sql)
-      old.pragma(`user_version = ${index + 1}`)
-    }
-    old.exec(`ATTACH '${join(dir, 'fresh.db')}' AS fresh`)
-    for (const table of ['events', 'event_links', 'views', 'meshes', 'mesh_event_counts']) old.exec(`INSERT OR REPLACE INTO ${table} SELECT * FROM fresh.${table}`)
-    old.exec('DETACH fresh')
-    old.close()
+    const path = copyAtSchema(dir, 9, ['events', 'event_links', 'views', 'meshes', 'mesh_event_counts'])
 
     const store = new SqliteStore(path)
     const triggers = store.database.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").pluck().all()
