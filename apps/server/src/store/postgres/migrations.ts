@@ -207,6 +207,10 @@ export const MIGRATIONS: readonly string[] = [
   // lists it once. The links are copied into a new table rather than deleted in place, so the
   // space of the copies is returned at once (a DELETE leaves it to VACUUM); the events' view lists
   // lose the copies' ids. The every-mesh view of all events is events_by_time: it stays.
+  // The new primary key carries source and warning (INCLUDE): the union reads primary links only,
+  // and a count of it (or of any view by type or source) is then an index-only scan instead of a
+  // heap fetch per link (measured on 100k events: 12 -> 6 ms for a count of 10,001 over two views),
+  // for 8 more bytes per index entry.
   `
   CREATE TEMP TABLE m5_copies ON COMMIT DROP AS SELECT id FROM views WHERE mesh = '';
   CREATE TEMP TABLE m5_secondary ON COMMIT DROP AS
@@ -229,7 +233,7 @@ export const MIGRATIONS: readonly string[] = [
     ORDER BY l.view, l.time, l.rid;
   DROP TABLE event_links;
   ALTER TABLE event_links_m5 RENAME TO event_links;
-  ALTER TABLE event_links ADD CONSTRAINT event_links_pkey PRIMARY KEY (view, time, rid);
+  ALTER TABLE event_links ADD CONSTRAINT event_links_pkey PRIMARY KEY (view, time, rid) INCLUDE (source, warning);
   UPDATE events AS e SET views = ARRAY(
       SELECT u.view FROM unnest(e.views) WITH ORDINALITY AS u (view, n) WHERE NOT EXISTS (SELECT 1 FROM m5_copies AS c WHERE c.id = u.view) ORDER BY u.n)
     WHERE e.views && ARRAY(SELECT id FROM m5_copies);

@@ -13,7 +13,8 @@
  * transaction cache that is filled by async queries in the same transaction and re-run until it
  * asks for nothing new, so the views are exactly the ones the SQLite store computes.
  *
- * Reads: one query (or two, page and capped count, in parallel) on the pool; every connection
+ * Reads: one query (or two, page and capped count, in parallel) on the pool, after one look-up of
+ * the views in each mesh of the entities of a filter with no mesh (see `MeshViews`); every connection
  * has a `statement_timeout`, and a query over it is a 503 (`UnavailableError`). A write the
  * database cannot make now (budget, lock, disk, connection) is `UnavailableError` too, and is
  * reported by `writeFailure()` until a write commits.
