@@ -73,14 +73,16 @@ export const filterEntities = (filter: TimelineFilter): Array<[EntityKind, strin
  * The views in each mesh (`id`, with the `kind` and `entity` asked for) of the entities given as two
  * parallel arrays ($1 link kinds, $2 entities). The meshes are found by hopping along the views'
  * unique index (mesh first), one seek per mesh, and each entity's view in a mesh is one look-up of
- * that index: a few index probes, never a scan of `views` (which has no index by entity).
+ * that index: a few index probes, never a scan of `views` (which has no index by entity). The
+ * LIMIT keeps the look-up a subquery run per (mesh, entity), which the planner would otherwise
+ * turn into a hash join over all of `views`.
  */
 export const MESH_VIEWS_SQL = `WITH RECURSIVE meshes (mesh) AS (
     (SELECT mesh FROM views WHERE mesh > '' ORDER BY mesh LIMIT 1)
     UNION ALL
     SELECT (SELECT v.mesh FROM views AS v WHERE v.mesh > m.mesh ORDER BY v.mesh LIMIT 1) FROM meshes AS m WHERE m.mesh IS NOT NULL)
   SELECT u.kind, u.entity, v.id FROM meshes AS m CROSS JOIN unnest($1::text[], $2::text[]) AS u (kind, entity)
-  CROSS JOIN LATERAL (SELECT id FROM views WHERE mesh = m.mesh AND kind = u.kind AND entity = u.entity) AS v
+  CROSS JOIN LATERAL (SELECT id FROM views WHERE mesh = m.mesh AND kind = u.kind AND entity = u.entity LIMIT 1) AS v
   WHERE m.mesh IS NOT NULL ORDER BY m.mesh`
 
 /** Words as the stream filter sees them: letters and digits, case-folded (see streamFilter). */
@@ -139,7 +141,8 @@ function parts(filter: ScopedFilter, after: TimelinePosition | undefined, needEv
   const rowWhere: string[] = []
   const entities = DRIVER_ORDER.filter((kind) => filter[kind] !== undefined)
   const driver = entities[0]
-  const view = filter.mesh ?? '' // '' is the every-mesh view of events (no entity)
+  // The mesh of an entity's view; with no mesh an entity is served by its views in each mesh.
+  const view = filter.mesh ?? ''
   const everyMesh = needsMeshViews(filter)
   // An entity with no mesh: its views in each mesh (NULL, no view, when it has none).
   const meshViewsOf = (kind: EntityKind): readonly number[] => {
