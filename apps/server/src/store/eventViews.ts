@@ -1,7 +1,7 @@
 /**
  * Which timeline views an event belongs to (CONTRACT "Correlation"). Backend-neutral: every store
- * writes one link row per view, so every view is one range scan (SQLite links `meshViews` only and
- * serves an entity's every-mesh view from its views in each mesh).
+ * writes one link row per view, so every view is one range scan (both engines link `meshViews`
+ * only and serve an entity's every-mesh view from its views in each mesh).
  *
  * A registry instance and the pod at its IP are one process, so each one's page shows the other's
  * events: a pod event is linked to the registry instances at the pod's IP (`ip:port` and

@@ -279,6 +279,93 @@ export function describeStoreConformance(createHarness: () => Promise<StoreHarne
       expect(await ids(store, { mesh: 'nacos-test', application: 'order-service' })).toEqual(['k:labelled'])
       expect(await ids(store, { application: 'order-service' })).toEqual(['k:labelled', 'api:pod'].sort().reverse())
     })
+
+    it('lists an event correlated into one entity in three meshes once with no mesh, and every read of it adds up', async () => {
+      // order-service is an application in nacos-test too: its pods' events are in its view there.
+      await store.writeBatch(batch({ catalog: [{ op: 'application', mesh: 'nacos-test', name: 'order-service' }] }))
+      const pods = Array.from({ length: 12 }, (_, i) =>
+        podEvent({ id: `k:${String(i).padStart(2, '0')}`, time: T0 + Math.floor(i / 3) * 1000, type: i % 4 === 0 ? 'warning' : 'normal', reason: i % 2 ? 'Started' : 'BackOff' }),
+      )
+      const posted = Array.from({ length: 5 }, (_, i): IngestEvent => ({
+        id: `api:${i}`,
+        time: T0 + i * 1000 + 500,
+        type: 'normal',
+        reason: 'Deployed',
+        message: 'Deployed order-service',
+        source: 'api',
+        component: 'ci',
+        mesh: 'nacos-test',
+        object: { kind: 'Deployment', name: 'order-service', namespace: 'shop' },
+        application: 'order-service',
+      }))
+      await store.writeBatch(batch({ events: [...pods, ...posted] }))
+      // A registry instance of the application appears at the pods' IP in a third mesh: the stored
+      // pod events gain its views there, after the ones they had.
+      await store.writeBatch(
+        batch({ catalog: [{ op: 'instance', instance: { mesh: 'zk-prod', name: '10.1.2.3:20880', ip: '10.1.2.3', port: 20880, application: 'order-service', registered: true, source: 'zookeeper' } }] }),
+      )
+      // A repeat moves one pod event to the newest time: its links are written again, in a new order.
+      const moved = { ...pods[0]!, time: T0 + 9000, count: 2 }
+      await store.writeBatch(batch({ events: [moved] }))
+      const events = [moved, ...pods.slice(1), ...posted]
+      const newestFirst = (list: IngestEvent[]) => [...list].sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : -1)).map(({ id }) => id)
+      const all = newestFirst(events)
+      const podIds = newestFirst(events.filter(({ source }) => source === 'kubernetes'))
+      const everyMesh = { application: 'order-service' }
+
+      // Each mesh's view lists the events it holds, whether their link there is primary or not.
+      expect(await ids(store, { mesh: 'k8s-prod', application: 'order-service' })).toEqual(podIds)
+      expect(await ids(store, { mesh: 'zk-prod', application: 'order-service' })).toEqual(podIds)
+      expect(await ids(store, { mesh: 'nacos-test', application: 'order-service' })).toEqual(all)
+      expect(await ids(store, { mesh: 'nacos-test', application: 'order-service', sources: ['kubernetes'] })).toEqual(podIds)
+      // With no mesh: every event once, paged exactly once, the total and offsets agreeing.
+      for (const limit of [1, 4, 200]) expect(await walk(store, everyMesh, limit)).toEqual({ ids: all, total: all.length })
+      const offset = await store.timelineByOffset(everyMesh, 5, 6)
+      expect(offset.items.map(({ id }) => id)).toEqual(all.slice(5, 11))
+      expect(offset.total).toBe(all.length)
+      expect(await walk(store, { ...everyMesh, sources: ['kubernetes'] }, 5)).toEqual({ ids: podIds, total: podIds.length })
+      const warnings = newestFirst(events.filter(({ type }) => type === 'warning'))
+      expect(await walk(store, { ...everyMesh, type: 'warning' }, 2)).toEqual({ ids: warnings, total: warnings.length })
+      expect(await walk(store, { ...everyMesh, reasons: ['BackOff'] }, 2)).toEqual({ ids: newestFirst(events.filter(({ reason }) => reason === 'BackOff')), total: 6 })
+      expect(await ids(store, { ...everyMesh, q: 'deployed' })).toEqual(newestFirst(posted))
+      expect(await ids(store, { ...everyMesh, since: T0 + 1000, until: T0 + 3000 })).toEqual(newestFirst(events.filter(({ time }) => time >= T0 + 1000 && time < T0 + 3000)))
+      // A second entity with no mesh matches its link in any mesh (the registry instance's, in zk-prod).
+      expect(await ids(store, { ...everyMesh, instance: '10.1.2.3:20880' })).toEqual(podIds)
+      expect(await ids(store, { ...everyMesh, ip: '10.1.2.3', type: 'normal' })).toEqual(newestFirst(events.filter(({ source, type }) => source === 'kubernetes' && type === 'normal')))
+
+      // Histograms (from the index alone, and reading rows), facets and the oldest match count each event once.
+      const range = { since: T0, until: T0 + 10_000 }
+      const histogram = (list: IngestEvent[]) => {
+        const counts = Array.from({ length: 10 }, () => ({ normal: 0, warning: 0 }))
+        for (const event of list) counts[Math.floor((event.time - T0) / 1000)]![event.type]++
+        return { counts, capped: false }
+      }
+      expect(await store.histogram({ ...everyMesh, ...range }, 1000, 10)).toEqual(histogram(events))
+      expect(await store.histogram({ ...everyMesh, type: 'warning', ...range }, 1000, 10)).toEqual(histogram(events.filter(({ type }) => type === 'warning')))
+      expect(await store.histogram({ ...everyMesh, reasons: ['Started', 'Deployed'], ...range }, 1000, 10)).toEqual(histogram(events.filter(({ reason }) => reason !== 'BackOff')))
+      expect(await store.facets(everyMesh, 'reason', 5)).toEqual({
+        items: [
+          { value: 'BackOff', count: 6 },
+          { value: 'Started', count: 6 },
+          { value: 'Deployed', count: 5 },
+        ],
+        capped: false,
+      })
+      expect(await store.facets(everyMesh, 'source', 5)).toEqual({
+        items: [
+          { value: 'kubernetes', count: 12 },
+          { value: 'api', count: 5 },
+        ],
+        capped: false,
+      })
+      expect(await store.oldestMatch(everyMesh)).toBe(T0)
+      expect(await store.oldestMatch({ ...everyMesh, reasons: ['Deployed'] })).toBe(T0 + 500)
+      expect(await store.oldestMatch({ ...everyMesh, since: T0 + 8000 })).toBe(T0 + 9000)
+      // The live stream matches the every-mesh view too.
+      const stored = (await store.eventsAfter(0, 100)).filter(({ item }) => item.id === moved.id)
+      expect(stored.at(-1)!.views).toContainEqual(['', 'a', 'order-service'])
+      expect(streamFilter(everyMesh)(stored.at(-1)!)).toBe(true)
+    })
   })
 
   describe('retention', () => {

@@ -198,6 +198,51 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE mesh_status ADD COLUMN epoch bigint NOT NULL DEFAULT 0;
   `,
+  // 5: no every-mesh copies of entity views (issue 14, SQLite migration 8). An event belongs to one
+  // mesh, so the every-mesh timeline of an entity is the union of its views in each mesh, read one
+  // range scan per mesh; the copies (mesh '', a link per entity view of every event) go, with their
+  // views. Only an event correlated into one entity in two meshes is in two of those views: its
+  // first link to the entity (in events.views order, the order links are written in) is its
+  // primary one, and the others are marked secondary (64 added to the source code) so the union
+  // lists it once. The links are copied into a new table rather than deleted in place, so the
+  // space of the copies is returned at once (a DELETE leaves it to VACUUM); the events' view lists
+  // lose the copies' ids. The every-mesh view of all events is events_by_time: it stays.
+  // The new primary key carries source and warning (INCLUDE): the union reads primary links only,
+  // and a count of it (or of any view by type or source) is then an index-only scan instead of a
+  // heap fetch per link (measured on 100k events: 12 -> 6 ms for a count of 10,001 over two views),
+  // for 8 more bytes per index entry. It rewrites every link and event row, which on a large
+  // database can outlast the write budget of one statement: it has none (cut off, it would roll
+  // back and run again at every start).
+  `
+  SET LOCAL statement_timeout = 0;
+  CREATE TEMP TABLE m5_copies ON COMMIT DROP AS SELECT id FROM views WHERE mesh = '';
+  CREATE TEMP TABLE m5_secondary ON COMMIT DROP AS
+    SELECT s.view, s.time, s.rid FROM (
+      SELECT u.view, e.time, e.rid, row_number() OVER (PARTITION BY e.rid, v.kind, v.entity ORDER BY u.n) AS n
+      FROM events AS e CROSS JOIN LATERAL unnest(e.views) WITH ORDINALITY AS u (view, n) JOIN views AS v ON v.id = u.view
+      WHERE v.mesh <> '') AS s
+    WHERE s.n > 1;
+  CREATE TABLE event_links_m5 (
+    time    bigint   NOT NULL,
+    rid     bigint   NOT NULL,
+    view    integer  NOT NULL,
+    source  smallint NOT NULL,
+    warning boolean  NOT NULL
+  );
+  INSERT INTO event_links_m5 (time, rid, view, source, warning)
+    SELECT l.time, l.rid, l.view, l.source + CASE WHEN s.view IS NULL THEN 0 ELSE 64 END, l.warning
+    FROM event_links AS l LEFT JOIN m5_secondary AS s ON s.view = l.view AND s.time = l.time AND s.rid = l.rid
+    WHERE NOT EXISTS (SELECT 1 FROM m5_copies AS c WHERE c.id = l.view)
+    ORDER BY l.view, l.time, l.rid;
+  DROP TABLE event_links;
+  ALTER TABLE event_links_m5 RENAME TO event_links;
+  ALTER TABLE event_links ADD CONSTRAINT event_links_pkey PRIMARY KEY (view, time, rid) INCLUDE (source, warning);
+  UPDATE events AS e SET views = ARRAY(
+      SELECT u.view FROM unnest(e.views) WITH ORDINALITY AS u (view, n) WHERE NOT EXISTS (SELECT 1 FROM m5_copies AS c WHERE c.id = u.view) ORDER BY u.n)
+    WHERE e.views && ARRAY(SELECT id FROM m5_copies);
+  DELETE FROM views WHERE mesh = '';
+  ANALYZE event_links;
+  `,
 ]
 
 /** With a hash of the schema, the key of the lock every Eventline of one schema migrates under (other schemas never wait). */

@@ -9,11 +9,12 @@
  * sequences come from database sequences, so several processes may write. A batch that loses a
  * race with another writer (unique violation, deadlock, serialization failure) is retried whole.
  *
- * Correlation: `eventViews` is synchronous; its catalog look-ups are answered from a per
+ * Correlation: `meshViews` is synchronous; its catalog look-ups are answered from a per
  * transaction cache that is filled by async queries in the same transaction and re-run until it
  * asks for nothing new, so the views are exactly the ones the SQLite store computes.
  *
- * Reads: one query (or two, page and capped count, in parallel) on the pool; every connection
+ * Reads: one query (or two, page and capped count, in parallel) on the pool, after one look-up of
+ * the views in each mesh of the entities of a filter with no mesh (see `MeshViews`); every connection
  * has a `statement_timeout`, and a query over it is a 503 (`UnavailableError`). A write the
  * database cannot make now (budget, lock, disk, connection) is `UnavailableError` too, and is
  * reported by `writeFailure()` until a write commits.
@@ -46,7 +47,7 @@ import pg from 'pg'
 import type { PoolClient } from 'pg'
 import type { AlertNotice } from '../../sinks/types.ts'
 import { eventPageJson } from '../eventPage.ts'
-import { eventViews, isPodEvent } from '../eventViews.ts'
+import { isPodEvent, LINK_KIND, meshViews, withEveryMesh } from '../eventViews.ts'
 import type { View, ViewLookup } from '../eventViews.ts'
 import type { Correlation } from '../sqlite/catalog.ts'
 import type {
@@ -81,7 +82,10 @@ import {
   countSql,
   EVENT_COLUMNS,
   facetSql,
+  filterEntities,
   histogramSql,
+  MESH_VIEWS_SQL,
+  needsMeshViews,
   needsRows,
   offsetPageSql,
   oldestIndexedSql,
@@ -91,9 +95,11 @@ import {
   searchHistogramSql,
   searchMatchesSql,
   searchOldestSql,
+  SECONDARY_LINK,
   searchText,
   SOURCE_CODE,
 } from './timelineSql.ts'
+import type { MeshViews, ScopedFilter } from './timelineSql.ts'
 import { UnavailableError } from '../../errors.ts'
 
 const MESH_KIND_OF_SOURCE: Record<EventSource, MeshKind> = { kubernetes: 'kubernetes', zookeeper: 'zookeeper', nacos: 'nacos', api: 'api', demo: 'demo' }
@@ -297,10 +303,29 @@ export class PgStore implements EventStore {
     await writeCheckpoints(client, batch)
     await tx.close(this.channel, stored.at(-1)?.seq)
     onCommit.push(() => tx.catalog.committed())
-    return stored
+    // The views as the batch left them (correlation may have added some), with the every-mesh
+    // copies the stream filter matches (the store links none, see `SECONDARY_LINK`).
+    return stored.map((event) => ({ ...event, views: withEveryMesh(event.views) }))
   }
 
-  async timeline(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<TimelineResult> {
+  /**
+   * The filter with the views in each mesh of its entities (one query), when it names entities and
+   * no mesh: their every-mesh timeline is the union of those views (see `MeshViews`).
+   */
+  private async scope<F extends TimelineFilter>(filter: F): Promise<F & ScopedFilter> {
+    if (!needsMeshViews(filter)) return filter
+    const entities = filterEntities(filter)
+    const rows = await query<{ kind: string; entity: string; id: number }>(this.ordered, MESH_VIEWS_SQL, [
+      entities.map(([kind]) => LINK_KIND[kind]),
+      entities.map(([, entity]) => entity),
+    ])
+    const meshViews: MeshViews = {}
+    for (const [kind, entity] of entities) meshViews[kind] = rows.filter((row) => row.kind === LINK_KIND[kind] && row.entity === entity).map(({ id }) => id)
+    return { ...filter, meshViews }
+  }
+
+  async timeline(unscoped: TimelineFilter, limit: number, after?: TimelinePosition): Promise<TimelineResult> {
+    const filter = await this.scope(unscoped)
     const page = pageSql(filter, limit, after)
     const [rows, counted] = await Promise.all([query<EventRow>(this.readerFor(filter), page.sql, page.values), this.count(filter)])
     const items = rows.slice(0, limit).map(rowToItem)
@@ -312,7 +337,8 @@ export class PgStore implements EventStore {
     return eventPageJson(await this.timeline(filter, limit, after))
   }
 
-  async timelinePage(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<Pick<TimelineResult, 'items' | 'next'>> {
+  async timelinePage(unscoped: TimelineFilter, limit: number, after?: TimelinePosition): Promise<Pick<TimelineResult, 'items' | 'next'>> {
+    const filter = await this.scope(unscoped)
     const page = pageSql(filter, limit, after)
     const rows = await query<EventRow>(this.readerFor(filter), page.sql, page.values)
     const last = rows.length > limit ? rows[limit - 1]! : undefined
@@ -330,7 +356,8 @@ export class PgStore implements EventStore {
     return (row?.n ?? 0) <= SEARCH_FIRST_MAX
   }
 
-  async oldestMatch(filter: TimelineFilter): Promise<number | undefined> {
+  async oldestMatch(unscoped: TimelineFilter): Promise<number | undefined> {
+    const filter = await this.scope(unscoped)
     if (await this.searchFirst(filter)) {
       const oldest = searchOldestSql(filter)
       const [row] = await query<{ time: number }>(this.pool, oldest.sql, oldest.values)
@@ -345,7 +372,8 @@ export class PgStore implements EventStore {
     return first?.time
   }
 
-  async histogram(filter: TimelineFilter & { since: number; until: number }, bucketMs: number, buckets: number): Promise<HistogramCounts> {
+  async histogram(unscoped: TimelineFilter & { since: number; until: number }, bucketMs: number, buckets: number): Promise<HistogramCounts> {
+    const filter = await this.scope(unscoped)
     if (!needsRows(filter)) {
       const counted = bucketCountSql(filter, bucketMs, buckets)
       const rows = await query<{ b: number; n: number; w: number }>(this.ordered, counted.sql, counted.values)
@@ -380,7 +408,8 @@ export class PgStore implements EventStore {
     return { counts, capped: false }
   }
 
-  async facets(filter: TimelineFilter, field: keyof typeof FACET_COLUMNS, top: number): Promise<FacetResult> {
+  async facets(unscoped: TimelineFilter, field: keyof typeof FACET_COLUMNS, top: number): Promise<FacetResult> {
+    const filter = await this.scope(unscoped)
     const facet = facetSql(filter, FACET_COLUMNS[field], FACET_SAMPLE, top)
     const count = countSql(filter, FACET_SAMPLE + 1)
     const [items, [counted]] = await Promise.all([
@@ -461,14 +490,15 @@ export class PgStore implements EventStore {
     return filter.q === undefined ? this.ordered : this.pool
   }
 
-  private async count(filter: TimelineFilter): Promise<{ total: number; totalCapped: boolean }> {
+  private async count(filter: ScopedFilter): Promise<{ total: number; totalCapped: boolean }> {
     const count = countSql(filter, TOTAL_COUNT_CAP + 1)
     const [row] = await query<{ n: number }>(this.readerFor(filter), count.sql, count.values)
     const n = row?.n ?? 0
     return n > TOTAL_COUNT_CAP ? { total: TOTAL_COUNT_CAP, totalCapped: true } : { total: n, totalCapped: false }
   }
 
-  async timelineByOffset(filter: TimelineFilter, offset: number, limit: number): Promise<{ items: EventItem[]; total: number }> {
+  async timelineByOffset(unscoped: TimelineFilter, offset: number, limit: number): Promise<{ items: EventItem[]; total: number }> {
+    const filter = await this.scope(unscoped)
     const page = offsetPageSql(filter, offset, limit)
     const [rows, counted] = await Promise.all([query<EventRow>(this.readerFor(filter), page.sql, page.values), this.count(filter)])
     return { items: rows.map(rowToItem), total: counted.total }
@@ -481,7 +511,7 @@ export class PgStore implements EventStore {
       [seq, limit],
     )
     await this.resolveViews(rows.flatMap(({ views }) => views))
-    return rows.map((row) => ({ seq: row.seq, item: rowToItem(row), created: false, views: row.views.map((id) => this.viewsById.get(id)!) }))
+    return rows.map((row) => ({ seq: row.seq, item: rowToItem(row), created: false, views: withEveryMesh(row.views.map((id) => this.viewsById.get(id)!)) }))
   }
 
   /** Loads interned views this process has not seen (written by another process, or before a restart). */
@@ -706,7 +736,7 @@ class WriteTransaction {
   private readonly events = new Map<string, EventState>()
   private readonly meshDeltas = new Map<string, number>()
   /**
-   * Catalog answers for `eventViews` by look-up key (`ip`, `si`, `app` prefixes). A catalog write
+   * Catalog answers for `meshViews` by look-up key (`ip`, `si`, `app` prefixes). A catalog write
    * drops the answers it may change, so what is cached is what a query would answer now.
    */
   private readonly lookups = new Map<string, unknown>()
@@ -793,7 +823,7 @@ class WriteTransaction {
   }
 
   /**
-   * Answers, with three queries, the look-ups `eventViews` will make for the batch's pod events
+   * Answers, with three queries, the look-ups `meshViews` will make for the batch's pod events
    * (instances at their IPs, those instances' services, meshes naming their applications), so a
    * batch does not wait for a round trip per event. Anything else is looked up when asked.
    */
@@ -843,7 +873,10 @@ class WriteTransaction {
     ips.forEach((ip, index) => this.lookups.set(`pod\u0000${ip}`, { from: froms[index]!, intervals: intervals.get(ip)! } satisfies PodHistory))
   }
 
-  /** `eventViews` with its catalog look-ups answered by queries in this transaction. */
+  /**
+   * `meshViews` with its catalog look-ups answered by queries in this transaction: the event's views
+   * in its mesh and the meshes it is correlated into (no every-mesh copies, see `SECONDARY_LINK`).
+   */
   private async viewsOf(row: EventRow, services: readonly string[] | undefined): Promise<View[]> {
     for (;;) {
       const misses: Array<() => Promise<unknown>> = []
@@ -863,7 +896,7 @@ class WriteTransaction {
         servicesOfInstance: (mesh, instance) => cached(`si\u0000${mesh}\u0000${instance}`, () => this.catalog.servicesOfInstance(mesh, instance), []),
         meshesWithApplication: (name) => cached(`app\u0000${name}`, async () => (await this.catalog.meshesWithApplications([name])).get(name)!, []),
       }
-      const views = eventViews({ ...row, time: row.time, objectKind: row.obj_kind, services }, lookup)
+      const views = meshViews({ ...row, time: row.time, objectKind: row.obj_kind, services }, lookup)
       if (misses.length === 0) return views
       for (const load of misses) await load()
     }
@@ -917,11 +950,12 @@ class WriteTransaction {
   private async correlateIps(ips: readonly string[], events: Correlation['events'], since?: number): Promise<void> {
     await this.flush()
     const bySource = events === 'pod' ? "e.source IN ('kubernetes', 'demo') AND e.obj_kind = 'Pod'" : "e.source <> 'kubernetes'"
+    // The IPs' views in each mesh; an event linked to an IP in two meshes is read once.
     const rows = await query<StoredRow>(
       this.db,
       `SELECT DISTINCT ON (e.rid) ${STORED_COLUMNS} FROM event_links AS l JOIN events AS e ON e.rid = l.rid
-       WHERE l.view IN (SELECT id FROM views WHERE mesh = '' AND kind = 'p' AND entity = ANY($1::text[])) AND l.time >= $2 AND ${bySource}`,
-      [ips, since ?? Number.MIN_SAFE_INTEGER],
+       WHERE l.view IN (SELECT mv.id FROM (${MESH_VIEWS_SQL}) AS mv) AND l.time >= $3 AND ${bySource}`,
+      [ips.map(() => LINK_KIND.ip), ips, since ?? Number.MIN_SAFE_INTEGER],
     )
     if (rows.length === 0) return
     await this.knowViews(rows.flatMap(({ views }) => views))
@@ -929,11 +963,13 @@ class WriteTransaction {
     const updates: Array<{ rid: number; ids: number[] }> = []
     for (const stored of rows) {
       const row = pickRow(stored)
-      const known = new Set(stored.views.map((id) => viewKey(this.viewOf(id))))
+      const before = stored.views.map((id) => this.viewOf(id))
+      const known = new Set(before.map(viewKey))
       const added = (await this.viewsOf(row, undefined)).filter((view) => !known.has(viewKey(view)))
       if (added.length === 0) continue
       const addedIds = await this.intern(added)
-      links.push(...addedIds.map((view) => linkRow(view, row, stored.rid)))
+      const secondary = secondaryOf(added, before)
+      links.push(...addedIds.map((view, index) => linkRow(view, row, stored.rid, secondary[index]!)))
       const ids = [...stored.views, ...addedIds]
       updates.push({ rid: stored.rid, ids })
       const state = this.events.get(row.id)
@@ -996,31 +1032,33 @@ class WriteTransaction {
     const next = pending.map((state) => {
       const count = state.pending!.views.length
       offset += count
-      return { state, seq: state.pending!.seq, ids: ids.slice(offset - count, offset) }
+      return { state, seq: state.pending!.seq, ids: ids.slice(offset - count, offset), secondary: secondaryOf(state.pending!.views) }
     })
 
     const inserts = next.filter(({ state }) => state.rid === undefined)
     if (inserts.length > 0) {
-      const returned = await query<{ id: string; rid: number }>(this.db, INSERT_EVENTS, eventArrays(inserts))
+      const secondaryIds = inserts.map(({ ids: viewIds, secondary }) => `{${viewIds.filter((_, index) => secondary[index]).join(',')}}`)
+      const returned = await query<{ id: string; rid: number }>(this.db, INSERT_EVENTS, [...eventArrays(inserts), secondaryIds])
       const rids = new Map(returned.map(({ id, rid }) => [id, rid]))
       for (const { state } of inserts) state.rid = rids.get(state.row.id)
     }
     const updates = next.filter(({ state }) => !inserts.some((insert) => insert.state === state))
     if (updates.length > 0) await execute(this.db, UPDATE_EVENTS, [...eventArrays(updates), updates.map(({ state }) => state.rid!)])
 
-    // Links: drop what no longer holds, add what is new (an unchanged time and view keeps its row).
+    // Links: drop what no longer holds, add what is new (an unchanged time keeps the rows it can).
     const removed: LinkRow[] = []
     const added: LinkRow[] = []
-    for (const { state, ids: viewIds } of next) {
-      // A link row carries time, type and source: when any changed, every link is written again.
+    for (const { state, ids: viewIds, secondary } of next) {
+      // A link row carries time, type and source: when any changed, every link is written again. It
+      // also carries whether it is secondary, which depends on the views before it: the links of
+      // the views linked before are kept when those views still come first (views were added).
       const { linked } = state
       const unchanged = linked && linked.time === state.row.time && linked.type === state.row.type && linked.source === state.row.source
-      const keep = new Set(unchanged ? linked.ids : [])
-      const now = new Set(viewIds)
-      if (state.linked) for (const view of state.linked.ids) if (!(now.has(view) && keep.has(view))) removed.push({ view, time: state.linked.time, rid: state.rid!, source: 0, warning: false })
+      const kept = unchanged && linked.ids.every((view, index) => viewIds[index] === view) ? linked.ids.length : 0
+      if (linked) for (const view of linked.ids.slice(kept)) removed.push({ view, time: linked.time, rid: state.rid!, source: 0, warning: false })
       // A new event's links were written with it (INSERT_EVENTS).
-      if (state.linked) for (const view of now) if (!keep.has(view)) added.push(linkRow(view, state.row, state.rid!))
-      state.linked = { time: state.row.time, ids: [...now], type: state.row.type, source: state.row.source }
+      if (linked) viewIds.forEach((view, index) => index >= kept && added.push(linkRow(view, state.row, state.rid!, secondary[index]!)))
+      state.linked = { time: state.row.time, ids: viewIds, type: state.row.type, source: state.row.source }
       state.pending = undefined
     }
     if (removed.length > 0) {
@@ -1075,8 +1113,22 @@ interface LinkRow {
   warning: boolean
 }
 
-function linkRow(view: number, row: EventRow, rid: number): LinkRow {
-  return { view, time: row.time, rid, source: SOURCE_CODE[row.source], warning: row.type === 'warning' }
+function linkRow(view: number, row: EventRow, rid: number, secondary: boolean): LinkRow {
+  return { view, time: row.time, rid, source: SOURCE_CODE[row.source] + (secondary ? SECONDARY_LINK : 0), warning: row.type === 'warning' }
+}
+
+/**
+ * For each of `views`, whether its link is secondary (see `SECONDARY_LINK`): it names an entity
+ * that an earlier view, of `before` (the event's views already linked) or of `views`, names.
+ */
+function secondaryOf(views: readonly View[], before: readonly View[] = []): boolean[] {
+  const entityOf = ([, kind, entity]: View) => `${kind}\u0000${entity}`
+  const named = new Set(before.map(entityOf))
+  return views.map((view) => {
+    if (named.has(entityOf(view))) return true
+    named.add(entityOf(view))
+    return false
+  })
 }
 
 async function insertLinks(db: Queryable, links: readonly LinkRow[]): Promise<void> {
@@ -1095,20 +1147,23 @@ function eventUnnest(extra: ReadonlyArray<[name: string, type: string]>): string
   return `unnest(${columns.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ')}) AS u (${columns.map(([name]) => name).join(', ')})`
 }
 /** A link row's source code, from the event's source (fixed SQL from SOURCE_CODE). */
-const SOURCE_CODE_SQL = `CASE source ${Object.entries(SOURCE_CODE)
+const SOURCE_CODE_SQL = (column: string) => `CASE ${column} ${Object.entries(SOURCE_CODE)
   .map(([source, code]) => `WHEN '${source}' THEN ${code}`)
   .join(' ')} END`
 /**
  * New events and their links in one statement: the links come from the inserted rows' own
- * `views`, so the batch's largest write is one round trip and the row ids never travel.
+ * `views`, so the batch's largest write is one round trip and the row ids never travel. The last
+ * parameter lists each event's views whose links are secondary (see `SECONDARY_LINK`).
  */
-const INSERT_EVENTS = `WITH inserted AS (
+const INSERT_EVENTS = `WITH input AS MATERIALIZED (SELECT * FROM ${eventUnnest([['secondary', 'text']])}),
+  inserted AS (
     INSERT INTO events (${ROW_COLUMNS.join(', ')}, seq, views, search)
-    SELECT ${ROW_COLUMNS.map((column) => `u.${column}`).join(', ')}, u.seq, u.views::int[], to_tsvector('simple', u.search) FROM ${eventUnnest([])}
+    SELECT ${ROW_COLUMNS.map((column) => `u.${column}`).join(', ')}, u.seq, u.views::int[], to_tsvector('simple', u.search) FROM input AS u
     RETURNING id, rid, time, type, source, views),
   linked AS (
     INSERT INTO event_links (view, time, rid, source, warning)
-    SELECT unnest(views), time, rid, ${SOURCE_CODE_SQL}, type = 'warning' FROM inserted)
+    SELECT v.view, i.time, i.rid, ${SOURCE_CODE_SQL('i.source')} + CASE WHEN v.view = ANY(u.secondary::int[]) THEN ${SECONDARY_LINK} ELSE 0 END, i.type = 'warning'
+    FROM inserted AS i JOIN input AS u ON u.id = i.id CROSS JOIN unnest(i.views) AS v (view))
   SELECT id, rid FROM inserted`
 const UPDATE_EVENTS = `UPDATE events AS e SET ${ROW_COLUMNS.filter((column) => column !== 'id')
   .map((column) => `${column} = u.${column}`)
