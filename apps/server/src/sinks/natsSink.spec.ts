@@ -10,7 +10,7 @@ import { startEventline } from '../eventline.ts'
 import { createLogger } from '../log.ts'
 import { SqliteStore } from '../store/sqlite/sqliteStore.ts'
 import type { IngestEvent } from '../store/types.ts'
-import { startTestServer, tempDir, TEST_TOKEN } from '../testing/testServer.ts'
+import { startTestServer, tempDir, TEST_RETENTION_MS, TEST_TOKEN } from '../testing/testServer.ts'
 import type { TestServer } from '../testing/testServer.ts'
 import { alertCloudEvent, eventCloudEvent, eventSubject, kindPlural, NatsSink, streamCaptures, subjectToken } from './natsSink.ts'
 import { reasonOf, SinkError } from './sink.ts'
@@ -287,7 +287,7 @@ describe.skipIf(unreachable !== undefined && !onCi)('NATS JetStream sink (real s
         port: 0,
         host: '127.0.0.1',
         db: join(dir, 'outage.db'),
-        retentionMs: 14 * 86_400_000,
+        retentionMs: TEST_RETENTION_MS,
         demo: false,
         token: TEST_TOKEN,
         sinks: [config],

@@ -10,6 +10,7 @@ import { loadConfig, parseRegistries } from '../config.ts'
 import { startEventline } from '../eventline.ts'
 import type { EventlineConfig } from '../eventline.ts'
 import { createLogger } from '../log.ts'
+import { TEST_RETENTION_MS } from './testServer.ts'
 import type { LeadershipOptions } from '../replica/leadership.ts'
 
 export interface ReplicaSettings {
@@ -32,7 +33,7 @@ const config: EventlineConfig = {
   port: 0,
   host: '127.0.0.1',
   db: settings.db,
-  retentionMs: 14 * 86_400_000,
+  retentionMs: TEST_RETENTION_MS,
   demo: false,
   registries: settings.registries ? parseRegistries(settings.registries) : [],
   registryTuning: { zookeeper: { spinDelayMs: 50, retryMs: 200 } },

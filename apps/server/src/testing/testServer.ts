@@ -7,6 +7,8 @@ import type { Eventline, EventlineConfig } from '../eventline.ts'
 import { silentLogger } from '../log.ts'
 
 export const TEST_TOKEN = 'test-token-123'
+/** The test servers' retention: ten years (see `startTestServer`). */
+export const TEST_RETENTION_MS = 3650 * 86_400_000
 
 export interface TestServer extends Eventline {
   /** `fetch` against the server with the test token, parsing JSON. */
@@ -22,7 +24,9 @@ export function tempDir(): { dir: string; cleanup: () => void } {
 
 export async function startTestServer(overrides: Partial<EventlineConfig> & { db: string }): Promise<TestServer> {
   const eventline = await startEventline(
-    { port: 0, host: '127.0.0.1', retentionMs: 14 * 86_400_000, demo: false, token: TEST_TOKEN, ...overrides },
+    // Ten years: tests post events at fixed dates (2026-11-20), which a retention of days purges
+    // once the calendar passes it; a test of retention sets its own.
+    { port: 0, host: '127.0.0.1', retentionMs: TEST_RETENTION_MS, demo: false, token: TEST_TOKEN, ...overrides },
     silentLogger,
   )
   const token = overrides.token === undefined && !('token' in overrides) ? TEST_TOKEN : overrides.token
