@@ -6,14 +6,18 @@ import type { EventItem } from '@eventline/shared'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { startEventline } from '../eventline.ts'
 import { createLogger } from '../log.ts'
-import { startTestServer, tempDir, TEST_TOKEN } from '../testing/testServer.ts'
+import { startTestServer, tempDir, TEST_RETENTION_MS, TEST_TOKEN } from '../testing/testServer.ts'
 import type { TestServer } from '../testing/testServer.ts'
 import type { Delivery } from './sink.ts'
 import type { AlertNotice, WebhookSinkConfig } from './types.ts'
 import { dingtalkBody, slackBody, slackEscape, webhookRequests, WebhookSink } from './webhookSink.ts'
 
-/** How the receiver answers one request: a status (after a delay), or never until released. */
-type Answer = { status: number; body?: string; delayMs?: number } | 'hang'
+/**
+ * How the receiver answers one request: a status; `late`: a 2xx it processed but answers only
+ * after the sender gave up (its timeout closed the connection), so the answer is lost; `hang`:
+ * never, until released.
+ */
+type Answer = { status: number; body?: string; late?: boolean } | 'hang'
 
 interface Logged {
   body: { events?: EventItem[]; alerts?: AlertNotice[] } & Record<string, unknown>
@@ -42,7 +46,10 @@ async function startReceiver(script: (n: number, body: Logged['body']) => Answer
       const answer = script(log.length, body)
       log.push({ body, headers: req.headers, rawHeaders: req.rawHeaders, at: Date.now(), answer })
       if (answer === 'hang') return void hung.push(res)
-      setTimeout(() => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body ?? '{}'), answer.delayMs ?? 0)
+      // A late answer is never sent: the sender's timeout closes the connection first, however
+      // long a loaded machine takes to reach it.
+      if (answer.late) return
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body ?? '{}')
     })
   })
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
@@ -56,7 +63,7 @@ async function startReceiver(script: (n: number, body: Logged['body']) => Answer
      * with an error was not processed.
      */
     ids(which: 'accepted' | 'processed') {
-      const counts = ({ answer }: Logged) => (which === 'processed' ? answer === 'hang' || answer.status < 300 : answer !== 'hang' && answer.status < 300 && !answer.delayMs)
+      const counts = ({ answer }: Logged) => (which === 'processed' ? answer === 'hang' || answer.status < 300 : answer !== 'hang' && answer.status < 300 && !answer.late)
       return log.filter(counts).flatMap(({ body }) => (body.events ?? []).map(({ id }) => id))
     },
     release() {
@@ -113,17 +120,18 @@ const tally = (ids: string[]) => ids.reduce((counts, id) => counts.set(id, (coun
 
 describe('webhook sink', () => {
   it('gets every event to a receiver that fails, then times out, then recovers, with duplicates only from the timed-out requests', async () => {
-    // Requests 0-1 fail with 500; 2-3 are read but answered after the 300 ms timeout; then 200.
-    const receiver = await startReceiver((n) => (n < 2 ? { status: 500, body: '{"error":"down"}' } : n < 4 ? { status: 200, delayMs: 600 } : { status: 200 }))
+    // Requests 0-1 fail with 500; 2-3 are read but answered only after the sender's timeout; then
+    // 200. The timeout is long enough that a loaded machine never makes a prompt answer late.
+    const receiver = await startReceiver((n) => (n < 2 ? { status: 500, body: '{"error":"down"}' } : n < 4 ? { status: 200, late: true } : { status: 200 }))
     closing.push(receiver.close)
-    const server = await eventline('recovers', hook(receiver))
+    const server = await eventline('recovers', hook(receiver, { timeoutMs: 2_000 }))
     const ids = Array.from({ length: 12 }, (_, i) => `w${i}`)
     for (const chunk of [ids.slice(0, 4), ids.slice(4, 8), ids.slice(8)]) expect((await server.post('/api/v1/events', posted(chunk))).status).toBe(202)
-    await until(async () => ids.every((id) => receiver.ids('accepted').includes(id)) && (await server.store.outboxCounts()).size === 0)
+    await until(async () => ids.every((id) => receiver.ids('accepted').includes(id)) && (await server.store.outboxCounts()).size === 0, 60_000)
 
     // Every event arrived. At least once: an event may be logged again only when a request that
     // carried it timed out (the receiver read it, the answer came too late), once per such request.
-    const timedOut = receiver.log.filter(({ answer }) => answer !== 'hang' && answer.delayMs)
+    const timedOut = receiver.log.filter(({ answer }) => answer !== 'hang' && answer.late)
     expect(timedOut).toHaveLength(2)
     const allowed = tally(timedOut.flatMap(({ body }) => (body.events ?? []).map(({ id }) => id)))
     for (const [id, count] of tally(receiver.ids('processed'))) expect(count, id).toBeLessThanOrEqual(1 + (allowed.get(id) ?? 0))
@@ -299,7 +307,7 @@ describe('webhook sink requests', () => {
         port: 0,
         host: '127.0.0.1',
         db: join(dir, 'unreachable.db'),
-        retentionMs: 14 * 86_400_000,
+        retentionMs: TEST_RETENTION_MS,
         demo: false,
         token: TEST_TOKEN,
         sinks: [sink],
