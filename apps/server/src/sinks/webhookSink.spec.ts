@@ -119,7 +119,7 @@ const until = async (check: () => boolean | Promise<boolean>, ms = 15_000) => {
 const tally = (ids: string[]) => ids.reduce((counts, id) => counts.set(id, (counts.get(id) ?? 0) + 1), new Map<string, number>())
 
 describe('webhook sink', () => {
-  it('gets every event to a receiver that fails, then times out, then recovers, with duplicates only from the timed-out requests', async () => {
+  it('gets every event to a receiver that fails, then times out, then recovers, with duplicates only from the timed-out requests', { timeout: 60_000 }, async () => {
     // Requests 0-1 fail with 500; 2-3 are read but answered only after the sender's timeout; then
     // 200. The timeout is long enough that a loaded machine never makes a prompt answer late.
     const receiver = await startReceiver((n) => (n < 2 ? { status: 500, body: '{"error":"down"}' } : n < 4 ? { status: 200, late: true } : { status: 200 }))
@@ -127,7 +127,7 @@ describe('webhook sink', () => {
     const server = await eventline('recovers', hook(receiver, { timeoutMs: 2_000 }))
     const ids = Array.from({ length: 12 }, (_, i) => `w${i}`)
     for (const chunk of [ids.slice(0, 4), ids.slice(4, 8), ids.slice(8)]) expect((await server.post('/api/v1/events', posted(chunk))).status).toBe(202)
-    await until(async () => ids.every((id) => receiver.ids('accepted').includes(id)) && (await server.store.outboxCounts()).size === 0, 60_000)
+    await until(async () => ids.every((id) => receiver.ids('accepted').includes(id)) && (await server.store.outboxCounts()).size === 0, 45_000)
 
     // Every event arrived. At least once: an event may be logged again only when a request that
     // carried it timed out (the receiver read it, the answer came too late), once per such request.
