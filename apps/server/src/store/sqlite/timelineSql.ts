@@ -128,8 +128,9 @@ function probeCondition(q: string, params: Params): string {
  *   sorted. Work grows with the matches only, never with the entity or the mesh.
  * - `set`: many matches. The timeline index drives in (time, id) order, as without `q`, and each
  *   row is tested against the FTS result materialised once (C speed, a few ms per 100k matches).
- * - `probe`: very many matches, or matches dense among all events (`probeShare`). The index drives and each row's own reason and message are tested
- *   (`ftsMatch`, microseconds whatever the prefix), so nothing the size of the FTS result is built.
+ * - `probe`: very many matches, or matches dense among all events (`probeShare`). The index
+ *   drives and each row's own reason and message are tested (`ftsMatch`, microseconds whatever
+ *   the prefix; `probeCondition`), so nothing the size of the FTS result is built.
  *   A row with text `ftsMatch` does not cover probes the FTS index by rowid instead: cheap for a
  *   whole word and for a one-letter prefix (the FTS `prefix` index), a merge of every term the
  *   prefix starts otherwise.
