@@ -62,4 +62,32 @@ describe('reader pool', () => {
       await store.close()
     }
   })
+
+  it("serves a search's total to every reader for its age, and counts it again after", async () => {
+    // Four readers: calls made together go to different readers, and only one of them counted.
+    const kept: EventStore = await openStore(join(dir, 'totals-kept.db'), { readers: 4, searchTotalMaxAgeMs: 600_000 })
+    const fresh: EventStore = await openStore(join(dir, 'totals-fresh.db'), { readers: 4, searchTotalMaxAgeMs: 0 })
+    try {
+      const search: TimelineFilter = { mesh: 'k8s-prod', q: 'event' }
+      const totals = async (store: EventStore) => {
+        const bodies = await Promise.all(Array.from({ length: 4 }, () => store.timelineBody(search, 5)))
+        return bodies.map((body) => (JSON.parse(body) as { total: number }).total)
+      }
+      for (const store of [kept, fresh]) {
+        await store.writeBatch({ events: Array.from({ length: 40 }, (_, i) => event(i)), catalog: [], checkpoints: [], outbox: [] })
+        expect(JSON.parse(await store.timelineBody(search, 5))).toMatchObject({ total: 40 })
+        await store.writeBatch({ events: Array.from({ length: 10 }, (_, i) => event(40 + i)), catalog: [], checkpoints: [], outbox: [] })
+      }
+      // Kept: the first count serves all four readers; its items are never old (the newest comes first).
+      expect(await totals(kept)).toEqual([40, 40, 40, 40])
+      expect(JSON.parse(await kept.timelineBody(search, 1)).items[0].id).toBe('e-49')
+      // Not kept: the readers that never counted this search count it now.
+      expect(await totals(fresh)).toContain(50)
+      // Totals without `q` are never kept across a change.
+      expect(JSON.parse(await kept.timelineBody({ mesh: 'k8s-prod' }, 5))).toMatchObject({ total: 50 })
+    } finally {
+      await kept.close()
+      await fresh.close()
+    }
+  })
 })

@@ -235,6 +235,29 @@ describe('SqliteStore search combined with other filters', () => {
     await setOnly.close()
   })
 
+  it('probes ASCII text as the FTS index decides it, at token starts only', async () => {
+    // The probe plan's pre-filter (`instr` on the lower-cased text) and its test of the row's own
+    // text must agree with the FTS index: a word matches a token's start, after any character but
+    // a letter or a digit.
+    const texts = ['timeout', 'xtimeout', '(timeout)', 'TimeOut!', 'time-out', 'a_timeout', 'timeouts', 'fail:timeout', 'time out', '9timeout', 'timeout9', 'ti', 'Zürich timeout', '\ttimeout\n', 'connection refused', 'refused-connection']
+    const tricky = texts.flatMap((message, i) => [
+      podEvent({ id: `m${i}`, time: T0 + i * 1000, message, reason: 'Started' }),
+      podEvent({ id: `r${i}`, time: T0 + i * 1000 + 500, message: 'nothing', reason: message }),
+    ])
+    const fts = new SqliteStore(':memory:', { search: { searchFirstMax: 1_000_000 } })
+    const probe = new SqliteStore(':memory:', { search: { searchFirstMax: 0, setMax: 0, scanBudget: { set: 1000, probe: 1000 } } })
+    for (const store of [fts, probe]) await store.writeBatch(batch({ events: tricky }))
+    const ids = async (store: SqliteStore, q: string) => (await store.timeline({ q }, 100)).items.map((item) => item.id)
+    for (const q of ['timeout', 'TIME', 'out', 'ti', 'a', '9', 'timeout9', 'refused conn', 'connection refused', 'time-out', 'zurich']) {
+      const want = await ids(fts, q)
+      expect(await ids(probe, q), q).toEqual(want)
+    }
+    // The words above found something (the comparison is not between two empty lists).
+    expect(await ids(probe, 'timeout')).toHaveLength(2 * 9)
+    await fts.close()
+    await probe.close()
+  })
+
   it.each(tunings)('%s: following the cursors yields every match once, newest first', async (_name, search) => {
     const store = new SqliteStore(':memory:', { search })
     await store.writeBatch(batch({ events }))

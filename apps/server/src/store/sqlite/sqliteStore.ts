@@ -65,10 +65,16 @@ import {
 } from './timelineSql.ts'
 import type { MeshViews, ScopedFilter, SearchPlan } from './timelineSql.ts'
 
+/** A page's `total` and `totalCapped`. */
+export interface PageTotal {
+  total: number
+  totalCapped: boolean
+}
+
 const MESH_KIND_OF_SOURCE: Record<EventSource, MeshKind> = { kubernetes: 'kubernetes', zookeeper: 'zookeeper', nacos: 'nacos', api: 'api', demo: 'demo' }
 
 /** Keeps `value` under `key` in a map of at most `TOTAL_CACHE_SIZE` entries, the oldest going first. */
-function remember<V>(kept: Map<string, V>, key: string, value: V): void {
+export function remember<V>(kept: Map<string, V>, key: string, value: V): void {
   kept.delete(key)
   if (kept.size >= TOTAL_CACHE_SIZE) kept.delete(kept.keys().next().value!)
   kept.set(key, value)
@@ -160,7 +166,7 @@ const TOTAL_CACHE_SIZE = 256
  * A search's total is already an estimate when capped; one second old is what a reader of the
  * console can tell from a live one. Totals without `q` stay exact.
  */
-const SEARCH_TOTAL_MAX_AGE_MS = 1_000
+export const SEARCH_TOTAL_MAX_AGE_MS = 1_000
 /**
  * How long a query text keeps the plan its match count chose. The plan only decides how the same
  * matches are found, and the bounded FTS count that chooses it (up to `setMax` doclist entries)
@@ -208,7 +214,7 @@ export class SqliteStore implements EventStore {
    * to `TOTAL_COUNT_CAP` index rows, most of a plain page's SQL time): asked once per change. A
    * search's total is kept across changes for `SEARCH_TOTAL_MAX_AGE_MS` (see there).
    */
-  private readonly totals = new Map<string, { counted: { total: number; totalCapped: boolean }; version: number; at: number }>()
+  private readonly totals = new Map<string, { counted: PageTotal; version: number; at: number }>()
   /** The search plan of each recent query text, chosen at `at` (see `SEARCH_PLAN_MAX_AGE_MS`). */
   private readonly plans = new Map<string, { plan: SearchPlan; at: number }>()
   private readonly searchTotalMaxAgeMs: number
@@ -506,6 +512,19 @@ export class SqliteStore implements EventStore {
     return eventPageJson(await this.timeline(filter, limit, after))
   }
 
+  /**
+   * The reader threads' form of `timelineBody` (`threadedStore.ts`): with `known`, a total the
+   * caller kept serves instead of a count; without it the page is counted, and the count comes
+   * back beside the body, so that every reader can serve it (see `SEARCH_TOTAL_MAX_AGE_MS`).
+   */
+  async timelineBodyCounted(unscoped: TimelineFilter, limit: number, after: TimelinePosition | undefined, known?: PageTotal): Promise<{ body: string; counted: PageTotal }> {
+    const filter = this.scope(unscoped)
+    const plan = filter.q === undefined ? undefined : this.searchPlan(filter.q)
+    const { items, next } = this.page(filter, limit, after, plan)
+    const counted = known ?? this.count(filter, plan)
+    return { body: eventPageJson({ items, next, ...counted }), counted }
+  }
+
   async timelinePage(unscoped: TimelineFilter, limit: number, after?: TimelinePosition): Promise<Pick<TimelineResult, 'items' | 'next'>> {
     const filter = this.scope(unscoped)
     return this.page(filter, limit, after, filter.q === undefined ? undefined : this.searchPlan(filter.q))
@@ -657,7 +676,7 @@ export class SqliteStore implements EventStore {
   }
 
   /** `total` and `totalCapped`: counted, or on a read-only connection kept while nothing changed (`totals`). */
-  private count(filter: ScopedFilter, plan?: SearchPlan): { total: number; totalCapped: boolean } {
+  private count(filter: ScopedFilter, plan?: SearchPlan): PageTotal {
     if (!this.readonly) return this.countNow(filter, plan)
     // Read before the count: a commit in between changes the version again, so a total is never
     // kept under a version older than the data it counted.
@@ -675,7 +694,7 @@ export class SqliteStore implements EventStore {
    * Counts `total` and `totalCapped`. A budgeted search counts the matches within its scan budget:
    * when the walk stopped early, the total is what it found so far and flagged as capped.
    */
-  private countNow(filter: ScopedFilter, plan?: SearchPlan): { total: number; totalCapped: boolean } {
+  private countNow(filter: ScopedFilter, plan?: SearchPlan): PageTotal {
     const budgeted = plan === 'set' || plan === 'probe'
     const scan = budgeted ? this.search.scanBudget[plan] : 0
     const count = budgeted ? budgetedCountSql(filter, TOTAL_COUNT_CAP + 1, plan, scan) : countSql(filter, TOTAL_COUNT_CAP + 1, plan)

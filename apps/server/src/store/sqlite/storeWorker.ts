@@ -12,7 +12,7 @@ import { getPriority, setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import { SqliteStore } from './sqliteStore.ts'
 import type { StoreThreadData, ThreadRequest, ThreadResponse } from './threadProtocol.ts'
-import { READ_METHODS, serializeError, WRITE_METHODS } from './threadProtocol.ts'
+import { READ_METHODS, serializeError, THREAD_READ_METHODS, WRITE_METHODS } from './threadProtocol.ts'
 
 const { path, role } = workerData as StoreThreadData
 const port = parentPort!
@@ -42,7 +42,7 @@ try {
   process.exit(1)
 }
 
-const allowed = new Set<string>(role === 'reader' ? READ_METHODS : WRITE_METHODS)
+const allowed = new Set<string>(role === 'reader' ? [...READ_METHODS, ...THREAD_READ_METHODS] : WRITE_METHODS)
 
 port.on('message', (request: ThreadRequest) => {
   const respond = (response: ThreadResponse) => port.postMessage(response)

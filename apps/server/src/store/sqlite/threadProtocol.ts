@@ -6,6 +6,7 @@
  */
 import { UnavailableError } from '../../errors.ts'
 import type { EventStore } from '../types.ts'
+import type { SqliteStore } from './sqliteStore.ts'
 
 /** Methods that only read: run on a reader thread (read-only connection), under the query budget. */
 export const READ_METHODS = [
@@ -62,7 +63,7 @@ export type ReadLane = 'quick' | 'page' | 'search'
 
 const quickMethods = new Set<string>(QUICK_READ_METHODS)
 
-export function readLane(method: ReadMethod, args: readonly unknown[]): ReadLane {
+export function readLane(method: ThreadReadMethod, args: readonly unknown[]): ReadLane {
   if (quickMethods.has(method)) return 'quick'
   const filter = args[0]
   return typeof filter === 'object' && filter !== null && (filter as { q?: unknown }).q !== undefined ? 'search' : 'page'
@@ -102,6 +103,14 @@ export function pipelineLane<T extends { calledAt: number }>(queues: LaneQueues<
 export const WRITE_METHODS = ['writeBatch', 'purgeBefore', 'deleteOutbox', 'discardOutbox', 'recordActivity'] as const satisfies ReadonlyArray<keyof EventStore>
 
 export type ReadMethod = (typeof READ_METHODS)[number]
+
+/**
+ * Reads the reader threads run that `EventStore` does not have: the threaded store's own forms of
+ * its methods (`timelineBodyCounted`: a page whose total the main thread keeps for every reader).
+ */
+export const THREAD_READ_METHODS = ['timelineBodyCounted'] as const satisfies ReadonlyArray<keyof SqliteStore>
+/** What a reader thread may be asked to run. */
+export type ThreadReadMethod = ReadMethod | (typeof THREAD_READ_METHODS)[number]
 export type WriteMethod = (typeof WRITE_METHODS)[number]
 
 /** `EventStore` members the threaded store answers itself rather than on a thread (`replicas` is absent on SQLite). */
@@ -117,7 +126,7 @@ export interface StoreThreadData {
 
 export interface ThreadRequest {
   id: number
-  method: ReadMethod | WriteMethod | 'close'
+  method: ThreadReadMethod | WriteMethod | 'close'
   args: unknown[]
 }
 

@@ -25,9 +25,10 @@ import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { UnavailableError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
-import type { EventStore } from '../types.ts'
-import { SqliteStore } from './sqliteStore.ts'
-import type { ReadLane, ReadMethod, StoreThreadData, ThreadRequest, ThreadResponse, WriteMethod } from './threadProtocol.ts'
+import type { EventStore, TimelineFilter, TimelinePosition } from '../types.ts'
+import { remember, SEARCH_TOTAL_MAX_AGE_MS, SqliteStore } from './sqliteStore.ts'
+import type { PageTotal } from './sqliteStore.ts'
+import type { ReadLane, ReadMethod, StoreThreadData, ThreadReadMethod, ThreadRequest, ThreadResponse, WriteMethod } from './threadProtocol.ts'
 import { deserializeError, nextLane, pipelineLane, READ_METHODS, readLane, WRITE_METHODS } from './threadProtocol.ts'
 
 export interface ThreadedStoreOptions {
@@ -38,6 +39,8 @@ export interface ThreadedStoreOptions {
   /** Terminated readers still finishing their statement, at most (default 2). */
   maxAbandoned?: number
   log?: Logger
+  /** How long a search's total serves every reader (default `SEARCH_TOTAL_MAX_AGE_MS`, 1 s). */
+  searchTotalMaxAgeMs?: number
   /** Told where each call's time went (the metrics of `/metrics`; the mixed-load benchmark reads them). */
   timings?: StoreTimings
 }
@@ -239,7 +242,7 @@ class Writer {
 }
 
 interface ReadCall extends Waiting {
-  method: ReadMethod
+  method: ThreadReadMethod
   args: unknown[]
   lane: ReadLane
   timer: NodeJS.Timeout
@@ -305,7 +308,7 @@ class ReaderPool {
     )
   }
 
-  call(method: ReadMethod, args: unknown[]): Promise<unknown> {
+  call(method: ThreadReadMethod, args: unknown[]): Promise<unknown> {
     if (this.closed) return Promise.reject(new UnavailableError('the store is closed'))
     return new Promise((resolve, reject) => {
       const call: ReadCall = { method, args, lane: readLane(method, args), resolve, reject, calledAt: performance.now(), timer: setTimeout(() => this.expire(call), this.budgetMs) }
@@ -484,8 +487,17 @@ export class ThreadedSqliteStore implements EventStore {
   private readonly readers: ReaderPool
   private failure: string | undefined
   private open = true
+  /**
+   * The totals of recent searches, by filter, for every reader: a reader keeps the totals it
+   * counted itself, so with four readers a walk's later pages mostly landed on one that had not
+   * counted that search yet, and counted it again (a count reads up to a scan budget of rows, as
+   * much as the page). Kept for `searchTotalMaxAgeMs` from when the count was asked.
+   */
+  private readonly searchTotals = new Map<string, { counted: PageTotal; at: number }>()
+  private readonly searchTotalMaxAgeMs: number
 
   constructor(path: string, options: ThreadedStoreOptions = {}) {
+    this.searchTotalMaxAgeMs = options.searchTotalMaxAgeMs ?? SEARCH_TOTAL_MAX_AGE_MS
     this.writer = new Writer(path, options.log, options.timings)
     this.readers = new ReaderPool(
       path,
@@ -501,8 +513,20 @@ export class ThreadedSqliteStore implements EventStore {
   }
 
   /** @internal Runs a read on the pool (the installed read methods call this). */
-  read(method: ReadMethod, args: unknown[]): Promise<unknown> {
+  read(method: ThreadReadMethod, args: unknown[]): Promise<unknown> {
     return this.readers.call(method, args)
+  }
+
+  /** A page's JSON body; a search's total is counted once for all readers (`searchTotals`). */
+  async timelineBody(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<string> {
+    if (filter.q === undefined) return (await this.read('timelineBody', [filter, limit, after])) as string
+    const key = JSON.stringify(filter)
+    const asked = Date.now()
+    const kept = this.searchTotals.get(key)
+    const known = kept !== undefined && asked - kept.at < this.searchTotalMaxAgeMs ? kept.counted : undefined
+    const { body, counted } = (await this.read('timelineBodyCounted', [filter, limit, after, known])) as { body: string; counted: PageTotal }
+    if (known === undefined) remember(this.searchTotals, key, { counted, at: asked })
+    return body
   }
 
   /** @internal Runs a write on the writer thread, tracking whether writes succeed (`/readyz`). */
@@ -540,6 +564,8 @@ export class ThreadedSqliteStore implements EventStore {
 }
 
 for (const method of READ_METHODS) {
+  // A method the class defines itself (`timelineBody`) reaches the readers its own way.
+  if (Object.hasOwn(ThreadedSqliteStore.prototype, method)) continue
   Object.defineProperty(ThreadedSqliteStore.prototype, method, {
     value: function (this: ThreadedSqliteStore, ...args: unknown[]) {
       return this.read(method, args)
