@@ -81,13 +81,38 @@ describe('reader pool', () => {
       // Kept: the first count serves all four readers; its items are never old (the newest comes first).
       expect(await totals(kept)).toEqual([40, 40, 40, 40])
       expect(JSON.parse(await kept.timelineBody(search, 1)).items[0].id).toBe('e-49')
-      // Not kept: the readers that never counted this search count it now.
-      expect(await totals(fresh)).toContain(50)
+      // Not kept: every reader counts it again (a reader's own totals are not served in its place).
+      expect(await totals(fresh)).toEqual([50, 50, 50, 50])
       // Totals without `q` are never kept across a change.
       expect(JSON.parse(await kept.timelineBody({ mesh: 'k8s-prod' }, 5))).toMatchObject({ total: 50 })
     } finally {
       await kept.close()
       await fresh.close()
+    }
+  })
+
+  it('keeps a capped search total (a lower bound) ten times as long as an exact one', async () => {
+    let now = Date.parse('2026-12-01T00:00:00Z')
+    const store: EventStore = await openStore(join(dir, 'totals-capped.db'), { readers: 2, searchTotalMaxAgeMs: 1000, clock: () => now })
+    try {
+      // 6,000 events that all say "dense" (enough for an index-driven search, whose total is capped at
+      // its scan budget) and 10 that say "zebra" (an exact total).
+      const said = (i: number, word: string) => ({ ...event(i), message: `${word} ${i}` })
+      await store.writeBatch({ events: Array.from({ length: 6000 }, (_, i) => said(i, i < 10 ? 'dense zebra' : 'dense')), catalog: [], checkpoints: [], outbox: [] })
+      const total = async (q: string) => JSON.parse(await store.timelineBody({ mesh: 'k8s-prod', q }, 5)) as { total: number; totalCapped: boolean }
+      const capped = await total('dense')
+      expect(capped.totalCapped).toBe(true)
+      expect(await total('zebra')).toEqual(expect.objectContaining({ total: 10, totalCapped: false }))
+      // Newer events without "dense" (fewer matches among the newest rows) and 5 more with "zebra".
+      await store.writeBatch({ events: Array.from({ length: 1000 }, (_, i) => said(6000 + i, i < 5 ? 'zebra' : 'quiet')), catalog: [], checkpoints: [], outbox: [] })
+      now += 5000
+      expect((await total('zebra')).total).toBe(15)
+      expect(await total('dense')).toEqual(expect.objectContaining({ total: capped.total, totalCapped: true }))
+      now += 6000
+      const recounted = await total('dense')
+      expect(recounted.total).toBeLessThan(capped.total)
+    } finally {
+      await store.close()
     }
   })
 })

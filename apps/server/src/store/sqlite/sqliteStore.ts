@@ -521,7 +521,8 @@ export class SqliteStore implements EventStore {
     const filter = this.scope(unscoped)
     const plan = filter.q === undefined ? undefined : this.searchPlan(filter.q)
     const { items, next } = this.page(filter, limit, after, plan)
-    const counted = known ?? this.count(filter, plan)
+    // The caller keeps search totals for every reader: this one's own are not served to it.
+    const counted = known ?? this.count(filter, plan, 0)
     return { body: eventPageJson({ items, next, ...counted }), counted }
   }
 
@@ -676,7 +677,7 @@ export class SqliteStore implements EventStore {
   }
 
   /** `total` and `totalCapped`: counted, or on a read-only connection kept while nothing changed (`totals`). */
-  private count(filter: ScopedFilter, plan?: SearchPlan): PageTotal {
+  private count(filter: ScopedFilter, plan?: SearchPlan, searchTotalMaxAgeMs = this.searchTotalMaxAgeMs): PageTotal {
     if (!this.readonly) return this.countNow(filter, plan)
     // Read before the count: a commit in between changes the version again, so a total is never
     // kept under a version older than the data it counted.
@@ -684,7 +685,7 @@ export class SqliteStore implements EventStore {
     const now = Date.now()
     const key = JSON.stringify([plan ?? null, filter])
     const kept = this.totals.get(key)
-    if (kept && (kept.version === version || (filter.q !== undefined && now - kept.at < this.searchTotalMaxAgeMs))) return kept.counted
+    if (kept && (kept.version === version || (filter.q !== undefined && now - kept.at < searchTotalMaxAgeMs))) return kept.counted
     const counted = this.countNow(filter, plan)
     remember(this.totals, key, { counted, version, at: now })
     return counted
