@@ -8,7 +8,12 @@
  *    with and without `q`, following `nextCursor` up to 5 pages) and a prober asks `/healthz`.
  * 3. Stops the server and checks from the database that every posted event is stored exactly once.
  *
- * `MIXED_SEED`, `MIXED_SECONDS` and `MIXED_Q=0` (no `q` walks) change the run. Reports timeline p50/p99/max with and without `q`, `/healthz` worst case, POST latency and the
+ * `MIXED_SEED`, `MIXED_SECONDS`, `MIXED_Q=0` (no `q` walks) and `MIXED_THINK_MS` (a pause after each
+ * page: each reader then pages at most 1000 / that many times a second) change the run. By
+ * default the readers do not pause, so the server is saturated and a page's latency is mostly its
+ * wait behind the other 19 readers' pages (20 readers over the pages served per second).
+ *
+ * Reports timeline p50/p99/max with and without `q`, `/healthz` worst case, POST latency and the
  * achieved rate. Targets: timeline p99 <= 50 ms, `/healthz` <= 1 s. This process is the client
  * only: the server's CPU use is its own, but both share the machine.
  */
@@ -27,6 +32,8 @@ const SEED = Number(process.env.MIXED_SEED ?? 100_000)
 const SECONDS = Number(process.env.MIXED_SECONDS ?? 30)
 /** `MIXED_Q=0` leaves `q` out of the readers' walks (to tell full-text search from the rest). */
 const WITH_Q = process.env.MIXED_Q !== '0'
+/** Pause of each reader after each page, ms (default 0: one request after another). */
+const THINK_MS = Number(process.env.MIXED_THINK_MS ?? 0)
 const RATE_PER_S = 2_000
 const BATCH = 100
 const READERS = 20
@@ -155,6 +162,7 @@ async function main(): Promise<void> {
           }
           ;(withQ ? pages.q : pages.plain).push(answer.ms)
           cursor = (JSON.parse(answer.text) as EventPage).nextCursor
+          if (THINK_MS > 0) await new Promise((resolve) => setTimeout(resolve, THINK_MS))
           if (cursor === null) break
         }
       }
@@ -201,6 +209,7 @@ async function main(): Promise<void> {
       loadEvents,
       achievedEventsPerSecond: Math.round(loadEvents / loadSeconds),
       readers: READERS,
+      thinkMs: THINK_MS,
       timeline: { ...plain, failures: readFailures.plain.length },
       timelineWithQ: { ...qLatency, failures: readFailures.q.length },
       healthz,
@@ -217,7 +226,7 @@ async function main(): Promise<void> {
         { name: 'every event stored exactly once', value: exactlyOnce ? 1 : 0, target: '1', met: exactlyOnce },
       ],
     }
-    console.log(`\nMixed load: ${loadEvents.toLocaleString('en-US')} events posted in ${results.loadSeconds} s over ${seededIds.toLocaleString('en-US')} seeded, ${READERS} timeline readers\n`)
+    console.log(`\nMixed load: ${loadEvents.toLocaleString('en-US')} events posted in ${results.loadSeconds} s over ${seededIds.toLocaleString('en-US')} seeded, ${READERS} timeline readers${THINK_MS > 0 ? `, each pausing ${THINK_MS} ms after a page` : ''}\n`)
     printTable([
       ['figure', 'value', 'detail', 'note'],
       ['timeline page p50 / p99 / max (no q)', showLatency(plain), `${plain.samples} pages`, `limit 20, up to 5 pages per walk; ${readFailures.plain.length} not 200`],
@@ -230,7 +239,8 @@ async function main(): Promise<void> {
     printTable([['stage', 'figures', 'calls', 'seconds in all'], ...Object.entries(results.server).map(([name, figures]): [string, string, string, string] => ('meanMs' in figures ? [name, showStage(figures), String(figures.count), String(figures.totalS)] : [name, figures.text, '', '']))])
     console.log('')
     printTable([['target', 'value', 'target', 'result'], ...results.targets.map((t): [string, string, string, string] => [t.name, String(t.value), t.target, t.met ? 'PASS' : 'MISS'])])
-    mergeResults({ mixed: results })
+    // A paced run is kept beside the saturated one, not over it.
+    mergeResults(THINK_MS > 0 ? { mixedPaced: results } : { mixed: results })
     console.log(`\nwrote ${RESULTS_FILE}`)
   } finally {
     await server.stop()
