@@ -502,10 +502,7 @@ export class SqliteStore implements EventStore {
   }
 
   async timeline(unscoped: TimelineFilter, limit: number, after?: TimelinePosition): Promise<TimelineResult> {
-    const filter = this.scope(unscoped)
-    const plan = filter.q === undefined ? undefined : this.searchPlan(filter.q)
-    const { items, next } = this.page(filter, limit, after, plan)
-    return { items, next, ...this.count(filter, plan) }
+    return this.pageWithTotal(unscoped, limit, after, undefined, this.searchTotalMaxAgeMs)
   }
 
   async timelineBody(filter: TimelineFilter, limit: number, after?: TimelinePosition): Promise<string> {
@@ -518,12 +515,17 @@ export class SqliteStore implements EventStore {
    * back beside the body, so that every reader can serve it (see `SEARCH_TOTAL_MAX_AGE_MS`).
    */
   async timelineBodyCounted(unscoped: TimelineFilter, limit: number, after: TimelinePosition | undefined, known?: PageTotal): Promise<{ body: string; counted: PageTotal }> {
+    // The caller keeps search totals for every reader: this one's own are not served to it.
+    const result = this.pageWithTotal(unscoped, limit, after, known, 0)
+    return { body: eventPageJson(result), counted: { total: result.total, totalCapped: result.totalCapped } }
+  }
+
+  /** A page and its total: `known`, or counted (a search's total kept up to `searchTotalMaxAgeMs`, see `count`). */
+  private pageWithTotal(unscoped: TimelineFilter, limit: number, after: TimelinePosition | undefined, known: PageTotal | undefined, searchTotalMaxAgeMs: number): TimelineResult {
     const filter = this.scope(unscoped)
     const plan = filter.q === undefined ? undefined : this.searchPlan(filter.q)
     const { items, next } = this.page(filter, limit, after, plan)
-    // The caller keeps search totals for every reader: this one's own are not served to it.
-    const counted = known ?? this.count(filter, plan, 0)
-    return { body: eventPageJson({ items, next, ...counted }), counted }
+    return { items, next, ...(known ?? this.count(filter, plan, searchTotalMaxAgeMs)) }
   }
 
   async timelinePage(unscoped: TimelineFilter, limit: number, after?: TimelinePosition): Promise<Pick<TimelineResult, 'items' | 'next'>> {
@@ -677,7 +679,7 @@ export class SqliteStore implements EventStore {
   }
 
   /** `total` and `totalCapped`: counted, or on a read-only connection kept while nothing changed (`totals`). */
-  private count(filter: ScopedFilter, plan?: SearchPlan, searchTotalMaxAgeMs = this.searchTotalMaxAgeMs): PageTotal {
+  private count(filter: ScopedFilter, plan: SearchPlan | undefined, searchTotalMaxAgeMs: number): PageTotal {
     if (!this.readonly) return this.countNow(filter, plan)
     // Read before the count: a commit in between changes the version again, so a total is never
     // kept under a version older than the data it counted.
@@ -710,7 +712,7 @@ export class SqliteStore implements EventStore {
     const filter = this.scope(unscoped)
     const page = offsetPageSql(filter, offset, limit)
     const rows = this.statements.get(page.sql).all(page.params) as EventRow[]
-    return { items: rows.map(rowToItem), total: this.count(filter).total }
+    return { items: rows.map(rowToItem), total: this.count(filter, undefined, this.searchTotalMaxAgeMs).total }
   }
 
   async eventsAfter(seq: number, limit: number): Promise<StoredEvent[]> {

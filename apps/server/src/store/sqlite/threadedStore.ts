@@ -503,7 +503,8 @@ export class ThreadedSqliteStore implements EventStore {
    * The totals of recent searches, by filter, for every reader: a reader keeps the totals it
    * counted itself, so with four readers a walk's later pages mostly landed on one that had not
    * counted that search yet, and counted it again (a count reads up to a scan budget of rows, as
-   * much as the page). Kept for `searchTotalMaxAgeMs` from when the count was asked.
+   * much as the page). Kept for `searchTotalMaxAgeMs` from when the count was asked, a capped
+   * one `CAPPED_TOTAL_AGE_FACTOR` times as long.
    */
   private readonly searchTotals = new Map<string, { counted: PageTotal; at: number }>()
   private readonly searchTotalMaxAgeMs: number
