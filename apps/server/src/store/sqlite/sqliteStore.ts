@@ -66,10 +66,7 @@ import {
 import type { MeshViews, ScopedFilter, SearchPlan } from './timelineSql.ts'
 
 /** A page's `total` and `totalCapped`. */
-export interface PageTotal {
-  total: number
-  totalCapped: boolean
-}
+export type PageTotal = Pick<TimelineResult, 'total' | 'totalCapped'>
 
 const MESH_KIND_OF_SOURCE: Record<EventSource, MeshKind> = { kubernetes: 'kubernetes', zookeeper: 'zookeeper', nacos: 'nacos', api: 'api', demo: 'demo' }
 
